@@ -1,0 +1,63 @@
+"""``python -m wechat_sim [--host 127.0.0.1] [--port 3001]``: run the WeChat simulator.
+
+Binds first, then prints ``WeChat simulator listening on http://HOST:PORT`` (with ``--port 0``
+the port the system chose), so a parent process can read the URL from the first line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from .app import create_app
+from .config import SimConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wechat_sim", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3001)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = SimConfig.from_env()
+    except ValueError as exc:
+        print(f"wechat_sim: {exc}", file=sys.stderr)
+        return 2
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"wechat_sim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    sock.listen(128)
+    host, port = sock.getsockname()[:2]
+    print(f"WeChat simulator listening on http://{host}:{port} (appid {config.appid})", flush=True)
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            access_log=False,  # our own access log redacts tokens and secrets
+            log_config=None,  # keep the logging set up above
+            log_level=args.log_level,
+            lifespan="off",
+        )
+    )
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

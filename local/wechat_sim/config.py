@@ -1,0 +1,60 @@
+"""Simulator settings, from the environment, with documented defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_APPID = "wx0000000000000001"
+DEFAULT_SECRET = "sim-app-secret"  # noqa: S105 - the simulator's documented, public test secret
+
+# Daily call quotas per endpoint (0 = unlimited). /cgi-bin/token's 2,000 is the official
+# accounts' figure in WeChat's docs; stable_token allows 500,000 a day and 10,000 a minute.
+DEFAULT_DAILY_QUOTAS: dict[str, int] = {
+    "/cgi-bin/token": 2000,
+    "/cgi-bin/stable_token": 500_000,
+    "/sns/jscode2session": 0,
+    "/cityservice/face/identify/getuseridkey": 100_000,
+    "/cityservice/face/identify/getinfo": 100_000,
+    "/cityservice/face/identify/getverifyid": 100_000,
+    "/cityservice/face/identify/queryverifyinfo": 100_000,
+    "/cityservice/face/identify/getimage": 100_000,
+}
+DEFAULT_MINUTE_QUOTAS: dict[str, int] = {"/cgi-bin/stable_token": 10_000}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    appid: str = DEFAULT_APPID
+    secret: str = DEFAULT_SECRET
+    token_ttl: int = 7200  # access token lifetime
+    token_overlap: int = 300  # /cgi-bin/token grace; stable_token renews this long before expiry
+    force_refresh_per_day: int = 20
+    force_refresh_interval: int = 30
+    login_code_ttl: int = 300
+    key_ttl: int = 3600  # user_id_key and verify_id
+    verify_result_ttl: int = 3600  # how long getinfo answers for a 1.0 verify_result
+    daily_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
+    minute_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MINUTE_QUOTAS))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SimConfig:
+        """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, ``WECHAT_SIM_DAILY_QUOTAS`` (a JSON object
+        of path to count, merged over the defaults; 0 = unlimited)."""
+        env = os.environ if env is None else env
+        quotas = dict(DEFAULT_DAILY_QUOTAS)
+        raw = env.get("WECHAT_SIM_DAILY_QUOTAS", "").strip()
+        if raw:
+            extra = json.loads(raw)
+            if not isinstance(extra, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) for k, v in extra.items()
+            ):
+                raise ValueError("WECHAT_SIM_DAILY_QUOTAS must be a JSON object of path to integer")
+            quotas.update(extra)
+        return cls(
+            appid=env.get("WECHAT_SIM_APPID", "").strip() or DEFAULT_APPID,
+            secret=env.get("WECHAT_SIM_SECRET", "").strip() or DEFAULT_SECRET,
+            daily_quotas=quotas,
+        )
