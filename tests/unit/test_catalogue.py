@@ -1,0 +1,121 @@
+"""The code catalogue: every documented code, in its own code space, with both languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from wxface.wechat import CodeKind, describe, lookup
+from wxface.wechat.catalogue import all_codes
+
+# The seed's callback table ("回调结果说明"), which 1.0 identify_ret reuses.
+SEED_CALLBACK = [
+    0, 10001, 10002, 10003, 10004, 10005, 10006, 10007, 10008, 10009, 10010, 10011, 10012, 10013,
+    10014, 10015, 10016, 10017, 10018, 10020, 10021, 10022, 10026, 10027, 10028, 10029, 10030,
+    10031, 10032, 10040, 10041, 10042, 10045, 10052, 10057, 10066, 10069, 90100, 90101, 90102,
+    90103, 90104, 90105, 90106, 90107, 90108, 90109, 90199,
+]  # fmt: skip
+
+# errcode: HTTP status, from the seed's getinfo table and wechat-notes.md.
+API_STATUS = {
+    -1: 503,
+    40001: 503,
+    40014: 503,
+    42001: 503,
+    40013: 502,
+    40125: 502,
+    40164: 502,
+    45009: 429,
+    45011: 429,
+    40029: 400,
+    40163: 400,
+    84001: 404,
+    84002: 410,
+    84003: 404,
+    84006: 400,
+}
+
+VERIFY_RET = [
+    10000,
+    10001,
+    10002,
+    10003,
+    10004,
+    *range(90001, 90025),
+    90104,
+    90105,
+    90106,
+    90107,
+    90109,
+    90110,
+    90199,
+]
+
+
+@pytest.mark.parametrize("code", SEED_CALLBACK)
+def test_seed_callback_codes_are_catalogued_for_callback_and_identify_ret(code: int) -> None:
+    for kind in (CodeKind.CALLBACK, CodeKind.IDENTIFY_RET):
+        info = lookup(kind, code)
+        assert info is not None, (kind, code)
+        assert info.http_status is None  # result codes are never HTTP errors
+
+
+@pytest.mark.parametrize(("errcode", "status"), sorted(API_STATUS.items()))
+def test_api_errcodes_map_to_the_contracts_http_status(errcode: int, status: int) -> None:
+    info = lookup(CodeKind.API, errcode)
+    assert info is not None
+    assert info.http_status == status
+
+
+def test_only_minus_one_is_retried_and_only_token_codes_refresh() -> None:
+    api = [c for c in all_codes() if c.kind is CodeKind.API]
+    assert {c.code for c in api if c.retryable} == {-1}
+    assert {c.code for c in api if c.token_error} == {40001, 40014, 42001}
+
+
+@pytest.mark.parametrize("code", VERIFY_RET)
+def test_2_0_verify_ret_codes_are_catalogued(code: int) -> None:
+    assert lookup(CodeKind.VERIFY_RET, code) is not None
+
+
+def test_support_check_reuses_numbers_with_other_meanings() -> None:
+    support = lookup(CodeKind.SUPPORT_CHECK, 10001)
+    callback = lookup(CodeKind.CALLBACK, 10001)
+    assert support is not None and callback is not None
+    assert support.message_zh != callback.message_zh
+    assert "摄像头" in support.message_zh
+    assert {c for k, c in [(i.kind, i.code) for i in all_codes()] if k is CodeKind.SUPPORT_CHECK} == {
+        0, 10001, 10002, 10003,
+    }  # fmt: skip
+
+
+def test_same_number_means_different_things_in_different_spaces() -> None:
+    assert lookup(CodeKind.IDENTIFY_RET, 0) is not None
+    assert lookup(CodeKind.VERIFY_RET, 0) is None  # 2.0 passes with 10000, not 0
+    assert lookup(CodeKind.VERIFY_RET, 10000) is not None
+    assert lookup(CodeKind.IDENTIFY_RET, 10000) is None
+
+
+def test_every_entry_has_a_snake_case_name_and_both_languages() -> None:
+    for info in all_codes():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", info.name), info
+        assert info.message and info.message[0].isupper(), info
+        assert re.search(r"[\u4e00-\u9fff]", info.message_zh), info
+        if info.kind is CodeKind.API:
+            assert info.http_status in {400, 404, 410, 429, 502, 503}
+
+
+def test_names_are_unique_within_a_kind() -> None:
+    for kind in CodeKind:
+        names = [i.name for i in all_codes() if i.kind is kind]
+        assert len(names) == len(set(names)), kind
+
+
+def test_unknown_codes_get_a_generic_entry() -> None:
+    api = describe(CodeKind.API, 99999)
+    assert api.http_status == 502
+    assert "99999" in api.message and "99999" in api.message_zh
+    ret = describe(CodeKind.VERIFY_RET, 10099)
+    assert ret.http_status is None
+    assert ret.name == "not_passed"
