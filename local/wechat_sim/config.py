@@ -41,20 +41,29 @@ class SimConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SimConfig:
-        """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, ``WECHAT_SIM_DAILY_QUOTAS`` (a JSON object
-        of path to count, merged over the defaults; 0 = unlimited)."""
+        """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, and ``WECHAT_SIM_DAILY_QUOTAS`` /
+        ``WECHAT_SIM_MINUTE_QUOTAS``: JSON objects of path to count, merged over the defaults
+        (0 = unlimited)."""
         env = os.environ if env is None else env
-        quotas = dict(DEFAULT_DAILY_QUOTAS)
-        raw = env.get("WECHAT_SIM_DAILY_QUOTAS", "").strip()
-        if raw:
-            extra = json.loads(raw)
-            if not isinstance(extra, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) for k, v in extra.items()
-            ):
-                raise ValueError("WECHAT_SIM_DAILY_QUOTAS must be a JSON object of path to integer")
-            quotas.update(extra)
         return cls(
             appid=env.get("WECHAT_SIM_APPID", "").strip() or DEFAULT_APPID,
             secret=env.get("WECHAT_SIM_SECRET", "").strip() or DEFAULT_SECRET,
-            daily_quotas=quotas,
+            daily_quotas=_quotas(env, "WECHAT_SIM_DAILY_QUOTAS", DEFAULT_DAILY_QUOTAS),
+            minute_quotas=_quotas(env, "WECHAT_SIM_MINUTE_QUOTAS", DEFAULT_MINUTE_QUOTAS),
         )
+
+
+def _quotas(env: Mapping[str, str], key: str, defaults: dict[str, int]) -> dict[str, int]:
+    quotas = dict(defaults)
+    raw = env.get(key, "").strip()
+    if raw:
+        try:
+            extra = json.loads(raw)
+        except json.JSONDecodeError:
+            extra = None
+        if not isinstance(extra, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in extra.items()
+        ):
+            raise ValueError(f"{key} must be a JSON object of path to a count (0 = unlimited)")
+        quotas.update(extra)
+    return quotas

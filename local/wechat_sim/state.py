@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
 import time
@@ -213,7 +214,7 @@ class SimState:
         return token
 
     def _token_answer(self, token: _Token) -> dict[str, Any]:
-        return {"access_token": token.value, "expires_in": int(token.expires_at - self.now())}
+        return {"access_token": token.value, "expires_in": math.ceil(token.expires_at - self.now())}
 
     # --- /cgi-bin/token and /cgi-bin/stable_token ------------------------------------------
 
