@@ -63,10 +63,10 @@ class RunningSim:
             self.proc.kill()
 
 
-def start_sim(log_path: Path, env: dict[str, str] | None = None) -> RunningSim:
+def start_sim(log_path: Path, env: dict[str, str] | None = None, *args: str) -> RunningSim:
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wechat_sim", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "wechat_sim", "--host", "127.0.0.1", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=log,
         env={**os.environ, "PYTHONPATH": pythonpath(), **(env or {})},
