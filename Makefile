@@ -25,7 +25,7 @@ $(STAMP): requirements/dev.txt
 	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.11 or newer is required on PATH (or set PYTHON=...)" >&2; exit 1; fi
 	@echo "creating $(VENV) with $(PYTHON)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	@$(BIN)/python -m pip install --quiet "pip==26.3"
 	@$(BIN)/python -m pip install --quiet --require-virtualenv -r requirements/dev.txt
 	@touch $(STAMP)
 
