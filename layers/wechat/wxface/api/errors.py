@@ -1,0 +1,93 @@
+"""Errors as the API answers them: status, snake_case code, English and Chinese message.
+
+Body: ``{"error": {"code", "message", "message_zh", "wechat_errcode", "request_id"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ..identity import InvalidIdentity
+from ..wechat.errors import WeChatApiError, WeChatError
+
+__all__ = ["ApiError", "api_error", "from_identity", "from_wechat"]
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        message_zh: str,
+        *,
+        wechat_errcode: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, code)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.message_zh = message_zh
+        self.wechat_errcode = wechat_errcode
+        self.headers = headers or {}
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}"
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "message_zh": self.message_zh,
+                "wechat_errcode": self.wechat_errcode,
+                "request_id": request_id,
+            }
+        }
+
+
+# The product's own errors (WeChat's come from the catalogue).
+_ERRORS: Final[dict[str, tuple[int, str, str]]] = {
+    "malformed_json": (400, "The body must be a JSON object in UTF-8", "请求体必须是 UTF-8 编码的 JSON 对象"),
+    "invalid_request": (400, "The request body is missing fields or has fields of the wrong type",
+                        "请求体缺少字段或字段类型错误"),
+    "unauthorized": (401, "Log in first: a valid session token is required", "请先登录：需要有效的会话令牌"),
+    "session_expired": (401, "The session has expired; log in again", "会话已过期，请重新登录"),
+    "forbidden": (403, "This belongs to another user", "该记录属于其他用户"),
+    "not_found": (404, "Not found", "未找到"),
+    "no_result": (404, "No stored result yet", "暂无核身结果"),
+    "key_expired": (410, "The key has expired; request a new one", "凭证已过期，请重新获取"),
+    "idempotency_conflict": (409, "This Idempotency-Key was used with a different body",
+                             "该 Idempotency-Key 已用于不同的请求内容"),
+    "body_too_large": (413, "The body is larger than 16 KiB", "请求体超过 16 KiB"),
+    "rate_limited": (429, "Too many requests; try again later", "请求过于频繁，请稍后再试"),
+    "method_not_allowed": (405, "Method not allowed", "不支持该请求方法"),
+    "internal_error": (500, "Something went wrong on our side", "服务器内部错误"),
+    "wechat_unavailable": (503, "WeChat is unavailable; try again shortly", "微信服务暂不可用，请稍后再试"),
+    "wechat_bad_response": (502, "WeChat answered something unexpected", "微信返回了无法识别的结果"),
+}  # fmt: skip
+
+
+def api_error(
+    code: str,
+    *,
+    message: str | None = None,
+    message_zh: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiError:
+    status, en, zh = _ERRORS[code]
+    return ApiError(status, code, message or en, message_zh or zh, headers=headers)
+
+
+def from_identity(err: InvalidIdentity) -> ApiError:
+    field = "ID card number" if err.field == "id_card_number" else "Name"
+    field_zh = "身份证号" if err.field == "id_card_number" else "姓名"
+    return ApiError(400, f"invalid_{err.field}", f"{field} {err.message}", f"{field_zh}{err.message_zh}")
+
+
+def from_wechat(err: WeChatError) -> ApiError:
+    if isinstance(err, WeChatApiError):
+        info = err.info
+        return ApiError(err.http_status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode)
+    return api_error(err.code)

@@ -1,0 +1,1 @@
+"""Adapters to AWS: boto3 clients, SSM parameters, the DynamoDB table."""

@@ -1,0 +1,63 @@
+"""SSM Parameter Store: cached reads (Powertools Parameters), secrets created on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+from . import aws
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+
+class ParameterMissing(LookupError):
+    """The parameter does not exist (yet)."""
+
+
+@cache
+def _provider() -> SSMProvider:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=aws.ssm())
+
+
+def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
+    """A SecureString's value, cached in memory for ``max_age`` seconds (0 SSM calls when warm)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        value = _provider().get(name, max_age=max_age, force_fetch=force, decrypt=True)
+    except GetParameterError as exc:
+        if "ParameterNotFound" in str(exc) or type(exc.__context__).__name__ == "ParameterNotFound":
+            raise ParameterMissing(name) from None
+        raise
+    if not isinstance(value, str):  # pragma: no cover - SSM strings are str
+        raise TypeError(f"{name} is not a string parameter")
+    return value
+
+
+def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
+    """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
+    client = aws.ssm()
+    try:
+        client.put_parameter(
+            Name=name, Value=value, Type="SecureString", Overwrite=overwrite, Tier="Standard"
+        )
+    except client.exceptions.ParameterAlreadyExists:
+        return False
+    return True
+
+
+def read_or_create_secure(name: str, make: Callable[[], str], *, max_age: int) -> str:
+    """Read a secret this stack owns, creating it on first use.
+
+    Creation is race-safe: ``Overwrite=False`` lets exactly one container create it; everyone
+    else reads the winner's value.
+    """
+    try:
+        return read_secure(name, max_age=max_age)
+    except ParameterMissing:
+        write_secure(name, make(), overwrite=False)
+        return read_secure(name, max_age=max_age, force=True)

@@ -1,0 +1,82 @@
+"""Function settings, read once per container from the environment the template sets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed: a deployment mistake, reported at first use."""
+
+
+def _int(env: Mapping[str, str], key: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be an integer") from None
+    if value < minimum:
+        raise SettingsError(f"{key} must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str
+    app_secret_param: str  # SSM SecureString the operator creates
+    param_path: str  # this stack's SSM path: access token, signing and HMAC keys live under it
+    table_name: str
+    face_api_version: Literal[1, 2]
+    refresher_function: str
+    session_ttl_s: int = 3600
+    key_limit_per_hour: int = 10
+    lookup_window_s: int = 24 * 3600
+    result_retention_days: int = 30
+    token_cache_s: int = 60  # shorter than WeChat's 5-minute overlap of old and new tokens
+
+    @property
+    def access_token_param(self) -> str:
+        return f"{self.param_path}/access-token"
+
+    @property
+    def signing_key_param(self) -> str:
+        return f"{self.param_path}/session-signing-key"
+
+    @property
+    def hmac_key_param(self) -> str:
+        return f"{self.param_path}/data-hmac-key"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        version = env.get("FACE_API_VERSION", "2").strip()
+        if version not in ("1", "2"):
+            raise SettingsError("FACE_API_VERSION must be 1 or 2")
+        path = env.get("PARAM_PATH", "").strip().rstrip("/")
+        if not path.startswith("/"):
+            raise SettingsError("PARAM_PATH must be an absolute SSM path such as /face-verify/prod")
+        return cls(
+            app_id=env.get("WECHAT_APP_ID", "").strip(),
+            app_secret_param=env.get("WECHAT_APP_SECRET_PARAM", "").strip(),
+            param_path=path,
+            table_name=env.get("TABLE_NAME", "").strip(),
+            face_api_version=1 if version == "1" else 2,
+            refresher_function=env.get("REFRESHER_FUNCTION", "").strip(),
+            session_ttl_s=_int(env, "SESSION_TTL_SECONDS", 3600, 60),
+            key_limit_per_hour=_int(env, "KEY_LIMIT_PER_HOUR", 10),
+            lookup_window_s=_int(env, "LOOKUP_WINDOW_SECONDS", 24 * 3600, 0),
+            result_retention_days=_int(env, "RESULT_RETENTION_DAYS", 30),
+            token_cache_s=_int(env, "TOKEN_CACHE_SECONDS", 60),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """This container's settings (read once)."""
+    return Settings.from_env()
