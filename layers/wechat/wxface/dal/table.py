@@ -194,6 +194,11 @@ class Table:
 
     def give_back(self, counter: str) -> None:
         """Undo one :meth:`take` (the request it counted did not go through)."""
+        client = self.client
+        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+            self._give_back(counter)
+
+    def _give_back(self, counter: str) -> None:
         self.client.update_item(
             TableName=self.name,
             Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},

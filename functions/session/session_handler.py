@@ -1,0 +1,41 @@
+"""POST /v1/session: a wx.login code for a short-lived session token bound to the openid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxface import runtime
+from wxface.api.http import parse_json
+from wxface.api.models import SessionAnswer, SessionRequest
+from wxface.api.resolver import answer, create_resolver, handle
+from wxface.api.sessions import issue_session
+from wxface.settings import settings
+
+logger = Logger(service="session")
+tracer = Tracer(service="session")
+metrics = Metrics(service="session")
+app = create_resolver(logger)
+
+
+@app.post("/v1/session")
+def create_session() -> Response[str]:
+    request = parse_json(app.current_event.raw_event, SessionRequest)
+    s = settings()
+    # session_key stays inside this call: never returned, stored or logged.
+    login = runtime.wechat_without_token().code2session(s.app_id, runtime.app_secret(), request.code)
+    token = issue_session(login.openid, runtime.signing_keys(), s.session_ttl_s)
+    metrics.add_metric(name="SessionsCreated", unit=MetricUnit.Count, value=1)
+    return answer(200, SessionAnswer(token=token, expires_in=s.session_ttl_s))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,45 @@
+"""Token refresher: the one writer of the shared access token (schedule, or a reader's invoke)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxface import runtime
+from wxface.domain.tokens import refresh_token
+from wxface.settings import settings
+
+logger = Logger(service="token-refresher")
+tracer = Tracer(service="token-refresher")
+metrics = Metrics(service="token-refresher")
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    s = settings()
+    refused = event.get("refused_token_sha256") if isinstance(event, dict) else None
+    result = refresh_token(
+        runtime.wechat_without_token(),
+        s.app_id,
+        s.app_secret_param,
+        s.access_token_param,
+        refused_token_sha256=refused if isinstance(refused, str) else None,
+    )
+    metrics.add_metric(name="TokenRefreshes", unit=MetricUnit.Count, value=1)
+    if result["changed"]:
+        metrics.add_metric(name="TokenChanged", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "token checked",
+        extra={
+            "changed": result["changed"],
+            "forced": result["forced"],
+            "expires_in": result["expires_in"],
+            "trigger": event.get("source", "unknown") if isinstance(event, dict) else "unknown",
+        },
+    )
+    return result

@@ -1,0 +1,85 @@
+"""Key issuance: validate, count against the per-user limit, ask WeChat, record the binding."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from ..api.errors import api_error, from_identity
+from ..api.models import KeyAnswerV1, KeyAnswerV2
+from ..dal.table import Table
+from ..identity import (
+    CERT_TYPE_IDENTITY_CARD,
+    InvalidIdentity,
+    cert_hash,
+    id_card_number_md5,
+    name_utf8_md5,
+    normalize_id_card_number,
+    normalize_name,
+)
+from ..wechat.client import WeChatClient
+from .keys_material import DataKey, sha256_hex
+
+WINDOW_S = 3600
+
+
+@dataclass(frozen=True)
+class IssuancePolicy:
+    api_version: Literal[1, 2]
+    key_limit_per_hour: int
+    lookup_window_s: int
+
+
+def issue_key(
+    openid: str,
+    raw_name: str,
+    raw_number: str,
+    *,
+    policy: IssuancePolicy,
+    table: Table,
+    wechat: WeChatClient,
+    data_key: DataKey,
+    now: float | None = None,
+) -> KeyAnswerV1 | KeyAnswerV2:
+    try:
+        name = normalize_name(raw_name)
+        number = normalize_id_card_number(raw_number)
+    except InvalidIdentity as err:
+        raise from_identity(err) from None
+
+    at = time.time() if now is None else now
+    owner = data_key.owner(openid)
+    window = int(at // WINDOW_S)
+    counter = f"keys#{owner}#{window}"
+    if not table.take(counter, policy.key_limit_per_hour, ttl=(window + 2) * WINDOW_S):
+        retry_after = max(1, math.ceil((window + 1) * WINDOW_S - at))
+        raise api_error("rate_limited", headers={"Retry-After": str(retry_after)})
+
+    try:
+        if policy.api_version == 1:
+            v1 = wechat.get_user_id_key(name, number)
+            ref, expires_in = sha256_hex(v1.user_id_key), v1.expires_in
+            answer: KeyAnswerV1 | KeyAnswerV2 = KeyAnswerV1(user_id_key=v1.user_id_key, expires_in=expires_in)
+            fields: dict[str, str | int] = {
+                "id_mac": data_key.mac("id_md5", id_card_number_md5(number)),
+                "name_mac": data_key.mac("name_md5", name_utf8_md5(name)),
+            }
+        else:
+            v2 = wechat.get_verify_id(name, number, openid)
+            ref, expires_in = sha256_hex(v2.verify_id), v2.expires_in
+            answer = KeyAnswerV2(verify_id=v2.verify_id, expires_in=expires_in)
+            fields = {
+                "out_seq_no": v2.out_seq_no,
+                # Sent back to WeChat on lookup, so kept as is, for the lookup window only.
+                "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
+            }
+    except BaseException:
+        table.give_back(counter)  # a key that was not issued does not count
+        raise
+
+    expires_at = int(at) + expires_in
+    fields.update({"api_version": policy.api_version, "issued_at": int(at), "expires_at": expires_at})
+    table.put_key(ref, owner, fields, issued_ms=int(at * 1000), ttl=expires_at + policy.lookup_window_s)
+    return answer

@@ -1,0 +1,143 @@
+"""Result lookup: ask WeChat once, check the result belongs to the caller and the identity the
+key was issued for, store it (final results only), and answer repeats from the table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..api.errors import api_error
+from ..api.models import ResultAnswer
+from ..dal.table import Table
+from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
+from ..wechat.client import WeChatClient
+from .keys_material import DataKey, sha256_hex
+
+STILL_CHECKING = 10005  # 1.0 identify_ret: not final, never stored
+
+
+@dataclass(frozen=True)
+class ResultPolicy:
+    retention_s: int
+
+
+def build_answer(
+    api_version: Literal[1, 2],
+    result_code: int,
+    identity_matched: bool | None,
+    verified_at: int,
+    validate_data: str | None,
+) -> ResultAnswer:
+    kind = CodeKind.IDENTIFY_RET if api_version == 1 else CodeKind.VERIFY_RET
+    wechat_pass = result_code == (IDENTIFY_PASS if api_version == 1 else VERIFY_PASS)
+    info = describe(kind, result_code)
+    message, message_zh = info.message, info.message_zh
+    if wechat_pass and identity_matched is False:
+        message = "The face check passed, but not for the identity this user's key was issued for"
+        message_zh = "人脸核身通过，但与为该用户签发凭证时的身份不一致"
+    return ResultAnswer(
+        api_version=api_version,
+        passed=wechat_pass and identity_matched is not False,
+        result_code=result_code,
+        message=message,
+        message_zh=message_zh,
+        identity_matched=identity_matched,
+        verified_at=verified_at,
+        validate_data=validate_data,
+    )
+
+
+def _stored(table: Table, ref: str, owner: str, now: int) -> ResultAnswer | None:
+    stored = table.get_result(ref)
+    if stored is None or stored["ttl"] <= now:
+        return None
+    if stored["owner"] != owner:
+        raise api_error("forbidden")
+    return ResultAnswer.model_validate(stored["data"])
+
+
+def _store(
+    table: Table, ref: str, owner: str, answer: ResultAnswer, now: int, policy: ResultPolicy
+) -> ResultAnswer:
+    data: dict[str, Any] = answer.model_dump(mode="json")
+    if table.put_result(ref, owner, data, answer.verified_at, ttl=now + policy.retention_s):
+        return answer
+    # Someone stored it first (a concurrent lookup): answer what is stored.
+    return _stored(table, ref, owner, now) or answer
+
+
+def lookup_v1(
+    openid: str,
+    verify_result: str,
+    *,
+    table: Table,
+    wechat: WeChatClient,
+    data_key: DataKey,
+    policy: ResultPolicy,
+    now: float | None = None,
+) -> ResultAnswer:
+    at = int(time.time() if now is None else now)
+    owner = data_key.owner(openid)
+    ref = sha256_hex(verify_result)
+    stored = _stored(table, ref, owner, at)
+    if stored is not None:
+        return stored
+    info = wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
+    if info.openid != openid:
+        raise api_error("forbidden")
+    identity_matched: bool | None = None
+    if info.user_id_key:
+        record = table.get_key(sha256_hex(info.user_id_key))
+        if record is not None and record["ttl"] > at:
+            identity_matched = (
+                record["owner"] == owner
+                and record.get("id_mac") == data_key.mac("id_md5", (info.id_card_number_md5 or "").lower())
+                and record.get("name_mac") == data_key.mac("name_md5", (info.name_utf8_md5 or "").lower())
+            )
+    answer = build_answer(
+        1, info.identify_ret, identity_matched, info.identify_time or at, info.validate_data or None
+    )
+    if info.identify_ret == STILL_CHECKING:
+        return answer
+    return _store(table, ref, owner, answer, at, policy)
+
+
+def lookup_v2(
+    openid: str,
+    verify_id: str,
+    *,
+    table: Table,
+    wechat: WeChatClient,
+    data_key: DataKey,
+    policy: ResultPolicy,
+    now: float | None = None,
+) -> ResultAnswer:
+    at = int(time.time() if now is None else now)
+    owner = data_key.owner(openid)
+    ref = sha256_hex(verify_id)
+    stored = _stored(table, ref, owner, at)
+    if stored is not None:
+        return stored
+    record = table.get_key(ref)
+    if record is None or record["ttl"] <= at or record.get("api_version") != 2:
+        raise api_error("not_found", message="Unknown verify_id", message_zh="未知的 verify_id")
+    if record["owner"] != owner:
+        raise api_error("forbidden")
+    if at >= record["expires_at"]:
+        raise api_error("key_expired")
+    answer = wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
+    # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
+    return _store(table, ref, owner, build_answer(2, answer.verify_ret, True, at, None), at, policy)
+
+
+def latest(openid: str, *, table: Table, data_key: DataKey, now: float | None = None) -> ResultAnswer:
+    at = int(time.time() if now is None else now)
+    data = table.latest_result(data_key.owner(openid), at)
+    if data is None:
+        raise api_error("no_result")
+    return ResultAnswer.model_validate(data)
+
+
+def erase(openid: str, *, table: Table, data_key: DataKey) -> int:
+    return table.erase_user(data_key.owner(openid))

@@ -1,0 +1,159 @@
+"""The access token: one writer (the refresher), every API function a cached reader.
+
+WeChat's ``stable_token`` hands out the next token in the last 5 minutes of the current one,
+while the current one still works. The refresher calls it (without ``force_refresh``) every
+minute and writes SSM only when the token changed; readers cache it for ``token_cache_s``
+(shorter than those 5 minutes), so a warm request makes no SSM call and no reader ever holds a
+token WeChat has retired.
+
+On a token errcode, a reader re-reads SSM once. If SSM still holds the refused token, it asks the
+refresher to run now: a synchronous Lambda invoke, one container at a time (a DynamoDB lease);
+the others wait for SSM to change and re-read. Readers never call WeChat's token endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..dal.params import ParameterMissing, read_secure, write_secure
+from ..dal.table import Table
+from ..wechat.client import WeChatClient
+from ..wechat.errors import WeChatUnavailable
+from .keys_material import sha256_hex
+
+logger = logging.getLogger("wxface.tokens")
+
+LEASE_NAME = "token-refresh"
+LEASE_S = 20.0
+WAIT_S = 12.0
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    access_token: str
+    expires_at: int
+
+    def __repr__(self) -> str:
+        return f"StoredToken(expires_at={self.expires_at})"
+
+    def dumps(self) -> str:
+        return json.dumps({"access_token": self.access_token, "expires_at": self.expires_at})
+
+    @classmethod
+    def loads(cls, raw: str) -> StoredToken:
+        data = json.loads(raw)
+        return cls(str(data["access_token"]), int(data["expires_at"]))
+
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SharedTokenReader:
+    """A ``TokenSource`` over the SSM parameter the refresher writes."""
+
+    def __init__(
+        self,
+        param: str,
+        table: Table,
+        invoke_refresher: Invoke,
+        *,
+        cache_s: int = 60,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._param = param
+        self._table = table
+        self._invoke = invoke_refresher
+        self._cache_s = cache_s
+        self._clock = clock
+        self._sleep = sleep
+
+    def _read(self, force: bool = False) -> StoredToken | None:
+        try:
+            return StoredToken.loads(read_secure(self._param, max_age=self._cache_s, force=force))
+        except ParameterMissing:
+            return None
+
+    def get(self) -> str:
+        stored = self._read()
+        if stored is not None and stored.expires_at - self._clock() < 30:
+            stored = self._read(force=True)  # the cache outlived the token: the refresher has news
+        if stored is None:  # first deploy: nothing in SSM yet
+            stored = self._refresh_now(None)
+        return stored.access_token
+
+    def stale(self, token: str) -> None:
+        stored = self._read(force=True)
+        if stored is not None and stored.access_token != token:
+            return  # the refresher already wrote a newer token
+        self._refresh_now(token)
+
+    def _refresh_now(self, refused: str | None) -> StoredToken:
+        holder = uuid.uuid4().hex
+        if self._table.acquire_lease(LEASE_NAME, holder, self._clock(), LEASE_S):
+            try:
+                logger.info(
+                    "asking the refresher to run now", extra={"reason": "stale" if refused else "missing"}
+                )
+                answer = self._invoke(
+                    {
+                        "source": "wxface.token-reader",
+                        "refused_token_sha256": sha256_hex(refused) if refused else None,
+                    }
+                )
+                if not answer.get("ok"):
+                    raise WeChatUnavailable("token-refresh", "the refresher could not get a token")
+            finally:
+                self._table.release_lease(LEASE_NAME, holder)
+            stored = self._read(force=True)
+            if stored is not None:
+                return stored
+        else:
+            deadline = self._clock() + WAIT_S
+            while self._clock() < deadline:
+                self._sleep(POLL_S)
+                stored = self._read(force=True)
+                if stored is not None and stored.access_token != refused:
+                    return stored
+        raise WeChatUnavailable("token-refresh", "no fresh access token")
+
+
+def refresh_token(
+    client: WeChatClient,
+    app_id: str,
+    app_secret_param: str,
+    token_param: str,
+    *,
+    refused_token_sha256: str | None = None,
+    secret_cache_s: int = 60,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """The refresher's one job. Writes SSM only when WeChat's token changed.
+
+    ``force_refresh`` is used only when a reader reports that WeChat refused the very token
+    ``stable_token`` still returns (WeChat allows 20 forced refreshes a day).
+    """
+    secret = read_secure(app_secret_param, max_age=secret_cache_s)
+    answer = client.stable_token(app_id, secret)
+    token = answer.access_token.get_secret_value()
+    forced = False
+    if refused_token_sha256 and sha256_hex(token) == refused_token_sha256:
+        answer = client.stable_token(app_id, secret, force_refresh=True)
+        token = answer.access_token.get_secret_value()
+        forced = True
+    try:
+        current = StoredToken.loads(read_secure(token_param, max_age=0, force=True))
+    except ParameterMissing:
+        current = None
+    expires_at = int(clock()) + answer.expires_in
+    changed = current is None or current.access_token != token
+    if changed:
+        write_secure(token_param, StoredToken(token, expires_at).dumps())
+    return {"ok": True, "changed": changed, "forced": forced, "expires_in": answer.expires_in}
