@@ -32,7 +32,7 @@ $(STAMP): requirements/dev.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m wechat_sim
+	$(BIN)/python -m devstack
 
 sim: $(STAMP)
 	$(BIN)/python -m wechat_sim

@@ -1,0 +1,274 @@
+"""``python -m devstack``: the whole product on this machine (``make run``).
+
+Starts the WeChat simulator, the local AWS endpoint (moto, plus Lambda Invoke for the
+template's functions), provisions the table and the AppSecret parameter as an operator would,
+runs the token refresher once and then on its schedule, and serves the HTTP API with the
+functions from template.yaml. Prints ``READY api=… sim=… aws=…`` and a walkthrough, then runs
+until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import uvicorn
+
+from .api_gateway import HttpApi
+from .aws_endpoint import AwsEndpoint
+from .functions import Functions, InvokeError
+from .template import REGION, Stack, load, rate_seconds
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / "local"
+log = logging.getLogger("devstack")
+
+SIM_APPID_DEFAULT = "wx0000000000000001"
+SIM_SECRET_DEFAULT = "sim-app-secret"  # noqa: S105 - the simulator's documented test secret
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def _start_simulator(host: str, port: int, appid: str, secret: str) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "PYTHONPATH": str(LOCAL), "WECHAT_SIM_APPID": appid, "WECHAT_SIM_SECRET": secret}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wechat_sim", "--host", host, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if "listening on " not in line:
+        proc.kill()
+        raise RuntimeError("the WeChat simulator did not start")
+    return proc, line.split("listening on ", 1)[1].split()[0]
+
+
+def _aws_clients(url: str) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "endpoint_url": url,
+        "region_name": REGION,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    return {name: boto3.client(name, **common) for name in ("dynamodb", "ssm")}  # type: ignore[call-overload]
+
+
+def _provision(stack: Stack, clients: dict[str, Any], secret: str) -> None:
+    """What an operator does before the first deploy, and what CloudFormation creates."""
+    props = stack.table_properties
+    clients["dynamodb"].create_table(
+        TableName=stack.table_name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+    )
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        clients["dynamodb"].update_time_to_live(TableName=stack.table_name, TimeToLiveSpecification=ttl)
+    clients["ssm"].put_parameter(
+        Name=stack.parameters["WeChatAppSecretParamName"], Value=secret, Type="SecureString", Overwrite=True
+    )
+
+
+def _scheduled_event() -> dict[str, Any]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "version": "0",
+        "id": os.urandom(8).hex(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": now,
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }
+
+
+def _walkthrough(api: str, sim: str, version: str) -> str:
+    py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
+    key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
+    lines = [
+        f"Face API {version}.0. Paste these lines into another terminal:",
+        "",
+        "  # 1. The user opens the mini-program: wx.login (the simulator plays WeChat) -> a session",
+        f'  CODE=$(curl -s -X POST {sim}/sim/login -d \'{{"openid":"demo-user"}}\' | {py} code)',
+        f"  TOKEN=$(curl -s -X POST {api}/v1/session -H 'Content-Type: application/json' "
+        f'-d "{{\\"code\\":\\"$CODE\\"}}" | {py} token)',
+        "",
+        "  # 2. The backend asks WeChat for a face-check key for this person",
+        f'  KEY=$(curl -s -X POST {api}/v1/face/keys -H "Authorization: Bearer $TOKEN" '
+        f'-d \'{{"name":"张三","id_card_number":"11010519491231002X"}}\' | {py} {key_field})',
+        "",
+        "  # 3. The user does the face check on the phone (simulated)",
+    ]
+    if version == "2":
+        lines += [
+            f'  curl -s -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"verify_id\\":\\"$KEY\\"}}"',
+            "",
+            "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
+            f'  curl -s -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+            f'-d "{{\\"verify_id\\":\\"$KEY\\"}}"',
+        ]
+    else:
+        lines += [
+            f'  VR=$(curl -s -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"{verify}\\":\\"$KEY\\"}}" '
+            f"| {py} verify_result)",
+            "",
+            "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
+            f'  curl -s -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+            f'-d "{{\\"verify_result\\":\\"$VR\\"}}"',
+        ]
+    lines += [
+        f'  curl -s {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
+        "",
+        "  # 5. Erase everything stored about the user",
+        f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--api-port", type=int, default=3000)
+    parser.add_argument("--sim-port", type=int, default=3001)
+    parser.add_argument("--aws-port", type=int, default=3002)
+    parser.add_argument("--stack-name", default="wechat-face-local")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    parser.add_argument("--quiet", action="store_true", help="no walkthrough")
+    args = parser.parse_args(argv)
+
+    version = os.environ.get("FACE_API_VERSION", "2").strip()
+    if version not in ("1", "2"):
+        print(f"FACE_API_VERSION must be 1 or 2, not {version!r}", file=sys.stderr)
+        return 2
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    for noisy in ("werkzeug", "botocore", "urllib3", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    appid = os.environ.get("WECHAT_SIM_APPID", "").strip() or SIM_APPID_DEFAULT
+    secret = os.environ.get("WECHAT_SIM_SECRET", "").strip() or SIM_SECRET_DEFAULT
+    stopping = threading.Event()
+    cleanup: list[Any] = []
+
+    def stop(*_: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        try:
+            api_sock = _bind(args.host, args.api_port)
+        except OSError as exc:
+            print(f"cannot listen on {args.host}:{args.api_port}: {exc.strerror}", file=sys.stderr)
+            return 1
+        sim_proc, sim_url = _start_simulator(args.host, args.sim_port, appid, secret)
+        cleanup.append(lambda: (sim_proc.terminate(), sim_proc.wait(5)))
+
+        stack = load(
+            args.template,
+            stack_name=args.stack_name,
+            overrides={
+                "WeChatAppId": appid,
+                "FaceApiVersion": version,
+                "WeChatBaseUrl": sim_url,
+                "WeChatFallbackBaseUrl": "none",
+            },
+        )
+        env: dict[str, str] = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+        functions = Functions(stack, env, sys.stderr)
+        cleanup.append(functions.stop)
+        aws = AwsEndpoint(args.host, args.aws_port, functions)
+        aws.start()
+        cleanup.append(aws.stop)
+        aws_url = f"http://{args.host}:{aws.port}"
+        env["AWS_ENDPOINT_URL"] = aws_url  # before any worker starts
+
+        _provision(stack, _aws_clients(aws_url), secret)
+        refresher = next(p for p in functions.pools.values() if p.fn.schedule)
+        first = refresher.invoke(_scheduled_event())
+        if not first.get("ok"):
+            raise RuntimeError("the first token refresh failed")
+
+        def schedule() -> None:
+            interval = rate_seconds(refresher.fn.schedule or "rate(1 minute)")
+            while not stopping.wait(interval):
+                try:
+                    refresher.invoke(_scheduled_event())
+                except InvokeError as err:
+                    log.warning("scheduled refresh failed: %s", err.error_type)
+
+        threading.Thread(target=schedule, daemon=True).start()
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                HttpApi(stack.routes, functions), access_log=False, log_config=None, lifespan="off"
+            )
+        )
+        threading.Thread(target=server.run, kwargs={"sockets": [api_sock]}, daemon=True).start()
+        cleanup.append(lambda: setattr(server, "should_exit", True))
+        host, port = api_sock.getsockname()[:2]
+        api_url = f"http://{host}:{port}"
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the local API did not start")
+            time.sleep(0.05)
+        # Every part answers before READY.
+        assert httpx.get(f"{sim_url}/sim/calls", timeout=5).status_code == 200
+        assert httpx.get(f"{api_url}/", timeout=5).status_code == 404
+        token = _aws_clients(aws_url)["ssm"].get_parameter(
+            Name=f"/{stack.name}/access-token", WithDecryption=True
+        )
+        assert json.loads(token["Parameter"]["Value"])["expires_at"] > time.time()
+
+        print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
+        if not args.quiet:
+            print(_walkthrough(api_url, sim_url, version), flush=True)
+        stopping.wait()
+        print("stopping", file=sys.stderr, flush=True)
+        return 0
+    except (RuntimeError, AssertionError, InvokeError) as exc:
+        print(f"devstack: could not start: {exc!r}", file=sys.stderr)
+        return 1
+    finally:
+        for step in reversed(cleanup):
+            with contextlib.suppress(Exception):  # shutting down: do every step
+                step()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""A local HTTP API (API Gateway, payload format 2.0) in front of the template's functions."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from .functions import Functions, InvokeError
+from .template import ACCOUNT_ID, Route
+
+log = logging.getLogger("devstack.api")
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit; the functions enforce 16 KiB
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{([^}+]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
+    pattern = re.sub(r"\\\{([^}]+)\\\}", r"(?P<\1>[^/]+)", pattern)
+    return re.compile(f"^{pattern}$")
+
+
+class HttpApi:
+    """ASGI app: match a route, build the 2.0 event, invoke the function, map its answer."""
+
+    def __init__(self, routes: list[Route], functions: Functions) -> None:
+        self.routes = [(route, _compile(route.path)) for route in routes]
+        self.functions = functions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        started = time.monotonic()
+        request_id = uuid.uuid4().hex[:16]
+        response, function = await self._handle(request, request_id)
+        await response(scope, receive, send)
+        # The access log: no body, no query string, no headers.
+        log.info(
+            "%s %s %d %.1fms %s %s",
+            request.method, request.url.path, response.status_code,
+            (time.monotonic() - started) * 1000, function or "-", request_id,
+        )  # fmt: skip
+
+    async def _handle(self, request: Request, request_id: str) -> tuple[Response, str | None]:
+        path = request.url.path
+        matched = [(r, m) for r, rx in self.routes if (m := rx.match(path))]
+        route = next(((r, m) for r, m in matched if r.method == request.method), None)
+        if route is None:
+            return JSONResponse({"message": "Not Found"}, status_code=404), None
+        body = await request.body()
+        if len(body) > MAX_PAYLOAD:
+            return JSONResponse({"message": "Request Entity Too Large"}, status_code=413), None
+        event = build_event(request, route[0], route[1].groupdict(), body, request_id)
+        pool = self.functions.pool(route[0].function)
+        assert pool is not None
+        try:
+            result = await run_in_threadpool(pool.invoke, event)
+        except InvokeError as err:
+            log.warning("function %s failed: %s", pool.fn.name, err.error_type)
+            return JSONResponse({"message": "Internal Server Error"}, status_code=500), pool.fn.name
+        return to_response(result), pool.fn.name
+
+
+def build_event(
+    request: Request, route: Route, params: dict[str, str], body: bytes, request_id: str
+) -> dict[str, Any]:
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        headers[key.lower()] = f"{headers[key.lower()]},{value}" if key.lower() in headers else value
+    cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+    now = datetime.now(UTC)
+    query = request.url.query
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": request.url.path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": request.url.hostname or "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method,
+                "path": request.url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.client.host if request.client else "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = {
+            k: ",".join(request.query_params.getlist(k)) for k in request.query_params
+        }
+    if params:
+        event["pathParameters"] = params
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def to_response(result: Any) -> Response:
+    """Map a payload 2.0 answer: a dict with statusCode, or anything else as a JSON 200."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return JSONResponse(result)
+    body = result.get("body") or ""
+    content = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    response = Response(content=content, status_code=int(result["statusCode"]))
+    for key, value in (result.get("headers") or {}).items():
+        response.headers[key] = str(value)
+    for cookie in result.get("cookies") or []:
+        response.headers.append("set-cookie", cookie)
+    if content and "content-type" not in response.headers:
+        response.headers["content-type"] = "application/json"
+    return response

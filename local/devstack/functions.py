@@ -1,0 +1,165 @@
+"""Lambda-like execution of the template's functions: each function has its own pool of warm
+worker processes (its own environment, module state, and the layer on its path)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from .template import Function, Stack
+
+WORKER = Path(__file__).with_name("worker.py")
+MAX_WORKERS_PER_FUNCTION = 4
+
+
+class InvokeError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(error_type, message)
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[str]
+    responses: TextIO
+
+
+class FunctionPool:
+    def __init__(self, fn: Function, stack: Stack, env: dict[str, str], log: TextIO) -> None:
+        self.fn = fn
+        self._stack = stack
+        self._env = env
+        self._log = log
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._count = 0
+        self._limit = min(fn.reserved_concurrency or MAX_WORKERS_PER_FUNCTION, MAX_WORKERS_PER_FUNCTION)
+        self._lock = threading.Lock()
+        self._slots = threading.Semaphore(self._limit)
+        self._ids = itertools.count()
+        self.invocations = 0
+        self.cold_starts = 0
+
+    def _spawn(self) -> _Worker:
+        read_fd, write_fd = os.pipe()
+        env = {
+            **self._env,
+            **self.fn.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": self.fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.fn.memory),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.fn.timeout),
+            "DEVSTACK_RESPONSE_FD": str(write_fd),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("PYTHONPATH", None)
+        paths = [str(self.fn.code_dir), *(str(d) for d in self._stack.layer_dirs)]
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), *paths, "--", self.fn.handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.fn.code_dir,
+            text=True,
+            encoding="utf-8",
+            pass_fds=(write_fd,),
+        )
+        os.close(write_fd)
+        threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
+        self.cold_starts += 1
+        return _Worker(proc, os.fdopen(read_fd, "r", encoding="utf-8"))
+
+    def _pump(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        tag = self.fn.logical_id
+        for line in proc.stdout:
+            self._log.write(f"[{tag}] {line}")
+            self._log.flush()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """Run the handler on a warm worker (or a new one), with the function's timeout."""
+        with self._slots:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                worker = self._spawn()
+            request_id = str(uuid.uuid4())
+            deadline = time.time() + self.fn.timeout
+            request = {"id": next(self._ids), "request_id": request_id, "deadline": deadline, "event": event}
+            self.invocations += 1
+            assert worker.proc.stdin is not None
+            try:
+                worker.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
+                worker.proc.stdin.flush()
+                line = _readline(worker.responses, timeout=self.fn.timeout + 1)
+            except (OSError, TimeoutError):
+                self._kill(worker)
+                raise InvokeError(
+                    "Sandbox.Timedout", f"Task timed out after {self.fn.timeout} seconds"
+                ) from None
+            if not line:
+                self._kill(worker)
+                raise InvokeError("Runtime.ExitError", "the worker exited")
+            self._idle.put(worker)
+        answer = json.loads(line)
+        if "error" in answer:
+            raise InvokeError(answer["error"]["errorType"], answer["error"]["errorMessage"])
+        return answer["result"]
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.proc.kill()
+        worker.proc.wait()
+        worker.responses.close()
+
+    def stop(self) -> None:
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            if worker.proc.stdin:
+                worker.proc.stdin.close()
+            try:
+                worker.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                worker.proc.kill()
+
+
+def _readline(stream: TextIO, timeout: float) -> str:
+    result: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        result.append(stream.readline())
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError
+    return result[0]
+
+
+class Functions:
+    """Every function of the stack, by name, logical id or ARN."""
+
+    def __init__(self, stack: Stack, env: dict[str, str], log: TextIO) -> None:
+        self.stack = stack
+        self.pools = {fn.logical_id: FunctionPool(fn, stack, env, log) for fn in stack.functions.values()}
+
+    def pool(self, name_or_arn: str) -> FunctionPool | None:
+        fn = self.stack.function(name_or_arn)
+        return self.pools[fn.logical_id] if fn else None
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.stop()
