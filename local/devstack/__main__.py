@@ -70,7 +70,7 @@ def _aws_clients(url: str) -> dict[str, Any]:
         "aws_access_key_id": "local",
         "aws_secret_access_key": "local",
     }
-    return {name: boto3.client(name, **common) for name in ("dynamodb", "ssm")}  # type: ignore[call-overload]
+    return {"dynamodb": boto3.client("dynamodb", **common), "ssm": boto3.client("ssm", **common)}
 
 
 def _provision(stack: Stack, clients: dict[str, Any], secret: str) -> None:
@@ -189,7 +189,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot listen on {args.host}:{args.api_port}: {exc.strerror}", file=sys.stderr)
             return 1
         sim_proc, sim_url = _start_simulator(args.host, args.sim_port, appid, secret)
-        cleanup.append(lambda: (sim_proc.terminate(), sim_proc.wait(5)))
+
+        def stop_simulator() -> None:
+            sim_proc.terminate()
+            sim_proc.wait(5)
+
+        cleanup.append(stop_simulator)
 
         stack = load(
             args.template,

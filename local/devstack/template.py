@@ -32,7 +32,7 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
     return {name: value}
 
 
-CfnLoader.add_multi_constructor("!", _tag)  # type: ignore[no-untyped-call]
+CfnLoader.add_multi_constructor("!", _tag)
 
 
 @dataclass
