@@ -41,16 +41,27 @@ class SimConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SimConfig:
-        """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, and ``WECHAT_SIM_DAILY_QUOTAS`` /
+        """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, ``WECHAT_SIM_KEY_TTL`` (seconds a
+        user_id_key / verify_id lives, default 3600), and ``WECHAT_SIM_DAILY_QUOTAS`` /
         ``WECHAT_SIM_MINUTE_QUOTAS``: JSON objects of path to count, merged over the defaults
         (0 = unlimited)."""
         env = os.environ if env is None else env
         return cls(
             appid=env.get("WECHAT_SIM_APPID", "").strip() or DEFAULT_APPID,
             secret=env.get("WECHAT_SIM_SECRET", "").strip() or DEFAULT_SECRET,
+            key_ttl=_positive(env, "WECHAT_SIM_KEY_TTL", 3600),
             daily_quotas=_quotas(env, "WECHAT_SIM_DAILY_QUOTAS", DEFAULT_DAILY_QUOTAS),
             minute_quotas=_quotas(env, "WECHAT_SIM_MINUTE_QUOTAS", DEFAULT_MINUTE_QUOTAS),
         )
+
+
+def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{key} must be a positive number of seconds")
+    return int(raw)
 
 
 def _quotas(env: Mapping[str, str], key: str, defaults: dict[str, int]) -> dict[str, int]:

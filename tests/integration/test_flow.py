@@ -1,0 +1,110 @@
+"""The whole product over HTTP, for both face API versions: login → key → face check → lookup
+→ repeat lookup → latest → erasure."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.people import ALICE, BOB
+from tests.stack import RunningStack
+
+pytestmark = pytest.mark.integration
+
+LOOKUP = {1: "/cityservice/face/identify/getinfo", 2: "/cityservice/face/identify/queryverifyinfo"}
+ISSUE = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
+
+
+def user() -> str:
+    return f"o-{uuid.uuid4().hex[:12]}"
+
+
+def test_login_issues_a_session_and_never_the_session_key(stack: RunningStack) -> None:
+    code = stack.sim_control("/sim/login", {"openid": user()})["code"]
+    resp = stack.http.post("/v1/session", json={"code": code})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == {"token", "expires_in"}
+    assert body["expires_in"] == 3600
+    assert resp.headers["cache-control"] == "no-store"
+
+
+def test_full_flow(stack: RunningStack) -> None:
+    openid = user()
+    token = stack.login(openid)
+    key_resp = stack.issue_key(token, ALICE)
+    assert key_resp.status_code == 200
+    key_body = key_resp.json()
+    assert key_body["api_version"] == stack.version
+    assert key_body["expires_in"] == 3600
+    key = key_body["verify_id" if stack.version == 2 else "user_id_key"]
+
+    ref = stack.verify_on_phone(openid, key)
+    first = stack.lookup(token, ref)
+    assert first.status_code == 200, first.text
+    result = first.json()
+    assert result["passed"] is True
+    assert result["identity_matched"] is True
+    assert result["result_code"] == (10000 if stack.version == 2 else 0)
+    assert result["api_version"] == stack.version
+    assert result["message"] and result["message_zh"]
+    assert isinstance(result["verified_at"], int)
+    assert (result["validate_data"] is None) is (stack.version == 2)
+
+    # A repeated lookup answers from DynamoDB: no second WeChat call.
+    before = stack.calls_to(LOOKUP[stack.version])
+    again = stack.lookup(token, ref)
+    assert again.json() == result
+    assert stack.calls_to(LOOKUP[stack.version]) == before == 1
+    assert stack.calls_to(ISSUE[stack.version]) == 1
+
+    latest = stack.call("GET", "/v1/face/results/latest", token)
+    assert latest.status_code == 200
+    assert latest.json() == result
+
+    erased = stack.call("DELETE", "/v1/me", token)
+    assert erased.status_code == 204
+    assert erased.content == b""
+    assert stack.call("GET", "/v1/face/results/latest", token).status_code == 404
+    assert stack.call("DELETE", "/v1/me", token).status_code == 204  # idempotent
+
+
+def test_a_failed_face_check_is_a_200_that_did_not_pass(stack: RunningStack) -> None:
+    openid = user()
+    token = stack.login(openid)
+    ref = stack.verify_on_phone(openid, stack.key_of(token, BOB), result_code=10004)
+    resp = stack.lookup(token, ref)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert (body["passed"], body["result_code"]) == (False, 10004)
+    assert "不匹配" in body["message_zh"]
+
+
+def test_latest_is_the_newest_of_several(stack: RunningStack) -> None:
+    openid = user()
+    token = stack.login(openid)
+    assert stack.call("GET", "/v1/face/results/latest", token).status_code == 404
+    first = stack.verify_on_phone(openid, stack.key_of(token, ALICE), result_code=10004)
+    stack.lookup(token, first)
+    time.sleep(1.1)  # verified_at has second resolution
+    second = stack.verify_on_phone(openid, stack.key_of(token, ALICE))
+    newest = stack.lookup(token, second).json()
+    assert newest["passed"] is True
+    assert stack.call("GET", "/v1/face/results/latest", token).json() == newest
+
+
+def test_erasure_removes_keys_and_results_from_the_table(stack: RunningStack) -> None:
+    openid = user()
+    token = stack.login(openid)
+    ref = stack.verify_on_phone(openid, stack.key_of(token, ALICE))
+    assert stack.lookup(token, ref).status_code == 200
+    table = stack.aws_client("dynamodb")
+    name = table.list_tables()["TableNames"][0]
+    before = table.scan(TableName=name)["Count"]
+    assert stack.call("DELETE", "/v1/me", token).status_code == 204
+    after = table.scan(TableName=name)["Count"]
+    assert before - after >= 4  # key, result and the user's two index items
+    if stack.version == 2:
+        assert stack.lookup(token, ref).status_code == 404  # the key record is gone too
