@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.aws import Deployment, clients, create_table, fresh_container
 from tests.simulator import RunningSim, SimTokens, fast_config, start_sim
 from wxface.wechat import WeChatClient
 
@@ -36,6 +36,30 @@ def client(fresh_sim: RunningSim, tokens: SimTokens) -> Iterator[WeChatClient]:
         yield c
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server mode on a free port: a real AWS endpoint reached over HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
-def log_dir(tmp_path: Path) -> Path:
-    return tmp_path
+def deployment(
+    moto_endpoint: str, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Deployment]:
+    """A fresh table and SSM path on the local AWS endpoint, the AppSecret in place, and this
+    process's environment set as the template sets a function's (face API 2.0)."""
+    dep = Deployment.new(moto_endpoint)
+    aws = clients(moto_endpoint)
+    create_table(aws["dynamodb"], dep.table)
+    aws["ssm"].put_parameter(Name=dep.secret_param, Value="sim-app-secret", Type="SecureString")
+    for key, value in dep.env(fresh_sim.url).items():
+        monkeypatch.setenv(key, value)
+    fresh_container()
+    yield dep
+    fresh_container()

@@ -90,7 +90,11 @@ def _json(
 
 class AwsEndpoint:
     def __init__(self, host: str, port: int, functions: Functions) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
 
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.server: BaseWSGIServer = make_server(

@@ -1,0 +1,142 @@
+"""Each function's handler, in-process, driven by the sample events in events/ (the same files
+`sam local invoke -e` takes), against the simulator and a real local AWS endpoint."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.aws import Deployment, fresh_container
+from tests.people import ALICE
+from tests.simulator import RunningSim
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+
+@dataclass
+class Context:
+    function_name: str = "unit"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:unit"
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15000
+
+
+def load(function_dir: str, module: str) -> ModuleType:
+    """Import a handler module fresh, as a new container would."""
+    path = ROOT / "functions" / function_dir / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"unit_{module}", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def event(name: str, *, token: str | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    if token is not None:
+        data["headers"]["authorization"] = f"Bearer {token}"
+    if body is not None:
+        data["body"] = json.dumps(body, ensure_ascii=False)
+    return data
+
+
+def refresh(dep: Deployment) -> dict[str, Any]:
+    handler = load("token_refresher", "refresher_handler").lambda_handler
+    result: dict[str, Any] = handler(json.loads((EVENTS / "schedule.json").read_text()), Context())
+    return result
+
+
+def login(sim: RunningSim, openid: str) -> str:
+    code = sim.login_code(openid)
+    answer = load("session", "session_handler").lambda_handler(
+        event("session.json", body={"code": code}), Context()
+    )
+    assert answer["statusCode"] == 200, answer
+    return str(json.loads(answer["body"])["token"])
+
+
+def test_refresher_with_the_schedule_event(deployment: Deployment, fresh_sim: RunningSim) -> None:
+    fresh_sim.control("/sim/expire-tokens")
+    assert refresh(deployment) == {"ok": True, "changed": True, "forced": False, "expires_in": 7200}
+    assert refresh(deployment)["changed"] is False
+
+
+def test_session_with_its_event(deployment: Deployment, fresh_sim: RunningSim) -> None:
+    token = login(fresh_sim, "o-unit-session")
+    assert token.count(".") == 2
+    bad = load("session", "session_handler").lambda_handler(event("session.json"), Context())
+    assert bad["statusCode"] == 400  # the sample's placeholder code is not a valid wx.login code
+    assert json.loads(bad["body"])["error"]["request_id"] == "JKJaXmPLvHcESHA="
+
+
+def test_key_issuance_with_its_event(deployment: Deployment, fresh_sim: RunningSim) -> None:
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-keys")
+    handler = load("face_keys", "keys_handler").lambda_handler
+    answer = handler(event("face_keys.json", token=token), Context())
+    assert answer["statusCode"] == 200, answer
+    body = json.loads(answer["body"])
+    assert body["api_version"] == 2 and body["verify_id"]
+    assert answer["headers"]["Cache-Control"] == "no-store"
+    unauthenticated = handler(event("face_keys.json"), Context())  # the sample's placeholder token
+    assert unauthenticated["statusCode"] == 401
+
+
+def test_results_with_their_events(deployment: Deployment, fresh_sim: RunningSim) -> None:
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-results")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    verify_id = json.loads(keys(event("face_keys.json", token=token), Context())["body"])["verify_id"]
+    fresh_sim.control("/sim/verify", {"openid": "o-unit-results", "verify_id": verify_id})
+    results = load("face_results", "results_handler").lambda_handler
+    found = results(event("face_results_v2.json", token=token, body={"verify_id": verify_id}), Context())
+    assert found["statusCode"] == 200, found
+    assert json.loads(found["body"])["passed"] is True
+    latest = results(event("face_results_latest.json", token=token), Context())
+    assert json.loads(latest["body"]) == json.loads(found["body"])
+    erased = results(event("erase_me.json", token=token), Context())
+    assert erased["statusCode"] == 204
+    assert results(event("face_results_latest.json", token=token), Context())["statusCode"] == 404
+
+
+def test_results_v1_event(
+    deployment: Deployment, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACE_API_VERSION", "1")
+    fresh_container()
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-v1")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    key = json.loads(keys(event("face_keys.json", token=token, body={"name": ALICE[0], "id_card_number": ALICE[1]}),
+                          Context())["body"])  # fmt: skip
+    assert key["api_version"] == 1
+    verify_result = fresh_sim.control(
+        "/sim/verify", {"openid": "o-unit-v1", "user_id_key": key["user_id_key"]}
+    )["verify_result"]
+    results = load("face_results", "results_handler").lambda_handler
+    found = results(
+        event("face_results_v1.json", token=token, body={"verify_result": verify_result}), Context()
+    )
+    body = json.loads(found["body"])
+    assert (body["passed"], body["identity_matched"], body["api_version"]) == (True, True, 1)
+
+
+def test_every_sample_event_names_a_route_in_the_template() -> None:
+    template = (ROOT / "template.yaml").read_text()
+    for path in EVENTS.glob("*.json"):
+        data = json.loads(path.read_text())
+        if "routeKey" in data:
+            method, route = data["routeKey"].split(" ", 1)
+            assert f"Method: {method}\n            Path: {route}\n" in template, path.name
