@@ -98,7 +98,7 @@ class AwsEndpoint:
 
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.server: BaseWSGIServer = make_server(
-            host, port, LambdaInvoke(moto_app, functions), threaded=True
+            host, port, LambdaInvoke(moto_app, functions), threaded=True, request_handler=MotoRequestHandler
         )
         self.port = self.server.server_port
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
