@@ -124,10 +124,10 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
     ]
     if version == "2":
         lines += [
-            f'  curl -s -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"verify_id\\":\\"$KEY\\"}}"',
+            f'  curl -s -w "\\n" -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"verify_id\\":\\"$KEY\\"}}"',
             "",
             "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
-            f'  curl -s -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+            f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
             f'-d "{{\\"verify_id\\":\\"$KEY\\"}}"',
         ]
     else:
@@ -136,11 +136,11 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
             f"| {py} verify_result)",
             "",
             "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
-            f'  curl -s -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+            f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
             f'-d "{{\\"verify_result\\":\\"$VR\\"}}"',
         ]
     lines += [
-        f'  curl -s {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
+        f'  curl -s -w "\\n" {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
         "",
         "  # 5. Erase everything stored about the user",
         f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",

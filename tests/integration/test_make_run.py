@@ -1,0 +1,102 @@
+"""`make run` as a newcomer uses it: default ports, the READY line, the walkthrough pasted into a
+shell, and Ctrl-C stopping everything. Needs ports 3000-3002 free."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = "READY api=http://127.0.0.1:3000 sim=http://127.0.0.1:3001 aws=http://127.0.0.1:3002"
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def make_run(version: str | None, log: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("FACE_API_VERSION", "PYTHONPATH")}
+    if version is not None:
+        env["FACE_API_VERSION"] = version
+    return subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        start_new_session=True,  # so Ctrl-C can go to the whole group, as from a terminal
+    )
+
+
+@pytest.mark.parametrize("version", [None, "1"], ids=["default-2.0", "1.0"])
+def test_make_run_walkthrough_and_ctrl_c(version: str | None, tmp_path: Path) -> None:
+    for port in (3000, 3001, 3002):
+        assert not port_open(port), f"port {port} is taken: make run needs 3000-3002"
+    proc = make_run(version, tmp_path / "run.log")
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first == READY, (tmp_path / "run.log").read_text()
+        walkthrough: list[str] = []
+        for line in proc.stdout:
+            if line.startswith("Ctrl-C"):
+                break
+            walkthrough.append(line.rstrip("\n"))
+        assert f"Face API {version or '2'}.0" in walkthrough[0]
+        commands = [
+            line.strip() for line in walkthrough if line.startswith("  ") and not line.strip().startswith("#")
+        ]
+        script = "set -euo pipefail\n" + "\n".join(commands)
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, out.stderr + out.stdout
+        printed = [line for line in out.stdout.splitlines() if line.strip()]
+        lookup, latest, erased = json.loads(printed[-3]), json.loads(printed[-2]), printed[-1]
+        assert lookup["passed"] is True and lookup["identity_matched"] is True
+        assert latest == lookup
+        assert erased == "204"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        proc.wait(timeout=20)
+    # make reports the interrupt itself; what matters is that everything it started is gone.
+    deadline = time.monotonic() + 15
+    while group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not group_alive(proc.pid), "a process make run started is still running"
+    assert not any(port_open(p) for p in (3000, 3001, 3002)), "something make run started is still listening"
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_run_refuses_an_unknown_face_api_version(tmp_path: Path) -> None:
+    proc = make_run("3", tmp_path / "run.log")
+    assert proc.wait(timeout=60) != 0
+    assert "FACE_API_VERSION must be 1 or 2" in (tmp_path / "run.log").read_text()
+    assert not port_open(3000)
+
+
+def test_the_runner_exits_cleanly_on_sigint_and_sigterm(tmp_path: Path) -> None:
+    from tests.stack import start_stack
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        stack = start_stack(2, tmp_path / f"stack-{sig}.log")
+        stack.proc.send_signal(sig)
+        assert stack.proc.wait(timeout=20) == 0
+        assert "stopping" in stack.log_text()
