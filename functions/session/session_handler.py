@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import runtime
 from wxface.api.http import parse_json
 from wxface.api.models import SessionAnswer, SessionRequest
-from wxface.api.resolver import answer, create_resolver, handle
+from wxface.api.resolver import answer, api_entry, create_resolver
 from wxface.api.sessions import issue_session
 from wxface.settings import settings
 
@@ -34,8 +30,4 @@ def create_session() -> Response[str]:
     return answer(200, SessionAnswer(token=token, expires_in=s.session_ttl_s))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(app, event, context)
+lambda_handler = api_entry(app, logger, tracer, metrics)

@@ -3,10 +3,12 @@ the 16 KiB body limit, and the session check."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
@@ -77,6 +79,23 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaCo
     except ApiError as err:
         return error_event_response(err, event)
     return app.resolve(event, context)
+
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def api_entry(app: APIGatewayHttpResolver, logger: Logger, tracer: Tracer, metrics: Metrics) -> Handler:
+    """The Lambda entry point of an API function: the request id as correlation id, cold-start
+    metric, tracing. Events and responses carry names, numbers and tokens, so neither the
+    event (``log_event``) nor the response (``capture_response``) is ever recorded."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return handle(app, event, context)
+
+    return cast(Handler, lambda_handler)
 
 
 def caller_openid(app: APIGatewayHttpResolver, signing_keys: Any) -> str:

@@ -17,11 +17,6 @@ from .keys_material import DataKey, sha256_hex
 STILL_CHECKING = 10005  # 1.0 identify_ret: not final, never stored
 
 
-@dataclass(frozen=True)
-class ResultPolicy:
-    retention_s: int
-
-
 def build_answer(
     api_version: Literal[1, 2],
     result_code: int,
@@ -48,87 +43,73 @@ def build_answer(
     )
 
 
-def _stored(table: Table, ref: str, owner: str, now: int) -> ResultAnswer | None:
-    stored = table.get_result(ref)
-    if stored is None or stored["ttl"] <= now:
-        return None
-    if stored["owner"] != owner:
-        raise api_error("forbidden")
-    return ResultAnswer.model_validate(stored["data"])
+@dataclass(frozen=True)
+class ResultLookup:
+    """``POST /v1/face/results`` for either face API version."""
 
+    table: Table
+    wechat: WeChatClient
+    data_key: DataKey
+    retention_s: int
 
-def _store(
-    table: Table, ref: str, owner: str, answer: ResultAnswer, now: int, policy: ResultPolicy
-) -> ResultAnswer:
-    data: dict[str, Any] = answer.model_dump(mode="json")
-    if table.put_result(ref, owner, data, answer.verified_at, ttl=now + policy.retention_s):
-        return answer
-    # Someone stored it first (a concurrent lookup): answer what is stored.
-    return _stored(table, ref, owner, now) or answer
+    def v1(self, openid: str, verify_result: str, now: float | None = None) -> ResultAnswer:
+        at, owner, ref = self._begin(openid, verify_result, now)
+        stored = self._stored(ref, owner, at)
+        if stored is not None:
+            return stored
+        info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
+        if info.openid != openid:
+            raise api_error("forbidden")
+        identity_matched: bool | None = None
+        if info.user_id_key:
+            record = self.table.get_key(sha256_hex(info.user_id_key))
+            if record is not None and record["ttl"] > at:
+                mac = self.data_key.mac
+                identity_matched = (
+                    record["owner"] == owner
+                    and record.get("id_mac") == mac("id_md5", (info.id_card_number_md5 or "").lower())
+                    and record.get("name_mac") == mac("name_md5", (info.name_utf8_md5 or "").lower())
+                )
+        answer = build_answer(
+            1, info.identify_ret, identity_matched, info.identify_time or at, info.validate_data or None
+        )
+        if info.identify_ret == STILL_CHECKING:
+            return answer
+        return self._store(ref, owner, answer, at)
 
+    def v2(self, openid: str, verify_id: str, now: float | None = None) -> ResultAnswer:
+        at, owner, ref = self._begin(openid, verify_id, now)
+        stored = self._stored(ref, owner, at)
+        if stored is not None:
+            return stored
+        record = self.table.get_key(ref)
+        if record is None or record["ttl"] <= at or record.get("api_version") != 2:
+            raise api_error("not_found", message="Unknown verify_id", message_zh="未知的 verify_id")
+        if record["owner"] != owner:
+            raise api_error("forbidden")
+        if at >= record["expires_at"]:
+            raise api_error("key_expired")
+        answer = self.wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
+        # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
+        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, at, None), at)
 
-def lookup_v1(
-    openid: str,
-    verify_result: str,
-    *,
-    table: Table,
-    wechat: WeChatClient,
-    data_key: DataKey,
-    policy: ResultPolicy,
-    now: float | None = None,
-) -> ResultAnswer:
-    at = int(time.time() if now is None else now)
-    owner = data_key.owner(openid)
-    ref = sha256_hex(verify_result)
-    stored = _stored(table, ref, owner, at)
-    if stored is not None:
-        return stored
-    info = wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
-    if info.openid != openid:
-        raise api_error("forbidden")
-    identity_matched: bool | None = None
-    if info.user_id_key:
-        record = table.get_key(sha256_hex(info.user_id_key))
-        if record is not None and record["ttl"] > at:
-            identity_matched = (
-                record["owner"] == owner
-                and record.get("id_mac") == data_key.mac("id_md5", (info.id_card_number_md5 or "").lower())
-                and record.get("name_mac") == data_key.mac("name_md5", (info.name_utf8_md5 or "").lower())
-            )
-    answer = build_answer(
-        1, info.identify_ret, identity_matched, info.identify_time or at, info.validate_data or None
-    )
-    if info.identify_ret == STILL_CHECKING:
-        return answer
-    return _store(table, ref, owner, answer, at, policy)
+    def _begin(self, openid: str, reference: str, now: float | None) -> tuple[int, str, str]:
+        return int(time.time() if now is None else now), self.data_key.owner(openid), sha256_hex(reference)
 
+    def _stored(self, ref: str, owner: str, now: int) -> ResultAnswer | None:
+        stored = self.table.get_result(ref)
+        if stored is None or stored["ttl"] <= now:
+            return None
+        if stored["owner"] != owner:
+            raise api_error("forbidden")
+        return ResultAnswer.model_validate(stored["data"])
 
-def lookup_v2(
-    openid: str,
-    verify_id: str,
-    *,
-    table: Table,
-    wechat: WeChatClient,
-    data_key: DataKey,
-    policy: ResultPolicy,
-    now: float | None = None,
-) -> ResultAnswer:
-    at = int(time.time() if now is None else now)
-    owner = data_key.owner(openid)
-    ref = sha256_hex(verify_id)
-    stored = _stored(table, ref, owner, at)
-    if stored is not None:
-        return stored
-    record = table.get_key(ref)
-    if record is None or record["ttl"] <= at or record.get("api_version") != 2:
-        raise api_error("not_found", message="Unknown verify_id", message_zh="未知的 verify_id")
-    if record["owner"] != owner:
-        raise api_error("forbidden")
-    if at >= record["expires_at"]:
-        raise api_error("key_expired")
-    answer = wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
-    # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-    return _store(table, ref, owner, build_answer(2, answer.verify_ret, True, at, None), at, policy)
+    def _store(self, ref: str, owner: str, answer: ResultAnswer, now: int) -> ResultAnswer:
+        data: dict[str, Any] = answer.model_dump(mode="json")
+        if self.table.put_result(ref, owner, data, answer.verified_at, ttl=now + self.retention_s):
+            return answer
+        # Someone stored it first (a concurrent lookup): answer what is stored.
+        return self._stored(ref, owner, now) or answer
 
 
 def latest(openid: str, *, table: Table, data_key: DataKey, now: float | None = None) -> ResultAnswer:
