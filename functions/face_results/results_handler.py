@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from wxface import runtime
+from wxface import observability, runtime
 from wxface.api.http import parse_json
 from wxface.api.models import ResultRequestV1, ResultRequestV2
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
@@ -32,6 +32,14 @@ def look_up_result() -> Response[str]:
         found = lookup.v2(openid, parse_json(app.current_event.raw_event, ResultRequestV2).verify_id)
     metrics.add_metric(
         name="ResultsPassed" if found.passed else "ResultsNotPassed", unit=MetricUnit.Count, value=1
+    )
+    observability.count(
+        "Results",
+        {
+            "service": "face-results",
+            "passed": str(found.passed).lower(),
+            "result_code": str(found.result_code),
+        },
     )
     return answer(200, found)
 

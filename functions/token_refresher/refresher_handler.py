@@ -33,6 +33,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="TokenRefreshes", unit=MetricUnit.Count, value=1)
     if result["changed"]:
         metrics.add_metric(name="TokenChanged", unit=MetricUnit.Count, value=1)
+    # Alarmed on: below WeChat's 5-minute overlap means the token is not being renewed.
+    metrics.add_metric(name="TokenSecondsLeft", unit=MetricUnit.Seconds, value=result["expires_in"])
     logger.info(
         "token checked",
         extra={

@@ -78,8 +78,19 @@ class Stack:
         return None
 
 
+NO_VALUE = object()
+
+
 class Resolver:
-    def __init__(self, stack_name: str, parameters: dict[str, str], physical: dict[str, str]) -> None:
+    """Resolves Ref, Fn::Sub and Fn::If (with the template's Conditions) to local values."""
+
+    def __init__(
+        self,
+        stack_name: str,
+        parameters: dict[str, str],
+        physical: dict[str, str],
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
         self.values = {
             "AWS::StackName": stack_name,
             "AWS::Region": REGION,
@@ -89,10 +100,43 @@ class Resolver:
             **parameters,
             **physical,
         }
+        self.conditions = conditions or {}
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.conditions[name])
+
+    def _truth(self, expr: Any) -> bool:
+        if isinstance(expr, dict) and "Condition" in expr:
+            return self.condition(expr["Condition"])
+        if isinstance(expr, dict) and "Fn::Equals" in expr:
+            left, right = expr["Fn::Equals"]
+            return self(left) == self(right)
+        if isinstance(expr, dict) and "Fn::Not" in expr:
+            return not self._truth(expr["Fn::Not"][0])
+        if isinstance(expr, dict) and "Fn::And" in expr:
+            return all(self._truth(e) for e in expr["Fn::And"])
+        if isinstance(expr, dict) and "Fn::Or" in expr:
+            return any(self._truth(e) for e in expr["Fn::Or"])
+        raise ValueError(f"the local stack cannot evaluate the condition {expr!r}")
+
+    def value(self, value: Any) -> Any:
+        """Like calling the resolver, but Fn::If may yield AWS::NoValue (``NO_VALUE``) or a
+        structure."""
+        if isinstance(value, dict) and "Fn::If" in value:
+            name, yes, no = value["Fn::If"]
+            return self.value(yes if self.condition(name) else no)
+        if isinstance(value, dict) and value.get("Ref") == "AWS::NoValue":
+            return NO_VALUE
+        if isinstance(value, dict | str | int | float):
+            return self(value)
+        return value
 
     def __call__(self, value: Any) -> str:
         if isinstance(value, str | int | float):
             return str(value)
+        if isinstance(value, dict) and "Fn::If" in value:
+            chosen = self.value(value)
+            return "" if chosen is NO_VALUE else str(chosen)
         if isinstance(value, dict) and "Ref" in value:
             return self.values[value["Ref"]]
         if isinstance(value, dict) and "Fn::Sub" in value:
@@ -111,12 +155,13 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     table_id = next(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
     table_name = f"{stack_name}-{table_id}"
     physical = {table_id: table_name}
-    resolve = Resolver(stack_name, parameters, physical)
+    conditions = doc.get("Conditions", {})
+    resolve = Resolver(stack_name, parameters, physical, conditions)
     for logical_id, res in resources.items():
         if res["Type"] == "AWS::Serverless::Function":
             props = res["Properties"]
             physical[logical_id] = resolve(props.get("FunctionName", f"{stack_name}-{logical_id}"))
-    resolve = Resolver(stack_name, parameters, physical)
+    resolve = Resolver(stack_name, parameters, physical, conditions)
 
     globals_fn = doc.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
@@ -144,7 +189,9 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
             timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
             memory=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
             environment=env,
-            reserved_concurrency=props.get("ReservedConcurrentExecutions"),
+            reserved_concurrency=_reserved(
+                resolve.value(props.get("ReservedConcurrentExecutions", NO_VALUE))
+            ),
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
@@ -165,6 +212,10 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         table_properties=resources[table_id]["Properties"],
         layer_dirs=[d.resolve() for d in layer_dirs],
     )
+
+
+def _reserved(value: Any) -> int | None:
+    return None if value is NO_VALUE or value is None else int(value)
 
 
 def rate_seconds(expression: str) -> int:

@@ -10,6 +10,7 @@ from .dal import aws
 from .dal.table import Table
 from .domain.keys_material import DataKey, SigningKey, load_data_key, load_signing_keys
 from .domain.tokens import SharedTokenReader
+from .observability import wechat_event
 from .settings import settings
 from .wechat.client import ClientConfig, WeChatClient
 
@@ -45,13 +46,13 @@ def wechat() -> WeChatClient:
     """The API functions' client: tokens come from SSM, written by the refresher."""
     s = settings()
     reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(ClientConfig.from_env(), tokens=reader)
+    return WeChatClient(ClientConfig.from_env(), tokens=reader, observer=wechat_event)
 
 
 @cache
 def wechat_without_token() -> WeChatClient:
     """For calls that authenticate with the AppSecret (stable_token, jscode2session)."""
-    return WeChatClient(ClientConfig.from_env())
+    return WeChatClient(ClientConfig.from_env(), observer=wechat_event)
 
 
 def app_secret() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
@@ -41,10 +42,22 @@ def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
 def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
     """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
     client = aws.ssm()
+    # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
+    key_id = os.environ.get("SSM_KMS_KEY_ID", "").strip()
     try:
-        client.put_parameter(
-            Name=name, Value=value, Type="SecureString", Overwrite=overwrite, Tier="Standard"
-        )
+        if key_id:
+            client.put_parameter(
+                Name=name,
+                Value=value,
+                Type="SecureString",
+                Overwrite=overwrite,
+                Tier="Standard",
+                KeyId=key_id,
+            )
+        else:
+            client.put_parameter(
+                Name=name, Value=value, Type="SecureString", Overwrite=overwrite, Tier="Standard"
+            )
     except client.exceptions.ParameterAlreadyExists:
         return False
     return True

@@ -165,8 +165,12 @@ class WeChatClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         out_seq_no_factory: Callable[[], str] = new_out_seq_no,
+        observer: Callable[[str, str, int | None], None] | None = None,
     ) -> None:
+        """``observer(kind, endpoint, code)`` hears of every ``"errcode"`` WeChat answers and
+        every ``"retry"`` (metrics); it must not raise."""
         self.config = config or ClientConfig()
+        self._observe = observer or (lambda kind, endpoint, code: None)
         self._tokens: TokenSource = tokens or _NoTokens()
         self._sleep = sleep
         self._new_out_seq_no = out_seq_no_factory
@@ -297,6 +301,7 @@ class WeChatClient:
                     return resp
                 err = error_for_errcode(endpoint, errcode, _errmsg(resp))
                 logger.warning("wechat errcode", extra={"endpoint": endpoint, "errcode": errcode})
+                self._observe("errcode", endpoint, errcode)
                 if err.info.token_error and token is not None and not token_retried:
                     token_retried = True
                     self._tokens.stale(token)
@@ -309,11 +314,13 @@ class WeChatClient:
             retry=retry_if_exception_type((WeChatUnavailable, WeChatBusy)),
             sleep=self._sleep,
             reraise=True,
-            before_sleep=lambda state: logger.info(
-                "wechat retry", extra={"endpoint": endpoint, "attempt": state.attempt_number}
-            ),
+            before_sleep=lambda state: self._retrying(endpoint, state.attempt_number),
         )
         return retrying(attempt)
+
+    def _retrying(self, endpoint: str, attempt: int) -> None:
+        logger.info("wechat retry", extra={"endpoint": endpoint, "attempt": attempt})
+        self._observe("retry", endpoint, None)
 
     def _once(
         self,

@@ -1,0 +1,29 @@
+"""EMF metrics the layer emits (Powertools ``single_metric``: each is its own EMF record with its
+own dimensions, flushed at once). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the
+template sets per stack, so the stack's alarms watch only their own stack."""
+
+from __future__ import annotations
+
+import os
+
+
+def count(name: str, dimensions: dict[str, str], value: float = 1.0) -> None:
+    """Emit one count metric with exactly ``dimensions`` (no-op locally when metrics are off)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    if not namespace:
+        return
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=namespace, default_dimensions=dimensions
+    ):
+        pass
+
+
+def wechat_event(kind: str, endpoint: str, code: int | None) -> None:
+    """The WeChat client's observer: every errcode and every retry, by endpoint."""
+    if kind == "errcode":
+        count("WeChatErrcodes", {"service": "wechat"})
+        count("WeChatErrcodesByCode", {"service": "wechat", "endpoint": endpoint, "errcode": str(code)})
+    elif kind == "retry":
+        count("WeChatRetries", {"service": "wechat", "endpoint": endpoint})
