@@ -10,15 +10,25 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Deployment tools (SAM CLI, cfn-lint, checkov) live in their own virtualenv: their pins never
+# constrain the product's.
+TOOLS_VENV := .venv-tools
+TOOLS := $(TOOLS_VENV)/bin
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+# The Lambda runtime's Python, which `sam build` needs on PATH (found through pyenv if need be).
+RUNTIME_PYTHON_DIR := $(shell python3.13 -c 'import os, sys; print(os.path.dirname(sys.executable))' 2>/dev/null || \
+	ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin 2>/dev/null | tail -n 1)
+export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test lint typecheck unit lock clean
+.PHONY: help venv run sim test lint typecheck gates build lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
 	@echo "make test  - every test and check"
 	@echo "make sim   - only the WeChat simulator"
+	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 
 $(STAMP): requirements/dev.txt
@@ -29,7 +39,15 @@ $(STAMP): requirements/dev.txt
 	@$(BIN)/python -m pip install --quiet --require-virtualenv -r requirements/dev.txt
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(TOOLS_STAMP): requirements/tools.txt
+	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.11 or newer is required on PATH (or set PYTHON=...)" >&2; exit 1; fi
+	@echo "creating $(TOOLS_VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(TOOLS_VENV)
+	@$(TOOLS)/python -m pip install --quiet "pip==26.3"
+	@$(TOOLS)/python -m pip install --quiet --require-virtualenv -r requirements/tools.txt
+	@touch $(TOOLS_STAMP)
+
+venv: $(STAMP) $(TOOLS_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m devstack
@@ -44,14 +62,27 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The deployment gates: the template must pass SAM's validation, cfn-lint with the serverless
+# rules, and checkov (findings that do not fit are suppressed in the template, with a reason).
+gates: $(TOOLS_STAMP)
+	$(TOOLS)/sam validate --lint --region us-east-1 --template template.yaml
+	$(TOOLS)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	$(TOOLS)/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
+
+test: lint typecheck gates
 	$(BIN)/pytest
+
+build: $(TOOLS_STAMP)
+	@if [ -z "$(RUNTIME_PYTHON_DIR)" ]; then echo "error: sam build needs python3.13 (the Lambda runtime) on PATH, e.g. pyenv install 3.13" >&2; exit 1; fi
+	PATH="$(RUNTIME_PYTHON_DIR):$$PATH" $(TOOLS)/sam build --cached --cache-dir .aws-sam/cache $(BUILD_ARGS)
 
 lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file layers/wechat/requirements.txt requirements/layer.in
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements/dev.txt requirements/dev.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements/tools.txt requirements/tools.in
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

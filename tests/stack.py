@@ -111,21 +111,12 @@ class RunningStack:
             self.proc.kill()
 
 
-def start_stack(version: int, log_path: Path, env: dict[str, str] | None = None) -> RunningStack:
+def start_stack(version: int, log_path: Path, env: dict[str, str] | None = None, *args: str) -> RunningStack:
+    """``python -m devstack`` on free ports; ``args`` go to it as they are."""
     log = log_path.open("wb")
+    ports = ["--api-port", "0", "--sim-port", "0", "--aws-port", "0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devstack",
-            "--api-port",
-            "0",
-            "--sim-port",
-            "0",
-            "--aws-port",
-            "0",
-            "--quiet",
-        ],
+        [sys.executable, "-m", "devstack", *ports, "--quiet", *args],
         stdout=subprocess.PIPE,
         stderr=log,
         env={**os.environ, "PYTHONPATH": pythonpath(), "FACE_API_VERSION": str(version), **(env or {})},

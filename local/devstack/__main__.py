@@ -159,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack-name", default="wechat-face-local")
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--quiet", action="store_true", help="no walkthrough")
+    parser.add_argument(
+        "--runtime-python",
+        help="run the functions on this interpreter, isolated from the virtualenv "
+        "(with --template .aws-sam/build/template.yaml: the built artifacts)",
+    )
     args = parser.parse_args(argv)
 
     version = os.environ.get("FACE_API_VERSION", "2").strip()
@@ -214,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "AWS_SECRET_ACCESS_KEY": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        functions = Functions(stack, env, sys.stderr)
+        functions = Functions(stack, env, sys.stderr, args.runtime_python)
         cleanup.append(functions.stop)
         aws = AwsEndpoint(args.host, args.aws_port, functions)
         aws.start()

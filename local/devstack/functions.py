@@ -36,8 +36,11 @@ class _Worker:
 
 
 class FunctionPool:
-    def __init__(self, fn: Function, stack: Stack, env: dict[str, str], log: TextIO) -> None:
+    def __init__(
+        self, fn: Function, stack: Stack, env: dict[str, str], log: TextIO, runtime_python: str | None = None
+    ) -> None:
         self.fn = fn
+        self._runtime_python = runtime_python
         self._stack = stack
         self._env = env
         self._log = log
@@ -63,8 +66,14 @@ class FunctionPool:
         }
         env.pop("PYTHONPATH", None)
         paths = [str(self.fn.code_dir), *(str(d) for d in self._stack.layer_dirs)]
+        if self._runtime_python:
+            # Built artifacts on the runtime's own Python, isolated from any virtualenv: only the
+            # standard library, the function's code and the layer, as in Lambda.
+            interpreter = [self._runtime_python, "-I", "-S", "-u"]
+        else:
+            interpreter = [sys.executable, "-u"]
         proc = subprocess.Popen(
-            [sys.executable, str(WORKER), *paths, "--", self.fn.handler],
+            [*interpreter, str(WORKER), *paths, "--", self.fn.handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -152,9 +161,14 @@ def _readline(stream: TextIO, timeout: float) -> str:
 class Functions:
     """Every function of the stack, by name, logical id or ARN."""
 
-    def __init__(self, stack: Stack, env: dict[str, str], log: TextIO) -> None:
+    def __init__(
+        self, stack: Stack, env: dict[str, str], log: TextIO, runtime_python: str | None = None
+    ) -> None:
         self.stack = stack
-        self.pools = {fn.logical_id: FunctionPool(fn, stack, env, log) for fn in stack.functions.values()}
+        self.pools = {
+            fn.logical_id: FunctionPool(fn, stack, env, log, runtime_python)
+            for fn in stack.functions.values()
+        }
 
     def pool(self, name_or_arn: str) -> FunctionPool | None:
         fn = self.stack.function(name_or_arn)

@@ -166,7 +166,7 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     globals_fn = doc.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
     layer_dirs = [
-        root / res["Properties"]["ContentUri"]
+        _layer_path(root / res["Properties"]["ContentUri"])
         for res in resources.values()
         if res["Type"] == "AWS::Serverless::LayerVersion"
     ]
@@ -212,6 +212,12 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         table_properties=resources[table_id]["Properties"],
         layer_dirs=[d.resolve() for d in layer_dirs],
     )
+
+
+def _layer_path(content: Path) -> Path:
+    """What Lambda puts on sys.path for a layer: its python/ folder once built (sam build),
+    the folder itself in the source tree."""
+    return content / "python" if (content / "python").is_dir() else content
 
 
 def _reserved(value: Any) -> int | None:

@@ -1,0 +1,87 @@
+"""`sam build` (native, no container), then the handlers run from the built artifacts in
+.aws-sam/build on the runtime's own Python, isolated from the dev virtualenv."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.tools import ROOT, runtime_python, tools_bin
+from tests.people import CAROL
+from tests.stack import RunningStack, start_stack
+
+pytestmark = pytest.mark.integration
+
+RUNTIME = "3.13"  # template.yaml: Globals.Function.Runtime python3.13
+
+
+def host_architecture() -> str:
+    # An arm64 build carries aarch64 wheels (pydantic-core) that do not import on x86_64.
+    return "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    python = runtime_python(RUNTIME)
+    if python is None:
+        pytest.skip(
+            f"python{RUNTIME} (the Lambda runtime's Python) is not installed: sam build needs it on PATH"
+        )
+    build_dir = tmp_path_factory.mktemp("sam") / "build"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    out = subprocess.run(
+        [tools_bin("sam"), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(build_dir),
+         "--cached", "--cache-dir", str(ROOT / ".aws-sam" / "cache"), "--region", "us-east-1",
+         "--parameter-overrides", f"Architecture={host_architecture()}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    return build_dir, python
+
+
+def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, str]) -> None:
+    build_dir, _ = built
+    for name, module in (("TokenRefresherFunction", "refresher_handler"), ("SessionFunction", "session_handler"),
+                         ("FaceKeysFunction", "keys_handler"), ("FaceResultsFunction", "results_handler")):  # fmt: skip
+        assert (build_dir / name / f"{module}.py").is_file()
+    layer = build_dir / "WeChatLayer" / "python"
+    for package in ("wxface", "pydantic_core", "httpx", "aws_lambda_powertools", "jwt", "tenacity", "boto3"):
+        assert (layer / package).is_dir(), package
+    assert list((layer / "pydantic_core").glob(f"*cpython-{RUNTIME.replace('.', '')}*.so"))
+
+
+@pytest.fixture(scope="module")
+def built_stack(built: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    build_dir, python = built
+    stack = start_stack(
+        2,
+        tmp_path_factory.mktemp("built") / "stack.log",
+        None,
+        "--template", str(build_dir / "template.yaml"), "--runtime-python", python,
+    )  # fmt: skip
+    yield stack
+    stack.stop()
+
+
+def test_the_built_handlers_serve_the_whole_flow(built_stack: RunningStack) -> None:
+    stack = built_stack
+    openid = f"o-built-{uuid.uuid4().hex[:8]}"
+    token = stack.login(openid)
+    key = stack.key_of(token, CAROL)
+    stack.verify_on_phone(openid, key)
+    result = stack.lookup(token, key).json()
+    assert result["passed"] is True and result["identity_matched"] is True
+    assert stack.call("GET", "/v1/face/results/latest", token).json() == result
+    assert stack.call("DELETE", "/v1/me", token).status_code == 204
+    log = stack.log_text()
+    assert "Traceback" not in log

@@ -1,0 +1,109 @@
+"""After the SAM transform, no IAM statement allows a wildcard action, and every resource is
+scoped to this stack, except the few services whose APIs take no resource (X-Ray)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.deploy.tools import transform
+
+NO_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ALLOWED_MANAGED = {"AWSLambdaVPCAccessExecutionRole"}  # only with EnableFixedEgressIp: ENIs take no resource
+CMK = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+ALL_OPTIONS = (
+    "EnableFixedEgressIp=true",
+    f"KmsKeyArn={CMK}",
+    "CustomDomainName=face.example.com",
+    "CustomDomainCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    "AlarmEmail=ops@example.com",
+)
+
+
+@pytest.fixture(scope="module", params=["defaults", "all-options"])
+def transformed(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return transform(*(ALL_OPTIONS if request.param == "all-options" else ()))
+
+
+def statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(owner: str, policy: Any) -> None:
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            for branch in policy["Fn::If"][1:]:
+                walk(owner, branch)
+        elif isinstance(policy, dict) and "PolicyDocument" in policy:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                found.append((owner, statement))
+
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                walk(name, policy)
+        elif resource["Type"] == "AWS::IAM::Policy":
+            walk(name, resource["Properties"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def scoped(resource: Any, template: dict[str, Any]) -> bool:
+    names = set(template["Resources"]) | set(template.get("Parameters", {}))
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+        refs = set(re.findall(r"\$\{([^}]+)\}", text)) - {"AWS::Partition", "AWS::Region", "AWS::AccountId"}
+        # The stack's own name, or a named parameter / resource of this template.
+        return bool(refs) and all(r == "AWS::StackName" or r.split(".")[0] in names for r in refs)
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0] in template["Resources"]
+    if isinstance(resource, dict) and "Ref" in resource:
+        return resource["Ref"] in names
+    return False
+
+
+def test_no_statement_allows_a_wildcard_action(transformed: dict[str, Any]) -> None:
+    found = statements(transformed)
+    assert len(found) > 10
+    for owner, statement in found:
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, (owner, action)
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement and "NotResource" not in statement
+
+
+def test_every_resource_is_scoped_to_the_stack(transformed: dict[str, Any]) -> None:
+    for owner, statement in statements(transformed):
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                assert set(as_list(statement["Action"])) <= NO_RESOURCE_ACTIONS, (owner, statement)
+            else:
+                assert scoped(resource, transformed), (owner, resource)
+
+
+def test_roles_are_ours_and_carry_no_broad_managed_policies(transformed: dict[str, Any]) -> None:
+    roles = {k for k, v in transformed["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+    assert roles == {"TokenRefresherRole", "SessionRole", "FaceKeysRole", "FaceResultsRole"}
+    for name in roles:
+        managed = json.dumps(transformed["Resources"][name]["Properties"].get("ManagedPolicyArns", []))
+        for arn in re.findall(r"policy/(?:service-role/)?([A-Za-z]+)", managed):
+            assert arn in ALLOWED_MANAGED, (name, arn)
+
+
+def test_logs_are_scoped_to_each_functions_own_log_group(transformed: dict[str, Any]) -> None:
+    for owner, statement in statements(transformed):
+        if any(a.startswith("logs:") for a in as_list(statement["Action"])):
+            (resource,) = as_list(statement["Resource"])
+            assert "log-group:/aws/lambda/${AWS::StackName}-" in resource["Fn::Sub"], owner
+
+
+def test_china_partition_has_no_hard_coded_arn() -> None:
+    """Deployable in aws-cn: every ARN is built with the partition."""
+    cn = transform("AWS::Region=cn-north-1", "AWS::Partition=aws-cn", *ALL_OPTIONS)
+    text = json.dumps(cn)
+    assert "arn:aws:" not in text
+    assert "${AWS::Partition}" in text

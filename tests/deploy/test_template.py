@@ -1,0 +1,101 @@
+"""What the template promises an operator, read from template.yaml itself."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from devstack.template import CfnLoader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
+    return doc
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_parameters_an_operator_sets(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    assert params["FaceApiVersion"]["Default"] == "2"
+    assert params["FaceApiVersion"]["AllowedValues"] == ["1", "2"]
+    for name in ("WeChatAppId", "WeChatAppSecretParamName", "WeChatBaseUrl", "Stage", "ResultRetentionDays",
+                 "RefresherReservedConcurrency", "EnableFixedEgressIp", "CustomDomainName", "KmsKeyArn",
+                 "AlarmEmail", "Architecture"):  # fmt: skip
+        assert name in params
+    assert params["EnableFixedEgressIp"]["Default"] == "false"
+    assert params["CustomDomainName"]["Default"] == ""
+    assert params["RefresherReservedConcurrency"]["Default"] == 1
+
+
+def test_table_is_on_demand_with_ttl_pitr_and_encryption(template: dict[str, Any]) -> None:
+    (table,) = of_type(template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert "SSESpecification" in props
+
+
+def test_every_function_has_its_log_group_with_retention(template: dict[str, Any]) -> None:
+    functions = of_type(template, "AWS::Serverless::Function")
+    groups = of_type(template, "AWS::Logs::LogGroup")
+    named = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()}
+    for name in functions:
+        assert f"/aws/lambda/${{{name}}}" in named
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups.values())
+
+
+def test_refresher_is_one_scheduled_writer_with_failure_handling(template: dict[str, Any]) -> None:
+    props = template["Resources"]["TokenRefresherFunction"]["Properties"]
+    assert props["Events"]["Schedule"]["Type"] == "Schedule"
+    assert props["Events"]["Schedule"]["Properties"]["DeadLetterConfig"]
+    assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    assert props["ReservedConcurrentExecutions"]["Fn::If"][0] == "ReserveRefresherConcurrency"
+    assert props["VpcConfig"]["Fn::If"][0] == "FixedEgressIp"
+
+
+def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) >= {"RefresherErrorsAlarm", "RefresherFailuresAlarm", "TokenNotRefreshedAlarm",
+                           "WeChatErrorsAlarm", "Api5xxAlarm", "ThrottlesAlarm"}  # fmt: skip
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    runbook = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    for name in alarms:
+        assert f"## {name.removesuffix('Alarm')}" in runbook, f"docs/runbook.md explains {name}"
+
+
+def test_token_alarm_watches_the_metric_the_refresher_emits(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["TokenNotRefreshedAlarm"]["Properties"]
+    source = (ROOT / "functions" / "token_refresher" / "refresher_handler.py").read_text()
+    assert f'name="{alarm["MetricName"]}"' in source
+    assert alarm["Threshold"] == 300  # WeChat's overlap of old and new token
+    assert alarm["TreatMissingData"] == "breaching"  # a refresher that stopped reporting is an alarm
+
+
+def test_optional_features_are_off_by_default(template: dict[str, Any]) -> None:
+    conditional = {k: v.get("Condition") for k, v in template["Resources"].items()}
+    assert conditional["EgressNatGateway"] == "FixedEgressIp"
+    assert conditional["ApiDomainName"] == "HasCustomDomain"
+    assert template["Outputs"]["EgressIp"]["Condition"] == "FixedEgressIp"
+
+
+def test_samconfig_has_dev_and_prod() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert (
+        config["dev"]["global"]["parameters"]["stack_name"]
+        != config["prod"]["global"]["parameters"]["stack_name"]
+    )
+    for env in ("dev", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert f"Stage={env}" in deploy["parameter_overrides"]
