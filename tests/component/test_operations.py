@@ -1,0 +1,115 @@
+"""Operations: EMF metrics the alarms read, retention enforced on read, the optional CMK."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.aws import Deployment, clients, fresh_container
+from tests.component.test_handlers import Context, event, load, login, refresh
+from tests.simulator import RunningSim
+from wxface import runtime
+from wxface.api.errors import ApiError
+from wxface.dal.params import write_secure
+from wxface.dal.table import Table
+from wxface.domain.results import ResultLookup, latest
+from wxface.wechat import ClientConfig, WeChatClient
+
+
+def emf(captured: str) -> list[dict[str, Any]]:
+    records = []
+    for line in captured.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def metric_names(records: list[dict[str, Any]]) -> set[str]:
+    return {m["Name"] for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def test_metrics_the_alarms_read_are_emitted(
+    deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refresh(deployment)
+    records = emf(capsys.readouterr().out)
+    (token_left,) = [r for r in records if "TokenSecondsLeft" in r]
+    assert token_left["TokenSecondsLeft"] in (7200.0, [7200.0])
+    assert token_left["service"] == "token-refresher"  # the alarm's dimension
+    assert "ColdStart" in metric_names(records)
+
+    token = login(fresh_sim, "o-metrics")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    fresh_sim.control("/sim/faults", {"path": "/cityservice/face/identify/getverifyid", "errcode": -1})
+    answer = keys(event("face_keys.json", token=token), Context())
+    assert answer["statusCode"] == 200
+    records = emf(capsys.readouterr().out)
+    names = metric_names(records)
+    assert {"WeChatErrcodes", "WeChatErrcodesByCode", "WeChatRetries", "KeysIssued"} <= names
+    by_code = next(r for r in records if "WeChatErrcodesByCode" in r)
+    assert (by_code["errcode"], by_code["endpoint"]) == ("-1", "/cityservice/face/identify/getverifyid")
+    namespaces = {d["Namespace"] for r in records for d in r["_aws"]["CloudWatchMetrics"]}
+    assert namespaces == {"UnitTests"}  # the stack's own namespace, as the alarms expect
+
+    verify_id = json.loads(answer["body"])["verify_id"]
+    fresh_sim.control("/sim/verify", {"openid": "o-metrics", "verify_id": verify_id, "result_code": 10004})
+    results = load("face_results", "results_handler").lambda_handler
+    results(event("face_results_v2.json", token=token, body={"verify_id": verify_id}), Context())
+    result = next(r for r in emf(capsys.readouterr().out) if "Results" in r)
+    assert (result["passed"], result["result_code"]) == ("false", "10004")
+
+
+def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
+    deployment: Deployment, fresh_sim: RunningSim
+) -> None:
+    """DynamoDB's TTL deletes late: a result past its retention must already be gone for the API."""
+    refresh(deployment)
+    token = login(fresh_sim, "o-retention")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    verify_id = json.loads(keys(event("face_keys.json", token=token), Context())["body"])["verify_id"]
+    fresh_sim.control("/sim/verify", {"openid": "o-retention", "verify_id": verify_id})
+    results = load("face_results", "results_handler").lambda_handler
+    assert (
+        results(event("face_results_v2.json", token=token, body={"verify_id": verify_id}), Context())[
+            "statusCode"
+        ]
+        == 200
+    )
+
+    table, data_key = Table(deployment.table), runtime.data_key()
+    lookup = ResultLookup(table, WeChatClient(ClientConfig(base_url=fresh_sim.url)), data_key, retention_s=60)
+    assert latest("o-retention", table=table, data_key=data_key).passed is True
+    later = 10**10  # far past any retention, while the items are still in the table
+    with pytest.raises(ApiError) as err:
+        latest("o-retention", table=table, data_key=data_key, now=later)
+    assert err.value.status == 404
+    # Past the key's lookup window too: the stored result is not served and the key is unknown.
+    with pytest.raises(ApiError) as err:
+        lookup.v2("o-retention", verify_id, now=later)
+    assert err.value.status == 404
+
+
+def test_parameters_the_stack_writes_use_the_customer_managed_key(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kms = boto3.client("kms", endpoint_url=deployment.endpoint, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    key_id = kms.create_key(Description="customer-managed")["KeyMetadata"]["Arn"]
+    monkeypatch.setenv("SSM_KMS_KEY_ID", key_id)
+    fresh_container()
+    name = f"{deployment.path}/cmk-test"
+    assert write_secure(name, "value") is True
+    ssm = clients(deployment.endpoint)["ssm"]
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
+    assert described["Type"] == "SecureString"
+    assert described["KeyId"] == key_id
+    monkeypatch.delenv("SSM_KMS_KEY_ID")
+    fresh_container()
+    assert write_secure(f"{deployment.path}/default-key", "value") is True
+    default = ssm.describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Values": [f"{deployment.path}/default-key"]}]
+    )
+    assert default["Parameters"][0]["KeyId"] == "alias/aws/ssm"
