@@ -22,13 +22,14 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test lint typecheck gates build lock clean
+.PHONY: help venv run sim test lint typecheck gates build openapi lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
 	@echo "make test  - every test and check"
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
+	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 
 $(STAMP): requirements/dev.txt
@@ -71,6 +72,9 @@ gates: $(TOOLS_STAMP)
 
 test: lint typecheck gates
 	$(BIN)/pytest
+
+openapi: $(STAMP)
+	$(BIN)/python tools/openapi.py
 
 build: $(TOOLS_STAMP)
 	@if [ -z "$(RUNTIME_PYTHON_DIR)" ]; then echo "error: sam build needs python3.13 (the Lambda runtime) on PATH, e.g. pyenv install 3.13" >&2; exit 1; fi

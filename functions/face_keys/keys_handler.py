@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import runtime
-from wxface.api.http import parse_json
-from wxface.api.models import KeyRequest
+from wxface.api.models import KeyAnswer, KeyRequest
+from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
 from wxface.domain.issuance import IssuancePolicy, issue_key
 from wxface.settings import settings
@@ -19,13 +22,18 @@ metrics = Metrics(service="face-keys")
 app = create_resolver(logger)
 
 
-@app.post("/v1/face/keys")
-def create_key() -> Response[str]:
-    openid = caller_openid(app, runtime.signing_keys())
-    request = parse_json(app.current_event.raw_event, KeyRequest)
+@app.post(
+    "/v1/face/keys",
+    summary="Issue the key for WeChat's face check (1.0 user_id_key, 2.0 verify_id)",
+    operation_id="issueFaceKey",
+    tags=["face"],
+    security=[{"session": []}],
+    responses=responses(200, KeyAnswer, "The key, valid for expires_in seconds", 401, 409, 429),
+)
+def create_key(request: Annotated[KeyRequest, Body()]) -> Response[str]:
     s = settings()
     issued = issue_key(
-        openid,
+        caller_openid(app),
         request.name,
         request.id_card_number,
         policy=IssuancePolicy(s.face_api_version, s.key_limit_per_hour, s.lookup_window_s),
@@ -37,4 +45,4 @@ def create_key() -> Response[str]:
     return answer(200, issued)
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics)
+lambda_handler = api_entry(app, logger, tracer, metrics, signing_keys=runtime.signing_keys)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import observability, runtime
-from wxface.api.http import parse_json
-from wxface.api.models import ResultRequestV1, ResultRequestV2
+from wxface.api.errors import api_error
+from wxface.api.models import ResultAnswer, ResultRequest, ResultRequestV1
+from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
 from wxface.domain import results
 from wxface.settings import settings
@@ -19,17 +23,34 @@ metrics = Metrics(service="face-results")
 app = create_resolver(logger)
 
 
-@app.post("/v1/face/results")
-def look_up_result() -> Response[str]:
-    openid = caller_openid(app, runtime.signing_keys())
+@app.post(
+    "/v1/face/results",
+    summary="Look up the result of a face check (WeChat once, then stored)",
+    operation_id="lookUpFaceResult",
+    tags=["face"],
+    security=[{"session": []}],
+    responses=responses(
+        200, ResultAnswer, "The result; a failed face check is passed: false", 401, 403, 404, 410, 429
+    ),
+)
+def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
     s = settings()
+    if isinstance(request, ResultRequestV1) != (s.face_api_version == 1):
+        field = "verify_result" if s.face_api_version == 1 else "verify_id"
+        raise api_error(
+            "invalid_request",
+            message=f"This deployment uses face API {s.face_api_version}.0: send {field}",
+            message_zh=f"本服务使用人脸核身 {s.face_api_version}.0 接口：请提供 {field}",
+        )
     lookup = results.ResultLookup(
         runtime.table(), runtime.wechat(), runtime.data_key(), retention_s=s.result_retention_days * 86400
     )
-    if s.face_api_version == 1:
-        found = lookup.v1(openid, parse_json(app.current_event.raw_event, ResultRequestV1).verify_result)
-    else:
-        found = lookup.v2(openid, parse_json(app.current_event.raw_event, ResultRequestV2).verify_id)
+    openid = caller_openid(app)
+    found = (
+        lookup.v1(openid, request.verify_result)
+        if isinstance(request, ResultRequestV1)
+        else lookup.v2(openid, request.verify_id)
+    )
     metrics.add_metric(
         name="ResultsPassed" if found.passed else "ResultsNotPassed", unit=MetricUnit.Count, value=1
     )
@@ -44,18 +65,30 @@ def look_up_result() -> Response[str]:
     return answer(200, found)
 
 
-@app.get("/v1/face/results/latest")
+@app.get(
+    "/v1/face/results/latest",
+    summary="The caller's most recent stored result",
+    operation_id="latestFaceResult",
+    tags=["face"],
+    security=[{"session": []}],
+    responses=responses(200, ResultAnswer, "The newest stored result", 401, 404),
+)
 def latest() -> Response[str]:
-    openid = caller_openid(app, runtime.signing_keys())
-    return answer(200, results.latest(openid, table=runtime.table(), data_key=runtime.data_key()))
+    return answer(200, results.latest(caller_openid(app), table=runtime.table(), data_key=runtime.data_key()))
 
 
-@app.delete("/v1/me")
+@app.delete(
+    "/v1/me",
+    summary="Erase every key record and result of the caller",
+    operation_id="eraseMe",
+    tags=["privacy"],
+    security=[{"session": []}],
+    responses=responses(204, None, "Erased (also when there was nothing to erase)", 401),
+)
 def erase_me() -> Response[str]:
-    openid = caller_openid(app, runtime.signing_keys())
-    results.erase(openid, table=runtime.table(), data_key=runtime.data_key())
+    results.erase(caller_openid(app), table=runtime.table(), data_key=runtime.data_key())
     metrics.add_metric(name="Erasures", unit=MetricUnit.Count, value=1)
     return answer(204)
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics)
+lambda_handler = api_entry(app, logger, tracer, metrics, signing_keys=runtime.signing_keys)

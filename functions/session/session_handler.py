@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import runtime
-from wxface.api.http import parse_json
 from wxface.api.models import SessionAnswer, SessionRequest
+from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, create_resolver
 from wxface.api.sessions import issue_session
 from wxface.settings import settings
@@ -19,9 +22,14 @@ metrics = Metrics(service="session")
 app = create_resolver(logger)
 
 
-@app.post("/v1/session")
-def create_session() -> Response[str]:
-    request = parse_json(app.current_event.raw_event, SessionRequest)
+@app.post(
+    "/v1/session",
+    summary="Log in with a wx.login code",
+    operation_id="createSession",
+    tags=["session"],
+    responses=responses(200, SessionAnswer, "A session token for the user", 429),
+)
+def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     s = settings()
     # session_key stays inside this call: never returned, stored or logged.
     login = runtime.wechat_without_token().code2session(s.app_id, runtime.app_secret(), request.code)
@@ -30,4 +38,4 @@ def create_session() -> Response[str]:
     return answer(200, SessionAnswer(token=token, expires_in=s.session_ttl_s))
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics)
+lambda_handler = api_entry(app, logger, tracer, metrics, public_routes={"POST /v1/session"})

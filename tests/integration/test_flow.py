@@ -108,3 +108,15 @@ def test_erasure_removes_keys_and_results_from_the_table(stack: RunningStack) ->
     assert before - after >= 4  # key, result and the user's two index items
     if stack.version == 2:
         assert stack.lookup(token, ref).status_code == 404  # the key record is gone too
+
+
+def test_every_function_reports_its_cold_start_as_a_metric(stack: RunningStack) -> None:
+    token = stack.login(user())
+    stack.call("GET", "/v1/face/results/latest", token)
+    stack.issue_key(token, ALICE)
+    log = stack.log_text()
+    for function in ("TokenRefresherFunction", "SessionFunction", "FaceKeysFunction", "FaceResultsFunction"):
+        lines = [
+            line for line in log.splitlines() if line.startswith(f"[{function}]") and '"ColdStart"' in line
+        ]
+        assert lines, function

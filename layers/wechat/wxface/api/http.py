@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .errors import ApiError, api_error
 
 MAX_BODY_BYTES = 16 * 1024
-
-M = TypeVar("M", bound=BaseModel)
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 
@@ -42,39 +41,27 @@ def body_bytes(event: dict[str, Any]) -> bytes:
     return raw
 
 
-def parse_json(event: dict[str, Any], model: type[M]) -> M:
-    """The body as ``model``: 413 if too large, 400 for non-UTF-8, non-JSON, wrong shape or types.
-
-    The 400 names the fields at fault, never their values.
-    """
-    raw = body_bytes(event)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise api_error("malformed_json") from None
-    if not isinstance(data, dict):
-        raise api_error("malformed_json")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+_REASONS = {
+    "missing": "missing",
+    "extra_forbidden": "not allowed",
+    "string_type": "must be a string",
+    "string_too_short": "too short",
+    "string_too_long": "too long",
+    "string_pattern_mismatch": "has characters that are not allowed",
+    "model_attributes_type": "must be an object",
+    "union_tag_invalid": "invalid",
+}
 
 
-def _invalid(exc: ValidationError) -> ApiError:
-    problems: list[str] = []
-    for err in exc.errors(include_input=False, include_url=False, include_context=False):
-        field = ".".join(str(p) for p in err["loc"]) or "body"
-        kind = err["type"]
-        reason = {
-            "missing": "missing",
-            "extra_forbidden": "not allowed",
-            "string_type": "must be a string",
-            "string_too_short": "too short",
-            "string_too_long": "too long",
-            "string_pattern_mismatch": "has characters that are not allowed",
-        }.get(kind, "invalid")
-        problems.append(f"{field} ({reason})")
-    detail = ", ".join(sorted(set(problems)))
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """A 400 naming the fields at fault and why, from pydantic-style errors, never their values."""
+    problems: set[str] = set()
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        # A union's member names (ResultRequestV1...) are no help to a client: keep the field.
+        field = next((p for p in reversed(loc) if not p[:1].isupper()), "") or "body"
+        problems.add(f"{field} ({_REASONS.get(str(err.get('type')), 'invalid')})")
+    detail = ", ".join(sorted(problems)) or "body (invalid)"
     return api_error(
         "invalid_request",
         message=f"The request body has problems: {detail}",

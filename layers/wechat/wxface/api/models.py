@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class _Request(BaseModel):
@@ -12,13 +12,28 @@ class _Request(BaseModel):
 
 
 class SessionRequest(_Request):
-    code: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    code: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The code from wx.login: single-use, valid 5 minutes (a bad or used one is a 400)",
+    )
 
 
 class KeyRequest(_Request):
-    # Lengths are generous; wxface.identity decides what is valid and says why.
-    name: str = Field(max_length=256, repr=False)
-    id_card_number: str = Field(max_length=64, repr=False)
+    # Lengths are generous; wxface.identity decides what is valid and says why (a 400).
+    name: str = Field(
+        max_length=256,
+        repr=False,
+        description="As on the ID card: 2-64 characters after trimming, letters required; middle-dot "
+        "variants (·•‧・) are read as ·",
+    )
+    id_card_number: str = Field(
+        max_length=64,
+        repr=False,
+        description="18-character resident ID number (GB 11643-1999): a real birth date, a valid check "
+        "character; a final x is read as X; 15-digit numbers are refused",
+    )
 
 
 class ResultRequestV1(_Request):
@@ -44,6 +59,14 @@ class KeyAnswerV2(BaseModel):
     api_version: Literal[2] = 2
     verify_id: str
     expires_in: int
+
+
+# One document serves both face API versions: a deployment uses one of each pair.
+class KeyAnswer(RootModel[Annotated[KeyAnswerV1 | KeyAnswerV2, Field(discriminator="api_version")]]):
+    """1.0: ``user_id_key``; 2.0: ``verify_id`` (``api_version`` tells which)."""
+
+
+ResultRequest = ResultRequestV1 | ResultRequestV2
 
 
 class ResultAnswer(BaseModel):

@@ -1,13 +1,27 @@
-"""What every API function shares: one Powertools resolver set up with the contract's errors,
-the 16 KiB body limit, and the session check."""
+"""What every API function shares: one Powertools resolver with the contract's errors, the
+checks that come before routing, and the Lambda entry point.
+
+Order of checks for every request, as the contract wants it:
+1. a body over 16 KiB: 413, before anything parses it;
+2. a body that is not a UTF-8 JSON object (where one is expected): 400 ``malformed_json``;
+3. on every route but the public ones, the session token: 401;
+4. Powertools' validation of the body against the route's model: 400 ``invalid_request`` naming
+   the fields at fault, never their values (Powertools would answer 422 with its own body);
+5. the route.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Collection
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -15,22 +29,23 @@ from pydantic import BaseModel
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import ApiError, api_error, from_identity, from_wechat
-from .http import JSON_HEADERS, body_bytes, error_event_response, json_body, request_id
+from .http import JSON_HEADERS, body_bytes, error_event_response, invalid_request, json_body, request_id
 from .sessions import bearer_token, verify_session
+
+OPENID = "openid"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def answer(
     status: int, payload: BaseModel | dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> Response[str]:
-    return Response(
-        status_code=status,
-        headers={**JSON_HEADERS, **(headers or {})},
-        body=json_body(payload) if payload is not None else "",
-    )
+    if payload is None:  # e.g. 204: no body, so no content type either
+        return Response(status_code=status, headers={"Cache-Control": "no-store", **(headers or {})}, body="")
+    return Response(status_code=status, headers={**JSON_HEADERS, **(headers or {})}, body=json_body(payload))
 
 
 def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = APIGatewayHttpResolver(enable_validation=True)
 
     def error(err: ApiError) -> Response[str]:
         return answer(err.status, err.body(request_id(app.current_event.raw_event)), err.headers)
@@ -38,6 +53,10 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     def _api_error(err: ApiError) -> Response[str]:
         logger.info("request refused", extra={"status": err.status, "code": err.code})
         return error(err)
+
+    def _invalid(err: RequestValidationError) -> Response[str]:
+        # Powertools' errors quote the input (a name, an ID number): only locations and types pass.
+        return _api_error(invalid_request(err.errors()))
 
     def _identity(err: InvalidIdentity) -> Response[str]:
         return _api_error(from_identity(err))
@@ -65,6 +84,8 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     # Registered by call: Powertools' decorators are untyped and would erase these signatures.
     app.exception_handler(ApiError)(_api_error)
+    app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(RequestUnsupportedContentType)(lambda _: _api_error(api_error("malformed_json")))
     app.exception_handler(InvalidIdentity)(_identity)
     app.exception_handler(WeChatError)(_wechat)
     app.exception_handler(Exception)(_unexpected)
@@ -72,19 +93,62 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     return app
 
 
-def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Refuse an oversized body before anything parses it, then route."""
+def _expects_json_object(event: dict[str, Any]) -> None:
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
+    if method not in _BODY_METHODS:
+        return
+    try:
+        data = json.loads(body_bytes(event).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise api_error("malformed_json") from None
+    if not isinstance(data, dict):
+        raise api_error("malformed_json")
+
+
+def handle(
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    public_routes: Collection[str] = (),
+    signing_keys: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """The checks before routing (see the module's docstring), then the route."""
     try:
         body_bytes(event)
+        _expects_json_object(event)
+        if event.get("routeKey") not in public_routes:
+            if signing_keys is None:  # pragma: no cover - a wiring mistake
+                raise api_error("unauthorized")
+            token = bearer_token(dict(event.get("headers") or {}))
+            app.context[OPENID] = verify_session(token, signing_keys())
     except ApiError as err:
         return error_event_response(err, event)
-    return app.resolve(event, context)
+    # The body is JSON whatever the client called it (wx.request sends application/json).
+    headers = dict(event.get("headers") or {})
+    for name in [n for n in headers if n.lower() == "content-type"]:
+        del headers[name]
+    headers["content-type"] = "application/json"
+    return app.resolve({**event, "headers": headers}, context)
+
+
+def caller_openid(app: APIGatewayHttpResolver) -> str:
+    """The openid of the verified session token of this request."""
+    return str(app.context[OPENID])
 
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def api_entry(app: APIGatewayHttpResolver, logger: Logger, tracer: Tracer, metrics: Metrics) -> Handler:
+def api_entry(
+    app: APIGatewayHttpResolver,
+    logger: Logger,
+    tracer: Tracer,
+    metrics: Metrics,
+    *,
+    public_routes: Collection[str] = (),
+    signing_keys: Callable[[], Any] | None = None,
+) -> Handler:
     """The Lambda entry point of an API function: the request id as correlation id, cold-start
     metric, tracing. Events and responses carry names, numbers and tokens, so neither the
     event (``log_event``) nor the response (``capture_response``) is ever recorded."""
@@ -93,12 +157,6 @@ def api_entry(app: APIGatewayHttpResolver, logger: Logger, tracer: Tracer, metri
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return handle(app, event, context)
+        return handle(app, event, context, public_routes=public_routes, signing_keys=signing_keys)
 
     return cast(Handler, lambda_handler)
-
-
-def caller_openid(app: APIGatewayHttpResolver, signing_keys: Any) -> str:
-    """The openid of the session token in the Authorization header (401 otherwise)."""
-    token = bearer_token(dict(app.current_event.headers or {}))
-    return verify_session(token, signing_keys)

@@ -1,0 +1,41 @@
+"""OpenAPI descriptions of answers, for the routes' ``responses=`` (the document in
+docs/openapi.yaml is generated from the handlers: `make openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import ErrorAnswer
+
+_ERRORS = {
+    400: "Malformed JSON, missing or mistyped fields, an ID number failing GB 11643, an unusable name, "
+    "a bad or used wx.login code",
+    401: "No, bad or expired session token",
+    403: "A result or key that belongs to another user",
+    404: "Unknown verify_result / verify_id, or no stored result yet",
+    409: "An Idempotency-Key reused with a different body",
+    410: "An expired key or result",
+    413: "A body over 16 KiB",
+    429: "The caller's own rate limit (with Retry-After), or WeChat's quota (45009, 45011)",
+    502: "WeChat answered with an errcode the product cannot act on",
+    503: "WeChat unreachable, timing out or busy after bounded retries",
+}
+COMMON = (400, 413, 502, 503)
+
+
+def responses(ok_status: int, ok_model: Any, ok_description: str, *errors: int) -> dict[int, Any]:
+    """``{status: description and schema}``: the success answer and the contract's errors."""
+    documented: dict[int, Any] = {}
+    if ok_model is None:
+        documented[ok_status] = {"description": ok_description}
+    else:
+        documented[ok_status] = {
+            "description": ok_description,
+            "content": {"application/json": {"model": ok_model}},
+        }
+    for status in sorted({*COMMON, *errors}):
+        documented[status] = {
+            "description": _ERRORS[status],
+            "content": {"application/json": {"model": ErrorAnswer}},
+        }
+    return documented

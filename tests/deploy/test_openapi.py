@@ -1,0 +1,53 @@
+"""docs/openapi.yaml is what the handlers generate: it cannot drift from the code."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generator() -> object:
+    spec = importlib.util.spec_from_file_location("openapi_generator", ROOT / "tools" / "openapi.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_checked_in_document_matches_the_handlers() -> None:
+    generated = generator().generate()  # type: ignore[attr-defined]
+    checked_in = (ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8")
+    assert generated == checked_in, "docs/openapi.yaml is out of date: run `make openapi`"
+
+
+def test_document_covers_the_contract() -> None:
+    doc = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    operations = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert operations == {
+        ("/v1/session", "post"), ("/v1/face/keys", "post"), ("/v1/face/results", "post"),
+        ("/v1/face/results/latest", "get"), ("/v1/me", "delete"),
+    }  # fmt: skip
+    for path, method in operations:
+        op = doc["paths"][path][method]
+        assert ("security" in op) is (path != "/v1/session")
+        assert "422" not in op["responses"]  # validation errors are 400s here
+        for status in ("400", "413", "502", "503"):
+            assert op["responses"][status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorAnswer"
+            }
+    schemas = doc["components"]["schemas"]
+    key_answer = schemas["KeyAnswer"]
+    assert {alt["$ref"].rsplit("/", 1)[1] for alt in key_answer["oneOf"]} == {"KeyAnswerV1", "KeyAnswerV2"}
+    lookup_body = doc["paths"]["/v1/face/results"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    assert {alt["$ref"].rsplit("/", 1)[1] for alt in lookup_body["oneOf"]} == {
+        "ResultRequestV1",
+        "ResultRequestV2",
+    }
+    assert schemas["KeyRequest"]["additionalProperties"] is False
+    assert "content" not in doc["paths"]["/v1/me"]["delete"]["responses"]["204"]
