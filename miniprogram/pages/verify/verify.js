@@ -1,0 +1,54 @@
+'use strict';
+const { createFaceVerifyClient } = require('../../faceverify/client');
+
+Page({
+  data: {
+    name: '',
+    idCardNumber: '',
+    busy: false,
+    showPrivacy: false,
+    outcome: null, // { passed, message }
+  },
+
+  onLoad() {
+    const { baseUrl, apiVersion } = getApp().globalData;
+    this.client = createFaceVerifyClient({ baseUrl, apiVersion });
+    // The privacy guide (base library >= 2.32.3): WeChat asks us to show our own notice when a
+    // privacy API (here: collecting name and ID number) is about to be used.
+    if (typeof wx.onNeedPrivacyAuthorization === 'function') {
+      wx.onNeedPrivacyAuthorization((resolve) => {
+        this.resolvePrivacy = resolve;
+        this.setData({ showPrivacy: true });
+      });
+    }
+  },
+
+  onName(e) { this.setData({ name: e.detail.value }); },
+  onIdCardNumber(e) { this.setData({ idCardNumber: e.detail.value }); },
+
+  openPrivacyContract() { wx.openPrivacyContract({}); },
+
+  onAgreePrivacy() {
+    this.setData({ showPrivacy: false });
+    if (this.resolvePrivacy) this.resolvePrivacy({ buttonId: 'agree-privacy', event: 'agree' });
+  },
+
+  onRefusePrivacy() {
+    this.setData({ showPrivacy: false });
+    if (this.resolvePrivacy) this.resolvePrivacy({ event: 'disagree' });
+  },
+
+  async onStart() {
+    if (this.data.busy) return;
+    this.setData({ busy: true, outcome: null });
+    try {
+      const result = await this.client.verify({ name: this.data.name, idCardNumber: this.data.idCardNumber });
+      // `passed` is the backend's verdict; the page only shows it.
+      this.setData({ outcome: { passed: result.passed, message: result.message } });
+    } catch (err) {
+      this.setData({ outcome: { passed: false, message: err.message || '出错了，请重试' } });
+    } finally {
+      this.setData({ busy: false });
+    }
+  },
+});
