@@ -22,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test lint typecheck gates build openapi lock clean
+.PHONY: help venv run sim test lint typecheck gates build openapi bench lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
@@ -30,6 +30,7 @@ help:
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
 	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
+	@echo "make bench - cold start, warm overhead, I/O, token under load; writes docs/benchmarks.md"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 
 $(STAMP): requirements/dev.txt
@@ -72,6 +73,9 @@ gates: $(TOOLS_STAMP)
 
 test: lint typecheck gates
 	$(BIN)/pytest
+
+bench: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/python bench/run.py
 
 openapi: $(STAMP)
 	$(BIN)/python tools/openapi.py

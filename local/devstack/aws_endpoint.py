@@ -22,17 +22,56 @@ _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
+class CallCounter:
+    """AWS calls by service and action (``AmazonSSM.GetParameter``, ``DynamoDB_20120810.PutItem``,
+    ``Lambda.Invoke``), for benchmarks: ``GET /_devstack/calls``; ``POST`` resets."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    def count(self, environ: dict[str, Any]) -> None:
+        target = environ.get("HTTP_X_AMZ_TARGET") or (
+            "Lambda.Invoke" if _INVOKE.match(environ.get("PATH_INFO", "")) else "other"
+        )
+        with self._lock:
+            self.counts[target] = self.counts.get(target, 0) + 1
+
+    def answer(
+        self, environ: dict[str, Any], start_response: StartResponse, functions: Functions
+    ) -> list[bytes]:
+        with self._lock:
+            if environ.get("REQUEST_METHOD") == "POST":
+                self.counts.clear()
+                for pool in functions.pools.values():
+                    pool.reset_stats()
+                return _json(start_response, "200 OK", {}, [])
+            body = {
+                "aws": dict(self.counts),
+                "functions": {name: pool.stats() for name, pool in functions.pools.items()},
+            }
+        return _json(start_response, "200 OK", body, [])
+
+
 class LambdaInvoke:
     """WSGI middleware: answers Lambda Invoke for local functions, hands the rest to moto."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], functions: Functions) -> None:
         self.app = app
         self.functions = functions
+        self.counter = CallCounter()
+        # moto's backends are not thread-safe (concurrent DynamoDB writes race in deepcopy):
+        # one AWS call at a time. Lambda invocations run outside this lock.
+        self._moto_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/_devstack/calls":
+            return self.counter.answer(environ, start_response, self.functions)
+        self.counter.count(environ)
         match = _INVOKE.match(environ.get("PATH_INFO", ""))
         if not match or environ.get("REQUEST_METHOD") != "POST":
-            return self.app(environ, start_response)
+            with self._moto_lock:
+                return list(self.app(environ, start_response))
         name = unquote(match.group(1))
         pool = self.functions.pool(name)
         if pool is None:

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 from .template import Function, Stack
 
 WORKER = Path(__file__).with_name("worker.py")
-MAX_WORKERS_PER_FUNCTION = 4
+# Concurrent warm containers per function (Lambda would scale further); DEVSTACK_MAX_WORKERS.
+MAX_WORKERS_PER_FUNCTION = int(os.environ.get("DEVSTACK_MAX_WORKERS", "4"))
 
 
 class InvokeError(Exception):
@@ -52,6 +53,7 @@ class FunctionPool:
         self._ids = itertools.count()
         self.invocations = 0
         self.cold_starts = 0
+        self.handler_seconds = 0.0  # time inside the handler, as the workers measure it
 
     def _spawn(self) -> _Worker:
         read_fd, write_fd = os.pipe()
@@ -88,6 +90,18 @@ class FunctionPool:
         self.cold_starts += 1
         return _Worker(proc, os.fdopen(read_fd, "r", encoding="utf-8"))
 
+    def stats(self) -> dict[str, float]:
+        return {
+            "invocations": self.invocations,
+            "cold_starts": self.cold_starts,
+            "handler_seconds": round(self.handler_seconds, 6),
+        }
+
+    def reset_stats(self) -> None:
+        self.invocations = 0
+        self.cold_starts = 0
+        self.handler_seconds = 0.0
+
     def _pump(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         tag = self.fn.logical_id
@@ -121,6 +135,7 @@ class FunctionPool:
                 raise InvokeError("Runtime.ExitError", "the worker exited")
             self._idle.put(worker)
         answer = json.loads(line)
+        self.handler_seconds += float(answer.get("seconds", 0.0))
         if "error" in answer:
             raise InvokeError(answer["error"]["errorType"], answer["error"]["errorMessage"])
         return answer["result"]

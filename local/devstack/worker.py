@@ -54,11 +54,13 @@ def main() -> int:
             answer["error"] = init_error
         else:
             context = LambdaContext(request["request_id"], request["deadline"])
+            started = time.perf_counter()
             try:
                 answer["result"] = handler(request["event"], context)
             except Exception as exc:
                 traceback.print_exc()
                 answer["error"] = {"errorType": type(exc).__name__, "errorMessage": "Unhandled"}
+            answer["seconds"] = time.perf_counter() - started
         sys.stdout.flush()
         sys.stderr.flush()
         out.write(json.dumps(answer, ensure_ascii=False) + "\n")

@@ -140,3 +140,17 @@ def test_every_sample_event_names_a_route_in_the_template() -> None:
         if "routeKey" in data:
             method, route = data["routeKey"].split(" ", 1)
             assert f"Method: {method}\n            Path: {route}\n" in template, path.name
+
+
+def test_an_aws_failure_is_a_503_without_details(
+    deployment: Deployment, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-aws-down")
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")  # DynamoDB answers ResourceNotFoundException
+    fresh_container()
+    answer = load("face_keys", "keys_handler").lambda_handler(event("face_keys.json", token=token), Context())
+    assert answer["statusCode"] == 503
+    error = json.loads(answer["body"])["error"]
+    assert error["code"] == "service_unavailable"
+    assert "no-such-table" not in answer["body"] and "ResourceNotFound" not in answer["body"]

@@ -65,6 +65,7 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
     "method_not_allowed": (405, "Method not allowed", "不支持该请求方法"),
     "internal_error": (500, "Something went wrong on our side", "服务器内部错误"),
     "wechat_unavailable": (503, "WeChat is unavailable; try again shortly", "微信服务暂不可用，请稍后再试"),
+    "service_unavailable": (503, "The service is briefly unavailable; try again shortly", "服务暂不可用，请稍后再试"),
     "wechat_bad_response": (502, "WeChat answered something unexpected", "微信返回了无法识别的结果"),
 }  # fmt: skip
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from ..identity import InvalidIdentity
@@ -74,6 +75,12 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
         )
         return error(mapped)
 
+    def _aws(err: Exception) -> Response[str]:
+        # DynamoDB, SSM or Lambda failed (throttling, an outage) after botocore's own retries.
+        code = getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
+        logger.error("aws call failed", extra={"error_type": type(err).__name__, "aws_error_code": code})
+        return error(api_error("service_unavailable"))
+
     def _unexpected(err: Exception) -> Response[str]:
         # The type only: messages of third-party exceptions are not vetted for personal data.
         logger.error("unhandled error", extra={"error_type": type(err).__name__})
@@ -88,6 +95,8 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     app.exception_handler(RequestUnsupportedContentType)(lambda _: _api_error(api_error("malformed_json")))
     app.exception_handler(InvalidIdentity)(_identity)
     app.exception_handler(WeChatError)(_wechat)
+    app.exception_handler(BotoCoreError)(_aws)
+    app.exception_handler(ClientError)(_aws)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)
     return app

@@ -1,0 +1,539 @@
+"""`make bench`: cold start, warm overhead, I/O per request, the token under load, throughput.
+
+Every speed figure is a median over repeated runs and a ratio against a baseline measured in the
+same run on the same machine. Init and first-request figures come from the *built* artifacts
+(`sam build`, host architecture) on the runtime's own Python, isolated from any virtualenv
+(`python3.13 -I -S`), as Lambda runs them. Writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "wechat"), str(ROOT / "local")]
+
+from devstack.template import load
+
+from tests.deploy.tools import runtime_python, tools_bin
+from tests.people import ALICE, CAROL
+from tests.stack import RunningStack, start_stack
+
+REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+FUNCTIONS = {
+    "TokenRefresherFunction": "refresher_handler",
+    "SessionFunction": "session_handler",
+    "FaceKeysFunction": "keys_handler",
+    "FaceResultsFunction": "results_handler",
+}
+rows: list[tuple[str, str, str, str]] = []  # section, measure, value, target
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def p99(xs: list[float]) -> float:
+    ordered = sorted(xs)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+# --- build ------------------------------------------------------------------------------------
+
+
+def build() -> tuple[Path, str]:
+    python = runtime_python("3.13")
+    if python is None:
+        sys.exit("make bench needs python3.13 (the Lambda runtime's Python) on PATH or through pyenv")
+    build_dir = ROOT / ".aws-sam" / "bench-build"
+    arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    subprocess.run(
+        [tools_bin("sam"), "build", "--build-dir", str(build_dir), "--cached", "--cache-dir",
+         str(ROOT / ".aws-sam" / "cache"), "--parameter-overrides", f"Architecture={arch}", "--region", "us-east-1"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return build_dir, python
+
+
+def function_env(build_dir: Path, stack: RunningStack | None, logical_id: str) -> dict[str, str]:
+    overrides = {"WeChatAppId": "wx0000000000000001", "FaceApiVersion": "2", "WeChatFallbackBaseUrl": "none"}
+    if stack is not None:
+        overrides["WeChatBaseUrl"] = stack.sim
+    template = load(build_dir / "template.yaml", stack_name="wechat-face-local", overrides=overrides)
+    fn = template.functions[logical_id]
+    return {
+        "PATH": os.environ["PATH"],
+        **fn.environment,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL": stack.aws if stack else "http://127.0.0.1:9",
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+# --- 1. init ----------------------------------------------------------------------------------
+
+IMPORT = (
+    "import sys, time\n"
+    "sys.path[:0] = sys.argv[1:3]\n"
+    "t = time.perf_counter()\n"
+    "for m in sys.argv[3].split(','): __import__(m)\n"
+    "print(time.perf_counter() - t)\n"
+)
+
+
+def init(build_dir: Path, python: str) -> None:
+    layer = str(build_dir / "WeChatLayer" / "python")
+
+    def timed(code_dir: str, modules: str, env: dict[str, str]) -> float:
+        out = subprocess.run([python, "-I", "-S", "-c", IMPORT, code_dir, layer, modules],
+                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
+        return float(out.stdout.strip().splitlines()[-1])
+
+    env = function_env(build_dir, None, "FaceKeysFunction")
+    baseline = median([timed(layer, "boto3,httpx", env) for _ in range(REPEATS)])
+    rows.append(("1 init", "baseline: import boto3, httpx", ms(baseline), ""))
+    for logical_id, module in FUNCTIONS.items():
+        env = function_env(build_dir, None, logical_id)
+        value = median([timed(str(build_dir / logical_id), module, env) for _ in range(REPEATS)])
+        ratio = value / baseline
+        rows.append(
+            ("1 init", f"{logical_id}", f"{ms(value)} ({ratio:.2f}x)", f"<= 1.5x: {verdict(ratio <= 1.5)}")
+        )
+
+
+# --- 2. first request -------------------------------------------------------------------------
+
+FIRST = (
+    "import sys, time, json\n"
+    "t = time.perf_counter()\n"
+    "sys.path[:0] = sys.argv[1:3]\n"
+    "mod = __import__(sys.argv[3])\n"
+    "class C:\n"
+    "    function_name='bench'; memory_limit_in_mb=512; aws_request_id='r1'\n"
+    "    invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:bench'\n"
+    "    def get_remaining_time_in_millis(self): return 15000\n"
+    "answer = mod.lambda_handler(json.loads(sys.stdin.read()), C())\n"
+    "print(json.dumps({'s': time.perf_counter() - t, 'status': answer.get('statusCode')}))\n"
+)
+
+BASELINE_FIRST = (
+    "import sys, time, json\n"
+    "t = time.perf_counter()\n"
+    "sys.path[:0] = sys.argv[1:3]\n"
+    "import boto3, httpx\n"
+    "job = json.loads(sys.stdin.read())\n"
+    "ssm = boto3.client('ssm'); ddb = boto3.client('dynamodb')\n"
+    "secret = ssm.get_parameter(Name=job['param'], WithDecryption=True)['Parameter']['Value']\n"
+    "r = httpx.request(job['method'], job['url'], params=job.get('params'), json=job.get('json'))\n"
+    "assert r.json().get('errcode', 0) == 0, r.text\n"
+    "if job.get('table'):\n"
+    "    ddb.put_item(TableName=job['table'], Item={'pk': {'S': 'BENCH#' + str(time.time())}, 'sk': {'S': 'X'}})\n"
+    "print(json.dumps({'s': time.perf_counter() - t}))\n"
+)
+
+
+def event(name: str, token: str | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    if token:
+        data["headers"]["authorization"] = f"Bearer {token}"
+    if body is not None:
+        data["body"] = json.dumps(body, ensure_ascii=False)
+    return data
+
+
+def run_fresh(
+    python: str, script: str, args: list[str], stdin: dict[str, Any], env: dict[str, str]
+) -> dict[str, Any]:
+    out = subprocess.run([python, "-I", "-S", "-c", script, *args], input=json.dumps(stdin, ensure_ascii=False),
+                         env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
+    layer = str(build_dir / "WeChatLayer" / "python")
+    ssm = stack.aws_client("ssm")
+    token_param = "/wechat-face-local/access-token"
+    table = stack.aws_client("dynamodb").list_tables()["TableNames"][0]
+
+    def access_token() -> str:
+        value = ssm.get_parameter(Name=token_param, WithDecryption=True)["Parameter"]["Value"]
+        return str(json.loads(value)["access_token"])
+
+    def case(logical_id: str, module: str, make_event: Callable[[], dict[str, Any]],
+             make_job: Callable[[], dict[str, Any]]) -> None:  # fmt: skip
+        env = function_env(build_dir, stack, logical_id)
+        handler, baseline = [], []
+        for _ in range(REPEATS):
+            answer = run_fresh(python, FIRST, [str(build_dir / logical_id), layer, module], make_event(), env)
+            assert answer["status"] == 200, answer
+            handler.append(answer["s"])
+            baseline.append(run_fresh(python, BASELINE_FIRST, [layer, layer], make_job(), env)["s"])
+        ratio = median(handler) / median(baseline)
+        rows.append(("2 first request", f"{logical_id}", f"{ms(median(handler))} vs baseline {ms(median(baseline))} "
+                     f"({ratio:.2f}x)", f"<= 1.5x: {verdict(ratio <= 1.5)}"))  # fmt: skip
+
+    sim = stack.sim
+    case(
+        "SessionFunction", "session_handler",
+        lambda: event("session.json", body={"code": stack.sim_control("/sim/login", {"openid": "o-b"})["code"]}),
+        lambda: {"param": "/wechat-face/app-secret", "method": "GET", "url": f"{sim}/sns/jscode2session",
+                 "params": {"appid": "wx0000000000000001", "secret": "sim-app-secret",
+                            "js_code": stack.sim_control("/sim/login", {"openid": "o-b"})["code"],
+                            "grant_type": "authorization_code"}},
+    )  # fmt: skip
+    case(
+        "FaceKeysFunction", "keys_handler",
+        lambda: event("face_keys.json", token=stack.login(f"o-{uuid.uuid4().hex[:8]}")),
+        lambda: {"param": token_param, "method": "POST", "table": table,
+                 "url": f"{sim}/cityservice/face/identify/getverifyid?access_token={access_token()}",
+                 "json": {"out_seq_no": uuid.uuid4().hex, "openid": "o-b",
+                          "cert_info": {"cert_type": "IDENTITY_CARD", "cert_name": CAROL[0], "cert_no": CAROL[1]}}},
+    )  # fmt: skip
+
+    def verified() -> tuple[str, str]:
+        openid = f"o-{uuid.uuid4().hex[:8]}"
+        token = stack.login(openid)
+        key = stack.key_of(token, ALICE)
+        stack.verify_on_phone(openid, key)
+        return token, key
+
+    def lookup_job() -> dict[str, Any]:
+        from tests.simulator import SimTokens
+        from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
+        from wxface.wechat import ClientConfig, WeChatClient
+
+        client = WeChatClient(ClientConfig(base_url=sim, fallback_base_url=None), tokens=SimTokens(sim))
+        issued = client.get_verify_id(*CAROL, "o-base")
+        stack.sim_control("/sim/verify", {"openid": "o-base", "verify_id": issued.verify_id})
+        return {"param": token_param, "method": "POST", "table": table,
+                "url": f"{sim}/cityservice/face/identify/queryverifyinfo?access_token={access_token()}",
+                "json": {"verify_id": issued.verify_id, "out_seq_no": issued.out_seq_no, "openid": "o-base",
+                         "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, *CAROL)}}  # fmt: skip
+
+    def lookup_event() -> dict[str, Any]:
+        token, key = verified()
+        return event("face_results_v2.json", token=token, body={"verify_id": key})
+
+    case("FaceResultsFunction", "results_handler", lookup_event, lookup_job)
+
+
+# --- 3. warm overhead -------------------------------------------------------------------------
+
+
+def warm_overhead() -> None:
+    """In-process: WeChat answered by httpx.MockTransport, AWS by botocore's Stubber."""
+    import importlib.util
+
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    os.environ.update({"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
+                       "AWS_SECRET_ACCESS_KEY": "x", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Bench", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                       "FACE_API_VERSION": "2", "PARAM_PATH": "/bench", "TABLE_NAME": "bench",
+                       "WECHAT_APP_ID": "wx0000000000000001", "WECHAT_APP_SECRET_PARAM": "/bench/secret"})  # fmt: skip
+    from wxface import runtime
+    from wxface.api.sessions import issue_session
+    from wxface.dal.table import Table
+    from wxface.domain.keys_material import DataKey, SigningKey
+    from wxface.wechat import ClientConfig, WeChatClient
+
+    def wechat_answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"errcode": 0, "verify_id": "vid-bench", "expires_in": 3600})
+
+    class Token:
+        def get(self) -> str:
+            return "T"
+
+        def stale(self, token: str) -> None:
+            pass
+
+    client = WeChatClient(ClientConfig(base_url="https://wechat.test", fallback_base_url=None),
+                          tokens=Token(), transport=httpx.MockTransport(wechat_answer))  # fmt: skip
+    ddb = boto3.client("dynamodb")
+    stub = Stubber(ddb)
+    stub.activate()
+    keys = (SigningKey("k", b"k" * 32),)
+    # This process is one warm container: its singletons answer from the stubs.
+    vars(runtime).update(
+        wechat=lambda: client,
+        table=lambda: Table("bench", ddb),
+        signing_keys=lambda: keys,
+        data_key=lambda: DataKey(b"d" * 32),
+    )
+    spec = importlib.util.spec_from_file_location(
+        "bench_keys", ROOT / "functions" / "face_keys" / "keys_handler.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+
+    token = issue_session("o-warm", keys, 3600)
+    key_event = event("face_keys.json", token=token)
+
+    class C:
+        function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "r"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 15000
+
+    def product() -> None:
+        stub.add_response("update_item", {}, {"TableName": "bench", "Key": ANY, "UpdateExpression": ANY,
+                          "ConditionExpression": ANY, "ExpressionAttributeNames": ANY,
+                          "ExpressionAttributeValues": ANY})  # fmt: skip
+        stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
+        answer = mod.lambda_handler(key_event, C())
+        assert answer["statusCode"] == 200, answer
+
+    def baseline() -> None:
+        stub.add_response("put_item", {}, {"TableName": "bench", "Item": ANY})
+        body = json.loads(key_event["body"])
+        r = client._http.post("https://wechat.test/cityservice/face/identify/getverifyid",
+                              params={"access_token": "T"}, json={"cert_info": body})  # fmt: skip
+        ddb.put_item(TableName="bench", Item={"pk": {"S": r.json()["verify_id"]}, "sk": {"S": "K"}})
+
+    for fn in (product, baseline):
+        for _ in range(50):
+            fn()
+    samples: dict[str, list[float]] = {"product": [], "baseline": []}
+    for _ in range(400):
+        for name, fn in (("product", product), ("baseline", baseline)):
+            t = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t)
+    pm, bm = median(samples["product"]), median(samples["baseline"])
+    ratio = pm / bm
+    rows.append(("3 warm overhead", "POST /v1/face/keys handler (median)",
+                 f"{ms(pm)} vs baseline {ms(bm)} ({ratio:.2f}x)", f"<= 2x: {verdict(ratio <= 2)}"))  # fmt: skip
+    rows.append(("3 warm overhead", "POST /v1/face/keys handler (p99)",
+                 f"{ms(p99(samples['product']))} vs baseline {ms(p99(samples['baseline']))}", ""))  # fmt: skip
+
+
+# --- 4. I/O per request -----------------------------------------------------------------------
+
+
+def io_per_request(stack: RunningStack) -> None:
+    aws = httpx.Client(base_url=stack.aws)
+    openid = f"o-io-{uuid.uuid4().hex[:6]}"
+    token = stack.login(openid)
+    stack.key_of(token, ALICE)  # warm every container on the path
+
+    def measure(action: Callable[[], Any]) -> dict[str, int]:
+        aws.post("/_devstack/calls")
+        stack.sim_control("/sim/reset")
+        action()
+        counts = aws.get("/_devstack/calls").json()["aws"]
+        wechat = sum(v for k, v in stack.calls().items() if k.startswith("/cityservice"))
+        return {
+            "wechat": wechat,
+            "ssm": sum(v for k, v in counts.items() if k.startswith("AmazonSSM.")),
+            "dynamodb": sum(v for k, v in counts.items() if k.startswith("DynamoDB_")),
+        }
+
+    key: list[str] = []
+    issue = measure(lambda: key.append(stack.key_of(token, ALICE)))
+    stack.verify_on_phone(openid, key[0])
+    first = measure(lambda: stack.lookup(token, key[0]))
+    repeat = measure(lambda: stack.lookup(token, key[0]))
+    for name, got, wechat in (
+        ("key issuance", issue, 1),
+        ("first lookup", first, 1),
+        ("repeated lookup", repeat, 0),
+    ):
+        ok = got["ssm"] == 0 and got["wechat"] == wechat and got["dynamodb"] <= 3
+        rows.append(("4 I/O per request", name, f"WeChat {got['wechat']}, SSM {got['ssm']}, DynamoDB {got['dynamodb']}",
+                     f"WeChat {wechat}, SSM 0, DynamoDB <= 3: {verdict(ok)}"))  # fmt: skip
+
+
+# --- 5. token under load ----------------------------------------------------------------------
+
+
+def token_under_load(stack: RunningStack, containers: int, requests: int) -> None:
+    aws = httpx.Client(base_url=stack.aws)
+    lam = stack.aws_client("lambda")
+    tokens = [stack.login(f"o-load-{i}-{uuid.uuid4().hex[:6]}") for i in range(requests)]
+    with ThreadPoolExecutor(containers) as pool:  # warm `containers` containers
+        list(pool.map(lambda t: stack.issue_key(t, CAROL).status_code, tokens[:containers]))
+    aws.post("/_devstack/calls")
+    stack.sim_control("/sim/reset")
+    statuses: list[int] = []
+    rotations = {"natural": 3, "forced": 1}
+    stop = threading.Event()
+    fetches: dict[str, list[int]] = {"natural": [], "forced": []}
+
+    def rotate() -> None:
+        for _ in range(rotations["natural"]):
+            time.sleep(1.0)
+            before = stack.calls().get("/cgi-bin/stable_token", 0)
+            stack.sim_control("/sim/clock", {"advance_s": 7200 - 290})  # into WeChat's 5-minute overlap
+            lam.invoke(FunctionName="wechat-face-local-token-refresher", Payload=b"{}")  # the schedule's tick
+            time.sleep(1.0)
+            stack.sim_control("/sim/clock", {"advance_s": 300})  # the old token has now expired
+            time.sleep(1.0)
+            fetches["natural"].append(stack.calls().get("/cgi-bin/stable_token", 0) - before)
+        time.sleep(1.0)
+        before = stack.calls().get("/cgi-bin/stable_token", 0)
+        stack.sim_control("/sim/expire-tokens")  # every token retired at once
+        time.sleep(2.0)
+        fetches["forced"].append(stack.calls().get("/cgi-bin/stable_token", 0) - before)
+        stop.set()
+
+    started = time.monotonic()
+    rotator = threading.Thread(target=rotate)
+    rotator.start()
+    index = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not stop.is_set() or index[0] < requests:
+            with lock:
+                if index[0] >= requests and stop.is_set():
+                    return
+                i = index[0] % len(tokens)
+                index[0] += 1
+            statuses.append(stack.issue_key(tokens[i], CAROL).status_code)
+            if index[0] >= requests and stop.is_set():
+                return
+
+    with ThreadPoolExecutor(containers) as pool:
+        for _ in range(containers):
+            pool.submit(worker)
+    rotator.join()
+    elapsed = time.monotonic() - started
+    counts = aws.get("/_devstack/calls").json()
+    ssm_reads = sum(v for k, v in counts["aws"].items() if k == "AmazonSSM.GetParameter")
+    failed = sum(1 for s in statuses if s != 200)
+    per_rotation = max(fetches["natural"]) if fetches["natural"] else 0
+    rows.append(("5 token under load", f"{containers} containers, {len(statuses)} requests, "
+                 f"{rotations['natural']} natural + 1 forced rotation", f"{failed} failed",
+                 f"0 failed: {verdict(failed == 0)}"))  # fmt: skip
+    rows.append(("5 token under load", "token fetches per natural rotation (max)", str(per_rotation),
+                 f"<= 1: {verdict(per_rotation <= 1)}"))  # fmt: skip
+    rows.append(("5 token under load", "token fetches for the forced retirement", str(fetches["forced"][0]),
+                 f"<= 2: {verdict(fetches['forced'][0] <= 2)}"))  # fmt: skip
+    per_hour = ssm_reads / containers / elapsed * 3600
+    rows.append(("5 token under load", "SSM reads per container (this run; per hour extrapolated)",
+                 f"{ssm_reads / containers:.1f} in {elapsed:.0f} s (~{per_hour:.0f}/h)", ""))  # fmt: skip
+
+
+# --- 6. throughput ----------------------------------------------------------------------------
+
+
+def throughput(stack: RunningStack, flows: int) -> None:
+    aws = httpx.Client(base_url=stack.aws)
+    aws.post("/_devstack/calls")
+    latencies: list[float] = []
+
+    def flow(i: int) -> None:
+        openid = f"o-tp-{i}-{uuid.uuid4().hex[:6]}"
+        t = time.perf_counter()
+        token = stack.login(openid)
+        latencies.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        key = stack.key_of(token, ALICE)
+        latencies.append(time.perf_counter() - t)
+        stack.verify_on_phone(openid, key)
+        t = time.perf_counter()
+        assert stack.lookup(token, key).status_code == 200
+        latencies.append(time.perf_counter() - t)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(flow, range(flows)))
+    elapsed = time.monotonic() - started
+    stats = aws.get("/_devstack/calls").json()["functions"]
+    handler_s = sum(f["handler_seconds"] for f in stats.values() if f["invocations"])
+    api_s = sum(latencies)
+    rows.append(("6 local stack", f"{flows} login→key→lookup flows, 2 clients",
+                 f"{3 * flows / elapsed:.1f} API requests/s ({flows / elapsed:.1f} flows/s)", ""))  # fmt: skip
+    rows.append(("6 local stack", "share of API time inside the handlers",
+                 f"{handler_s / api_s:.0%} (the rest: emulators, HTTP hops, process pipes)", ""))  # fmt: skip
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))  # fmt: skip
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def report(runtime: str) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `make bench` on {dt.date.today().isoformat()}: {machine()}; functions on "
+        f"`{Path(runtime).name} -I -S` ({subprocess.run([runtime, '--version'], capture_output=True, text=True).stdout.strip()})"
+        f" from the `sam build` artifacts. Medians of {REPEATS} fresh processes (1, 2) or 400 calls (3).",
+        "",
+        "| section | measure | value | target |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    build_dir, python = build()
+    init(build_dir, python)
+    warm_overhead()
+    log = ROOT / ".aws-sam" / "bench-stack.log"
+    stack = start_stack(2, log, {"DEVSTACK_MAX_WORKERS": "4"}, "--template", str(build_dir / "template.yaml"),
+                        "--runtime-python", python)  # fmt: skip
+    try:
+        first_requests(build_dir, python, stack)
+        io_per_request(stack)
+        token_under_load(stack, containers=4, requests=400)
+        throughput(stack, flows=40)
+    finally:
+        stack.stop()
+    text = report(python)
+    notes = ROOT / "docs" / "benchmarks-notes.md"
+    out = text + ("\n" + notes.read_text(encoding="utf-8") if notes.exists() else "")
+    (ROOT / "docs" / "benchmarks.md").write_text(out, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
