@@ -350,7 +350,10 @@ def io_per_request(stack: RunningStack) -> None:
     aws = httpx.Client(base_url=stack.aws)
     openid = f"o-io-{uuid.uuid4().hex[:6]}"
     token = stack.login(openid)
-    stack.key_of(token, ALICE)  # warm every container on the path
+    warm = stack.key_of(token, ALICE)  # warm every container on the path: keys, and results too
+    stack.verify_on_phone(openid, warm)
+    stack.lookup(token, warm)
+    stack.call("GET", "/v1/face/results/latest", token)
 
     def measure(action: Callable[[], Any]) -> dict[str, int]:
         aws.post("/_devstack/calls")
@@ -395,12 +398,19 @@ def token_under_load(stack: RunningStack, containers: int, requests: int) -> Non
     stop = threading.Event()
     fetches: dict[str, list[int]] = {"natural": [], "forced": []}
 
+    def tick() -> int:
+        """The refresher's scheduled run; answers the current token's remaining lifetime."""
+        answer = lam.invoke(FunctionName="wechat-face-local-token-refresher", Payload=b"{}")
+        return int(json.loads(answer["Payload"].read())["expires_in"])
+
     def rotate() -> None:
         for _ in range(rotations["natural"]):
             time.sleep(1.0)
+            remaining = tick()
             before = stack.calls().get("/cgi-bin/stable_token", 0)
-            stack.sim_control("/sim/clock", {"advance_s": 7200 - 290})  # into WeChat's 5-minute overlap
-            lam.invoke(FunctionName="wechat-face-local-token-refresher", Payload=b"{}")  # the schedule's tick
+            # Into the last 290 s of the current token: WeChat now hands out the next one.
+            stack.sim_control("/sim/clock", {"advance_s": remaining - 290})
+            tick()  # the schedule's next run writes the new token
             time.sleep(1.0)
             stack.sim_control("/sim/clock", {"advance_s": 300})  # the old token has now expired
             time.sleep(1.0)
