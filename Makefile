@@ -83,6 +83,9 @@ openapi: $(STAMP)
 build: $(TOOLS_STAMP)
 	@if [ -z "$(RUNTIME_PYTHON_DIR)" ]; then echo "error: sam build needs python3.13 (the Lambda runtime) on PATH, e.g. pyenv install 3.13" >&2; exit 1; fi
 	PATH="$(RUNTIME_PYTHON_DIR):$$PATH" $(TOOLS)/sam build --cached --cache-dir .aws-sam/cache $(BUILD_ARGS)
+	@# Ship bytecode: Lambda cannot write it (read-only /opt and /var/task), so without it every
+	@# cold start compiles every module. unchecked-hash: zip timestamps would invalidate it.
+	$(RUNTIME_PYTHON_DIR)/python3.13 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
-from wxface import runtime
+from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
@@ -17,7 +17,7 @@ from wxface.domain.issuance import IssuancePolicy, issue_key
 from wxface.settings import settings
 
 logger = Logger(service="face-keys")
-tracer = Tracer(service="face-keys")
+tracer = observability.tracer("face-keys")
 metrics = Metrics(service="face-keys")
 app = create_resolver(logger)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,7 +18,7 @@ from wxface.domain import results
 from wxface.settings import settings
 
 logger = Logger(service="face-results")
-tracer = Tracer(service="face-results")
+tracer = observability.tracer("face-results")
 metrics = Metrics(service="face-results")
 app = create_resolver(logger)
 

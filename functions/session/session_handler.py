@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 
-from wxface import runtime
+from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, create_resolver
@@ -17,7 +17,7 @@ from wxface.api.sessions import issue_session
 from wxface.settings import settings
 
 logger = Logger(service="session")
-tracer = Tracer(service="session")
+tracer = observability.tracer("session")
 metrics = Metrics(service="session")
 app = create_resolver(logger)
 

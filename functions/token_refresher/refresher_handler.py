@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import runtime
+from wxface import observability, runtime
 from wxface.domain.tokens import refresh_token
 from wxface.settings import settings
 
 logger = Logger(service="token-refresher")
-tracer = Tracer(service="token-refresher")
+tracer = observability.tracer("token-refresher")
 metrics = Metrics(service="token-refresher")
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = settings()
     refused = event.get("refused_token_sha256") if isinstance(event, dict) else None
     result = refresh_token(
@@ -45,3 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     return result
+
+
+_traced = tracer.capture_lambda_handler(capture_response=False)(refresh) if tracer else refresh
+lambda_handler = logger.inject_lambda_context(log_event=False)(_traced)

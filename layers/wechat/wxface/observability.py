@@ -5,6 +5,24 @@ template sets per stack, so the stack's alarms watch only their own stack."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() not in ("true", "1")
+
+
+def tracer(service: str) -> Tracer | None:
+    """Powertools' Tracer, only where tracing is on: constructing it imports the X-Ray SDK,
+    about a third of a function's cold start (docs/benchmarks.md)."""
+    if not tracing_enabled():
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=service)
 
 
 def count(name: str, dimensions: dict[str, str], value: float = 1.0) -> None:

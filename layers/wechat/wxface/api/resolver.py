@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection
-from typing import Any, cast
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -152,7 +152,7 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 def api_entry(
     app: APIGatewayHttpResolver,
     logger: Logger,
-    tracer: Tracer,
+    tracer: Tracer | None,
     metrics: Metrics,
     *,
     public_routes: Collection[str] = (),
@@ -162,10 +162,13 @@ def api_entry(
     metric, tracing. Events and responses carry names, numbers and tokens, so neither the
     event (``log_event``) nor the response (``capture_response``) is ever recorded."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics(capture_cold_start_metric=True)
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handle(app, event, context, public_routes=public_routes, signing_keys=signing_keys)
 
-    return cast(Handler, lambda_handler)
+    handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)
+    if tracer is not None:
+        handler = tracer.capture_lambda_handler(capture_response=False)(handler)
+    handler = logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
+    )(handler)
+    return handler
