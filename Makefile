@@ -33,21 +33,21 @@ help:
 	@echo "make bench - cold start, warm overhead, I/O, token under load; writes docs/benchmarks.md"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 
-$(STAMP): requirements/dev.txt
+# $(call make_venv,DIR,REQUIREMENTS): a virtualenv at DIR from pinned REQUIREMENTS.
+define make_venv
 	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.11 or newer is required on PATH (or set PYTHON=...)" >&2; exit 1; fi
-	@echo "creating $(VENV) with $(PYTHON)"
-	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet "pip==26.3"
-	@$(BIN)/python -m pip install --quiet --require-virtualenv -r requirements/dev.txt
-	@touch $(STAMP)
+	@echo "creating $(1) with $(PYTHON)"
+	@$(PYTHON) -m venv $(1)
+	@$(1)/bin/python -m pip install --quiet "pip==26.3"
+	@$(1)/bin/python -m pip install --quiet --require-virtualenv -r $(2)
+	@touch $(1)/.installed
+endef
+
+$(STAMP): requirements/dev.txt
+	$(call make_venv,$(VENV),requirements/dev.txt)
 
 $(TOOLS_STAMP): requirements/tools.txt
-	@if [ -z "$(PYTHON)" ]; then echo "error: Python 3.11 or newer is required on PATH (or set PYTHON=...)" >&2; exit 1; fi
-	@echo "creating $(TOOLS_VENV) with $(PYTHON)"
-	@$(PYTHON) -m venv $(TOOLS_VENV)
-	@$(TOOLS)/python -m pip install --quiet "pip==26.3"
-	@$(TOOLS)/python -m pip install --quiet --require-virtualenv -r requirements/tools.txt
-	@touch $(TOOLS_STAMP)
+	$(call make_venv,$(TOOLS_VENV),requirements/tools.txt)
 
 venv: $(STAMP) $(TOOLS_STAMP)
 
