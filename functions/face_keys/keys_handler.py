@@ -45,4 +45,6 @@ def create_key(request: Annotated[KeyRequest, Body()]) -> Response[str]:
     return answer(200, issued)
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics, signing_keys=runtime.signing_keys)
+lambda_handler = api_entry(
+    app, logger, tracer, metrics, signing_keys=runtime.signing_keys, prefetch=runtime.prefetch_for_api
+)

@@ -91,4 +91,6 @@ def erase_me() -> Response[str]:
     return answer(204)
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics, signing_keys=runtime.signing_keys)
+lambda_handler = api_entry(
+    app, logger, tracer, metrics, signing_keys=runtime.signing_keys, prefetch=runtime.prefetch_for_api
+)

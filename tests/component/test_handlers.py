@@ -154,3 +154,23 @@ def test_an_aws_failure_is_a_503_without_details(
     error = json.loads(answer["body"])["error"]
     assert error["code"] == "service_unavailable"
     assert "no-such-table" not in answer["body"] and "ResourceNotFound" not in answer["body"]
+
+
+def test_a_cold_containers_first_request_reads_ssm_once_and_a_warm_one_never(
+    deployment: Deployment, fresh_sim: RunningSim
+) -> None:
+    from wxface.dal import aws
+
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-ssm")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200  # creates the data key
+    fresh_container()  # a new container of the keys function
+    calls: list[str] = []
+    aws.ssm().meta.events.register("before-call.ssm.*", lambda model, **_: calls.append(model.name))
+    keys = load("face_keys", "keys_handler").lambda_handler
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200
+    assert calls == ["GetParameters"]  # signing key, data key and token in one call
+    calls.clear()
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200
+    assert calls == []

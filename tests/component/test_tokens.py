@@ -166,3 +166,21 @@ def test_stored_token_never_shows_in_repr() -> None:
     token = StoredToken("SECRET-TOKEN-VALUE", 123)
     assert "SECRET-TOKEN-VALUE" not in repr(token)
     assert json.loads(token.dumps())["access_token"] == "SECRET-TOKEN-VALUE"
+
+
+def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
+    deployment: Deployment, fresh_sim: RunningSim
+) -> None:
+    from wxface import runtime
+
+    refresher = Refresher(deployment, fresh_sim)
+    refresher({})
+    runtime.prefetch_for_api()  # a first request: the token (and keys, if any) cached
+    r = reader(deployment, refresher)
+    old = r.get()
+    fresh_sim.control("/sim/expire-tokens")
+    r.stale(old)  # re-read after the refresher ran: the cache now holds the new token
+    new = r.get()
+    assert new != old
+    runtime.prefetch_for_api()  # the next request's prefetch
+    assert r.get() == new

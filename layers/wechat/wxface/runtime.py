@@ -28,6 +28,21 @@ def signing_keys() -> tuple[SigningKey, ...]:
     return load_signing_keys(settings().signing_key_param)
 
 
+def prefetch_for_api() -> None:
+    """What an API container's first request reads, in one SSM call instead of three."""
+    from .dal.params import prefetch_secure
+    from .domain.keys_material import KEY_CACHE_S
+
+    s = settings()
+    prefetch_secure(
+        {
+            s.signing_key_param: KEY_CACHE_S,
+            s.hmac_key_param: KEY_CACHE_S,
+            s.access_token_param: s.token_cache_s,
+        }
+    )
+
+
 def invoke_refresher(payload: dict[str, Any]) -> dict[str, Any]:
     """Run the refresher now and wait for it (Lambda Invoke, RequestResponse)."""
     resp = aws.lambda_().invoke(

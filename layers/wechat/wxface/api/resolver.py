@@ -121,6 +121,7 @@ def handle(
     *,
     public_routes: Collection[str] = (),
     signing_keys: Callable[[], Any] | None = None,
+    prefetch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
     try:
@@ -129,6 +130,8 @@ def handle(
         if event.get("routeKey") not in public_routes:
             if signing_keys is None:  # pragma: no cover - a wiring mistake
                 raise api_error("unauthorized")
+            if prefetch is not None:
+                prefetch()
             token = bearer_token(dict(event.get("headers") or {}))
             app.context[OPENID] = verify_session(token, signing_keys())
     except ApiError as err:
@@ -157,13 +160,16 @@ def api_entry(
     *,
     public_routes: Collection[str] = (),
     signing_keys: Callable[[], Any] | None = None,
+    prefetch: Callable[[], None] | None = None,
 ) -> Handler:
     """The Lambda entry point of an API function: the request id as correlation id, cold-start
     metric, tracing. Events and responses carry names, numbers and tokens, so neither the
     event (``log_event``) nor the response (``capture_response``) is ever recorded."""
 
     def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return handle(app, event, context, public_routes=public_routes, signing_keys=signing_keys)
+        return handle(
+            app, event, context, public_routes=public_routes, signing_keys=signing_keys, prefetch=prefetch
+        )
 
     handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)
     if tracer is not None:

@@ -39,6 +39,29 @@ def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
     return value
 
 
+def prefetch_secure(ages: dict[str, int]) -> None:
+    """Read several SecureStrings with one GetParameters into the cache :func:`read_secure` uses
+    (name: cache age), when two or more of them are not cached: a container's first request.
+    Entries already cached are never touched (one refreshed after a refused token stays)."""
+    provider = _provider()
+    missing = {
+        name: age
+        for name, age in ages.items()
+        if not provider.has_not_expired_in_cache(provider._build_cache_key(name=name))
+    }
+    if len(missing) < 2:  # nothing to batch: read_secure reads the one on its own
+        return
+    found = provider.get_parameters_by_name(
+        {name: {"max_age": age} for name, age in missing.items()}, decrypt=True, raise_on_error=False
+    )
+    # Powertools caches a batch under (name, transform) but `get` looks under
+    # (name, transform, is_nested): seed the entries `get` reads. Missing names (first deploy) are
+    # left to their readers, which create them.
+    for name, age in missing.items():
+        if name in found:
+            provider.add_to_cache(key=provider._build_cache_key(name=name), value=found[name], max_age=age)
+
+
 def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
     """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
     client = aws.ssm()
