@@ -102,12 +102,12 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     return app
 
 
-def _expects_json_object(event: dict[str, Any]) -> None:
+def _expects_json_object(event: dict[str, Any], raw: bytes) -> None:
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
     if method not in _BODY_METHODS:
         return
     try:
-        data = json.loads(body_bytes(event).decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise api_error("malformed_json") from None
     if not isinstance(data, dict):
@@ -125,8 +125,7 @@ def handle(
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
     try:
-        body_bytes(event)
-        _expects_json_object(event)
+        _expects_json_object(event, body_bytes(event))
         if event.get("routeKey") not in public_routes:
             if signing_keys is None:  # pragma: no cover - a wiring mistake
                 raise api_error("unauthorized")

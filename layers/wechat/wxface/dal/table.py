@@ -196,17 +196,14 @@ class Table:
         """Undo one :meth:`take` (the request it counted did not go through)."""
         client = self.client
         with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-            self._give_back(counter)
-
-    def _give_back(self, counter: str) -> None:
-        self.client.update_item(
-            TableName=self.name,
-            Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},
-            UpdateExpression="ADD #n :minus",
-            ConditionExpression="attribute_exists(#n) AND #n > :zero",
-            ExpressionAttributeNames={"#n": "n"},
-            ExpressionAttributeValues={":minus": _n(-1), ":zero": _n(0)},
-        )
+            client.update_item(
+                TableName=self.name,
+                Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},
+                UpdateExpression="ADD #n :minus",
+                ConditionExpression="attribute_exists(#n) AND #n > :zero",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues={":minus": _n(-1), ":zero": _n(0)},
+            )
 
     # --- leases -----------------------------------------------------------------------------
 

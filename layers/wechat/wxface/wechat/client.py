@@ -296,10 +296,11 @@ class WeChatClient:
             while True:
                 token = self._tokens.get() if with_token else None
                 resp = self._once(endpoint, method, params, body, token, host, deadline)
-                errcode = _errcode(endpoint, resp)
+                status = _status(endpoint, resp)
+                errcode = status.errcode
                 if errcode == 0:
                     return resp
-                err = error_for_errcode(endpoint, errcode, _errmsg(resp))
+                err = error_for_errcode(endpoint, errcode, status.errmsg)
                 logger.warning("wechat errcode", extra={"endpoint": endpoint, "errcode": errcode})
                 self._observe("errcode", endpoint, errcode)
                 if err.info.token_error and token is not None and not token_retried:
@@ -367,21 +368,15 @@ class WeChatClient:
         return resp
 
 
-def _errcode(endpoint: str, resp: httpx.Response) -> int:
-    """The errcode of an answer; 0 for a non-JSON (binary) answer such as getimage's photo."""
+def _status(endpoint: str, resp: httpx.Response) -> WeChatResponse:
+    """The errcode and errmsg of an answer; errcode 0 for a non-JSON (binary) answer such as
+    getimage's photo."""
     if "json" not in resp.headers.get("content-type", "") and not resp.content.startswith(b"{"):
-        return 0
+        return WeChatResponse()
     try:
-        return WeChatResponse.model_validate_json(resp.content).errcode
+        return WeChatResponse.model_validate_json(resp.content)
     except ValidationError:
         raise WeChatProtocolError(endpoint, "answer is not WeChat JSON") from None
-
-
-def _errmsg(resp: httpx.Response) -> str:
-    try:
-        return WeChatResponse.model_validate_json(resp.content).errmsg
-    except ValidationError:  # pragma: no cover - _errcode parsed it already
-        return ""
 
 
 def _secret(value: SecretStr | str) -> SecretStr:
