@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
+from wxface.domain.idempotency import idempotency_key
 from wxface.domain.issuance import IssuancePolicy, issue_key
 from wxface.settings import settings
 
@@ -30,19 +32,48 @@ app = create_resolver(logger)
     security=[{"session": []}],
     responses=responses(200, KeyAnswer, "The key, valid for expires_in seconds", 401, 409, 429),
 )
-def create_key(request: Annotated[KeyRequest, Body()]) -> Response[str]:
+def create_key(
+    request: Annotated[KeyRequest, Body()],
+    idempotency: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="One per user action (1-128 visible ASCII): a retry with the same key and "
+            "body within 10 minutes gets the same answer without a second WeChat call",
+        ),
+    ] = None,
+) -> Response[str]:
     s = settings()
-    issued = issue_key(
-        caller_openid(app),
-        request.name,
-        request.id_card_number,
-        policy=IssuancePolicy(s.face_api_version, s.key_limit_per_hour, s.lookup_window_s),
-        table=runtime.table(),
-        wechat=runtime.wechat(),
-        data_key=runtime.data_key(),
+    openid = caller_openid(app)
+    key = idempotency_key(app.current_event.headers)
+
+    def issue() -> dict[str, Any]:
+        issued = issue_key(
+            openid,
+            request.name,
+            request.id_card_number,
+            policy=IssuancePolicy(
+                s.face_api_version, s.key_limit_per_hour, s.lookup_window_s, s.audit_retention_days * 86400
+            ),
+            table=runtime.table(),
+            wechat=runtime.wechat(),
+            data_key=runtime.data_key(),
+        )
+        metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=1)
+        return issued.model_dump(mode="json")
+
+    if key is None:
+        return answer(200, issue())
+    data_key = runtime.data_key()
+    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    replayable = runtime.idempotent_calls()(
+        owner=data_key.owner(openid),
+        key=key,
+        body_mac=data_key.mac("idempotency-body", body),
+        work=issue,
+        context=app.lambda_context,
     )
-    metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=1)
-    return answer(200, issued)
+    return answer(200, replayable)
 
 
 lambda_handler = api_entry(

@@ -43,7 +43,12 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
             message_zh=f"本服务使用人脸核身 {s.face_api_version}.0 接口：请提供 {field}",
         )
     lookup = results.ResultLookup(
-        runtime.table(), runtime.wechat(), runtime.data_key(), retention_s=s.result_retention_days * 86400
+        runtime.table(),
+        runtime.wechat(),
+        runtime.data_key(),
+        retention_s=s.result_retention_days * 86400,
+        lookups_per_hour=s.lookup_limit_per_hour,
+        audit_retention_s=s.audit_retention_days * 86400,
     )
     openid = caller_openid(app)
     found = (
@@ -71,10 +76,16 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
     operation_id="latestFaceResult",
     tags=["face"],
     security=[{"session": []}],
-    responses=responses(200, ResultAnswer, "The newest stored result", 401, 404),
+    responses=responses(200, ResultAnswer, "The newest stored result", 401, 404, 429),
 )
 def latest() -> Response[str]:
-    return answer(200, results.latest(caller_openid(app), table=runtime.table(), data_key=runtime.data_key()))
+    found = results.latest(
+        caller_openid(app),
+        table=runtime.table(),
+        data_key=runtime.data_key(),
+        lookups_per_hour=settings().lookup_limit_per_hour,
+    )
+    return answer(200, found)
 
 
 @app.delete(
@@ -83,10 +94,17 @@ def latest() -> Response[str]:
     operation_id="eraseMe",
     tags=["privacy"],
     security=[{"session": []}],
-    responses=responses(204, None, "Erased (also when there was nothing to erase)", 401),
+    responses=responses(204, None, "Erased (also when there was nothing to erase)", 401, 429),
 )
 def erase_me() -> Response[str]:
-    results.erase(caller_openid(app), table=runtime.table(), data_key=runtime.data_key())
+    s = settings()
+    results.erase(
+        caller_openid(app),
+        table=runtime.table(),
+        data_key=runtime.data_key(),
+        erasures_per_hour=s.lookup_limit_per_hour,
+        audit_retention_s=s.audit_retention_days * 86400,
+    )
     metrics.add_metric(name="Erasures", unit=MetricUnit.Count, value=1)
     return answer(204)
 

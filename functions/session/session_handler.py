@@ -12,8 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
-from wxface.api.resolver import answer, api_entry, create_resolver
-from wxface.api.sessions import issue_session
+from wxface.api.resolver import answer, api_entry, client_address, create_resolver
+from wxface.domain.login import LoginPolicy, log_in
 from wxface.settings import settings
 
 logger = Logger(service="session")
@@ -31,11 +31,19 @@ app = create_resolver(logger)
 )
 def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     s = settings()
-    # session_key stays inside this call: never returned, stored or logged.
-    login = runtime.wechat_without_token().code2session(s.app_id, runtime.app_secret(), request.code)
-    token = issue_session(login.openid, runtime.signing_keys(), s.session_ttl_s)
+    runtime.prefetch_for_login()
+    session = log_in(
+        request.code,
+        client_address(app),
+        policy=LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address),
+        table=runtime.table(),
+        data_key=runtime.data_key(),
+        wechat=runtime.login_client(),
+        app_secret=runtime.app_secret,
+        signing_keys=runtime.signing_keys,
+    )
     metrics.add_metric(name="SessionsCreated", unit=MetricUnit.Count, value=1)
-    return answer(200, SessionAnswer(token=token, expires_in=s.session_ttl_s))
+    return answer(200, session)
 
 
 lambda_handler = api_entry(app, logger, tracer, metrics, public_routes={"POST /v1/session"})

@@ -27,6 +27,7 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         s.app_secret_param,
         s.access_token_param,
         refused_token_sha256=refused if isinstance(refused, str) else None,
+        secret_cache_s=s.secret_cache_s,
     )
     metrics.add_metric(name="TokenRefreshes", unit=MetricUnit.Count, value=1)
     if result["changed"]:

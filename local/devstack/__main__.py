@@ -38,6 +38,7 @@ log = logging.getLogger("devstack")
 
 SIM_APPID_DEFAULT = "wx0000000000000001"
 SIM_SECRET_DEFAULT = "sim-app-secret"  # noqa: S105 - the simulator's documented test secret
+REFRESHER = "TokenRefresherFunction"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -160,11 +161,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--quiet", action="store_true", help="no walkthrough")
     parser.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as `sam deploy --parameter-overrides` takes them "
+        "(e.g. LookupLimitPerHour=5)",
+    )
+    parser.add_argument(
         "--runtime-python",
         help="run the functions on this interpreter, isolated from the virtualenv "
         "(with --template .aws-sam/build/template.yaml: the built artifacts)",
     )
     args = parser.parse_args(argv)
+    try:
+        overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    except ValueError:
+        print("--parameter-overrides takes KEY=VALUE pairs", file=sys.stderr)
+        return 2
 
     version = os.environ.get("FACE_API_VERSION", "2").strip()
     if version not in ("1", "2"):
@@ -205,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             args.template,
             stack_name=args.stack_name,
             overrides={
+                **overrides,
                 "WeChatAppId": appid,
                 "FaceApiVersion": version,
                 "WeChatBaseUrl": sim_url,
@@ -228,20 +243,22 @@ def main(argv: list[str] | None = None) -> int:
         env["AWS_ENDPOINT_URL"] = aws_url  # before any worker starts
 
         _provision(stack, _aws_clients(aws_url), secret)
-        refresher = next(p for p in functions.pools.values() if p.fn.schedule)
+        refresher = functions.pools[REFRESHER]
         first = refresher.invoke(_scheduled_event())
         if not first.get("ok"):
             raise RuntimeError("the first token refresh failed")
 
-        def schedule() -> None:
-            interval = rate_seconds(refresher.fn.schedule or "rate(1 minute)")
+        def schedule(pool: Any) -> None:
+            interval = rate_seconds(pool.fn.schedule or "rate(1 minute)")
             while not stopping.wait(interval):
                 try:
-                    refresher.invoke(_scheduled_event())
+                    pool.invoke(_scheduled_event())
                 except InvokeError as err:
-                    log.warning("scheduled refresh failed: %s", err.error_type)
+                    log.warning("scheduled run of %s failed: %s", pool.fn.logical_id, err.error_type)
 
-        threading.Thread(target=schedule, daemon=True).start()
+        for pool in functions.pools.values():
+            if pool.fn.schedule:
+                threading.Thread(target=schedule, args=(pool,), daemon=True).start()
 
         server = uvicorn.Server(
             uvicorn.Config(

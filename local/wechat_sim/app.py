@@ -194,6 +194,11 @@ def _sim_calls(body: dict[str, Any], state: SimState) -> dict[str, Any]:
     return dict(state.calls)
 
 
+def _sim_app_secret(body: dict[str, Any], state: SimState) -> dict[str, Any]:
+    state.reset_app_secret(body)
+    return {}
+
+
 def _sim_reset(body: dict[str, Any], state: SimState) -> dict[str, Any]:
     state.reset()
     return {}
@@ -217,6 +222,7 @@ def create_app(config: SimConfig | None = None) -> ASGIApp:
         Route("/sim/clock", control(_sim_clock), methods=["POST"]),
         Route("/sim/calls", control(_sim_calls, method="GET"), methods=["GET"]),
         Route("/sim/reset", control(_sim_reset), methods=["POST"]),
+        Route("/sim/app-secret", control(_sim_app_secret), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.sim = SimState(config=config or SimConfig())

@@ -141,6 +141,7 @@ class Fault:
 @dataclass
 class SimState:
     config: SimConfig = field(default_factory=SimConfig)
+    secret: str = ""  # set by /sim/app-secret (a reset in WeChat's console); "" = the configured one
     clock_offset: float = 0.0
     tokens: dict[str, _Token] = field(default_factory=dict)
     plain_latest: str | None = None
@@ -205,7 +206,7 @@ class SimState:
             raise WxErr(INVALID_GRANT_TYPE, "invalid grant_type")
         if appid != self.config.appid:
             raise WxErr(INVALID_APPID, "invalid appid")
-        if secret != self.config.secret:
+        if secret != (self.secret or self.config.secret):
             raise WxErr(INVALID_APPSECRET, "invalid appsecret")
 
     def _mint(self) -> _Token:
@@ -464,6 +465,13 @@ class SimState:
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= 10**9:
             raise ControlError("advance_s must be a number of seconds, 0 or more")
         self.clock_offset += float(seconds)
+
+    def reset_app_secret(self, body: dict[str, Any]) -> None:
+        """The operator resets the AppSecret in WeChat's console: the old one stops working."""
+        secret = body.get("secret")
+        if not isinstance(secret, str) or not 8 <= len(secret) <= 64:
+            raise ControlError("secret must be a string of 8 to 64 characters")
+        self.secret = secret
 
     def reset(self) -> None:
         """Faults cleared, call counts and quotas zeroed; issued tokens, codes and keys stay."""

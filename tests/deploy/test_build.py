@@ -52,7 +52,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, str]) -> None:
     build_dir, _ = built
     for name, module in (("TokenRefresherFunction", "refresher_handler"), ("SessionFunction", "session_handler"),
-                         ("FaceKeysFunction", "keys_handler"), ("FaceResultsFunction", "results_handler")):  # fmt: skip
+                         ("FaceKeysFunction", "keys_handler"), ("FaceResultsFunction", "results_handler"),
+                         ("KeyRotatorFunction", "rotator_handler")):  # fmt: skip
         assert (build_dir / name / f"{module}.py").is_file()
     layer = build_dir / "WeChatLayer" / "python"
     for package in ("wxface", "pydantic_core", "httpx", "aws_lambda_powertools", "jwt", "tenacity", "boto3"):

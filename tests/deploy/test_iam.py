@@ -87,7 +87,7 @@ def test_every_resource_is_scoped_to_the_stack(transformed: dict[str, Any]) -> N
 
 def test_roles_are_ours_and_carry_no_broad_managed_policies(transformed: dict[str, Any]) -> None:
     roles = {k for k, v in transformed["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
-    assert roles == {"TokenRefresherRole", "SessionRole", "FaceKeysRole", "FaceResultsRole"}
+    assert roles == {"TokenRefresherRole", "KeyRotatorRole", "SessionRole", "FaceKeysRole", "FaceResultsRole"}
     for name in roles:
         managed = json.dumps(transformed["Resources"][name]["Properties"].get("ManagedPolicyArns", []))
         for arn in re.findall(r"policy/(?:service-role/)?([A-Za-z]+)", managed):

@@ -45,3 +45,23 @@ def wechat_event(kind: str, endpoint: str, code: int | None) -> None:
         count("WeChatErrcodesByCode", {"service": "wechat", "endpoint": endpoint, "errcode": str(code)})
     elif kind == "retry":
         count("WeChatRetries", {"service": "wechat", "endpoint": endpoint})
+
+
+def quota_used(endpoint: str, percent: float, over_alarm: bool) -> None:
+    """The quota guard's report: the share of today's WeChat quota used (a gauge), and a count
+    past the alarm share, which the stack's ``WeChatQuotaAlarm`` watches."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    if not namespace:
+        return
+    with single_metric(
+        name="WeChatQuotaUsedPercent",
+        unit=MetricUnit.Percent,
+        value=percent,
+        namespace=namespace,
+        default_dimensions={"service": "wechat", "endpoint": endpoint},
+    ):
+        pass
+    if over_alarm:
+        count("WeChatQuotaNearlyUsed", {"service": "wechat"})

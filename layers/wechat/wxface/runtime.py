@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dal import aws
 from .dal.table import Table
 from .domain.keys_material import DataKey, SigningKey, load_data_key, load_signing_keys
+from .domain.limits import QuotaGuard, QuotaPolicy
 from .domain.tokens import SharedTokenReader
-from .observability import wechat_event
+from .observability import quota_used, wechat_event
 from .settings import settings
 from .wechat.client import ClientConfig, WeChatClient
+
+if TYPE_CHECKING:
+    from .domain.idempotency import IdempotentCalls
 
 
 @cache
@@ -21,24 +26,53 @@ def table() -> Table:
 
 
 def data_key() -> DataKey:
-    return load_data_key(settings().hmac_key_param)
+    s = settings()
+    return load_data_key(s.hmac_key_param, s.key_cache_s)
 
 
 def signing_keys() -> tuple[SigningKey, ...]:
-    return load_signing_keys(settings().signing_key_param)
+    s = settings()
+    return load_signing_keys(s.signing_key_param, s.key_cache_s)
+
+
+@cache
+def idempotent_calls() -> IdempotentCalls:
+    from .domain.idempotency import IdempotentCalls
+
+    return IdempotentCalls(settings().table_name, aws.dynamodb())
+
+
+@cache
+def quota_guard() -> QuotaGuard:
+    s = settings()
+    policy = QuotaPolicy(s.wechat_daily_quotas, s.quota_alarm_percent, s.quota_refuse_percent)
+    return QuotaGuard(table(), policy, report=quota_used, clock=time.time)
 
 
 def prefetch_for_api() -> None:
     """What an API container's first request reads, in one SSM call instead of three."""
     from .dal.params import prefetch_secure
-    from .domain.keys_material import KEY_CACHE_S
 
     s = settings()
     prefetch_secure(
         {
-            s.signing_key_param: KEY_CACHE_S,
-            s.hmac_key_param: KEY_CACHE_S,
+            s.signing_key_param: s.key_cache_s,
+            s.hmac_key_param: s.key_cache_s,
             s.access_token_param: s.token_cache_s,
+        }
+    )
+
+
+def prefetch_for_login() -> None:
+    """The same for the session function: the AppSecret and both keys."""
+    from .dal.params import prefetch_secure
+
+    s = settings()
+    prefetch_secure(
+        {
+            s.app_secret_param: s.secret_cache_s,
+            s.signing_key_param: s.key_cache_s,
+            s.hmac_key_param: s.key_cache_s,
         }
     )
 
@@ -61,16 +95,25 @@ def wechat() -> WeChatClient:
     """The API functions' client: tokens come from SSM, written by the refresher."""
     s = settings()
     reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(ClientConfig.from_env(), tokens=reader, observer=wechat_event)
+    return WeChatClient(
+        ClientConfig.from_env(), tokens=reader, observer=wechat_event, admit=quota_guard().admit
+    )
 
 
 @cache
 def wechat_without_token() -> WeChatClient:
-    """For calls that authenticate with the AppSecret (stable_token, jscode2session)."""
+    """The refresher's client: stable_token authenticates with the AppSecret (not counted)."""
     return WeChatClient(ClientConfig.from_env(), observer=wechat_event)
 
 
-def app_secret() -> str:
+@cache
+def login_client() -> WeChatClient:
+    """The session function's client: jscode2session, counted by the quota guard."""
+    return WeChatClient(ClientConfig.from_env(), observer=wechat_event, admit=quota_guard().admit)
+
+
+def app_secret(force: bool = False) -> str:
+    """The AppSecret the operator keeps in SSM (cached ``SECRET_CACHE_SECONDS``)."""
     from .dal.params import read_secure
 
-    return read_secure(settings().app_secret_param, max_age=60)
+    return read_secure(settings().app_secret_param, max_age=settings().secret_cache_s, force=force)

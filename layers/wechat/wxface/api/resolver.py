@@ -143,6 +143,11 @@ def handle(
     return app.resolve({**event, "headers": headers}, context)
 
 
+def client_address(app: APIGatewayHttpResolver) -> str:
+    """The caller's address as API Gateway saw it (the TCP peer, not a header a client could set)."""
+    return str(app.current_event.request_context.http.source_ip or "unknown")
+
+
 def caller_openid(app: APIGatewayHttpResolver) -> str:
     """The openid of the verified session token of this request."""
     return str(app.context[OPENID])

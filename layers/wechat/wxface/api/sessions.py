@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import jwt
 
-from ..domain.keys_material import SigningKey
+from ..domain.keys_material import SigningKey, active_signing_key
 from .errors import api_error
 
 AUDIENCE = "wxface-session"
@@ -15,7 +15,7 @@ AUDIENCE = "wxface-session"
 
 def issue_session(openid: str, keys: Sequence[SigningKey], ttl_s: int, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    key = keys[0]
+    key = active_signing_key(tuple(keys), issued)
     return jwt.encode(
         {"sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s},
         key.secret,

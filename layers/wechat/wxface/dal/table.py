@@ -6,21 +6,28 @@ Items (``pk`` / ``sk``); no name, ID number or openid is stored in clear:
   (``owner``: HMAC of the openid; 1.0: HMACs of WeChat's MD5s; 2.0: ``out_seq_no``, ``cert_hash``).
 - ``RESULT#<sha256 of verify_result or verify_id>`` / ``RESULT``: a final result, no identity.
 - ``USER#<owner>`` / ``KEY#…`` and ``RESULT#…``: the user's index, for ``latest`` and erasure.
-- ``RATE#<limit>#<owner>#<window>`` / ``RATE``: rate-limit counters.
+- ``RATE#<limit>#<subject>#<window>`` / ``RATE``: rate-limit counters (the subject an HMAC);
+  ``RATE#quota#<endpoint>#<day>``: this stack's WeChat calls per endpoint per WeChat day.
 - ``LOCK#<name>`` / ``LOCK``: short leases (the coordinated token refresh).
+- ``AUDIT#<owner>`` / ``<ms>#<route>#<nonce>``: what happened, never to whom in clear
+  (route, outcome, result code, time), kept ``AUDIT_RETENTION_DAYS``.
+- ``IDEMPOTENCY#<function>`` / ``<hash>``: Powertools Idempotency records of ``POST /v1/face/keys``
+  (10 minutes; the key and the body enter only as HMACs).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
 
 def _s(value: str) -> AttributeValueTypeDef:
@@ -43,6 +50,32 @@ def _item_to_dict(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit record: no personal data (``owner`` is the openid's HMAC)."""
+
+    owner: str
+    route: str  # e.g. "POST /v1/face/keys"
+    outcome: str  # "issued", "passed", "not_passed", "erased"
+    at_ms: int
+    ttl: int
+    result_code: int | None = None
+
+    def item(self, table: str) -> TransactWriteItemTypeDef:
+        item: dict[str, AttributeValueTypeDef] = {
+            "pk": _s(f"AUDIT#{self.owner}"),
+            "sk": _s(f"{self.at_ms:015d}#{self.route}#{secrets.token_hex(3)}"),
+            "owner": _s(self.owner),
+            "route": _s(self.route),
+            "outcome": _s(self.outcome),
+            "at": _n(self.at_ms // 1000),
+            "ttl": _n(self.ttl),
+        }
+        if self.result_code is not None:
+            item["result_code"] = _n(self.result_code)
+        return {"Put": {"TableName": table, "Item": item}}
+
+
 class Table:
     def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
         self.name = name
@@ -56,7 +89,15 @@ class Table:
 
     # --- keys -------------------------------------------------------------------------------
 
-    def put_key(self, ref: str, owner: str, fields: dict[str, str | int], issued_ms: int, ttl: int) -> None:
+    def put_key(
+        self,
+        ref: str,
+        owner: str,
+        fields: dict[str, str | int],
+        issued_ms: int,
+        ttl: int,
+        audit: AuditEntry | None = None,
+    ) -> None:
         item: dict[str, AttributeValueTypeDef] = {
             "pk": _s(f"KEY#{ref}"),
             "sk": _s("KEY"),
@@ -75,8 +116,13 @@ class Table:
             TransactItems=[
                 {"Put": {"TableName": self.name, "Item": item}},
                 {"Put": {"TableName": self.name, "Item": index}},
+                *([audit.item(self.name)] if audit else []),
             ]
         )
+
+    def put_audit(self, audit: AuditEntry) -> None:
+        put = audit.item(self.name)["Put"]
+        self.client.put_item(TableName=put["TableName"], Item=put["Item"])
 
     def get_key(self, ref: str) -> dict[str, Any] | None:
         resp = self.client.get_item(
@@ -85,6 +131,20 @@ class Table:
         return _item_to_dict(resp["Item"]) if "Item" in resp else None
 
     # --- results ----------------------------------------------------------------------------
+    def get_result_and_key(self, ref: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The stored result and the key record of one reference, in one read."""
+        wanted = [{"pk": _s(f"RESULT#{ref}"), "sk": _s("RESULT")}, {"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}]
+        found: dict[str, dict[str, Any]] = {}
+        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
+        while pending:
+            resp = self.client.batch_get_item(RequestItems=pending)
+            for item in resp.get("Responses", {}).get(self.name, []):
+                found[item["pk"]["S"].split("#", 1)[0]] = _item_to_dict(item)
+            pending = resp.get("UnprocessedKeys") or None
+        result = found.get("RESULT")
+        if result is not None:
+            result["data"] = json.loads(result["data"])
+        return result, found.get("KEY")
 
     def get_result(self, ref: str) -> dict[str, Any] | None:
         resp = self.client.get_item(
@@ -96,7 +156,15 @@ class Table:
         item["data"] = json.loads(item["data"])
         return item
 
-    def put_result(self, ref: str, owner: str, data: dict[str, Any], verified_at: int, ttl: int) -> bool:
+    def put_result(
+        self,
+        ref: str,
+        owner: str,
+        data: dict[str, Any],
+        verified_at: int,
+        ttl: int,
+        audit: AuditEntry | None = None,
+    ) -> bool:
         """Store a final result once. False if one is already stored under ``ref``."""
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         result: dict[str, AttributeValueTypeDef] = {
@@ -125,6 +193,7 @@ class Table:
                         }
                     },
                     {"Put": {"TableName": self.name, "Item": index}},
+                    *([audit.item(self.name)] if audit else []),
                 ]
             )
         except client.exceptions.TransactionCanceledException:
@@ -191,6 +260,28 @@ class Table:
         except client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def reserve(self, counter: str, amount: int, *, below: int | None, ttl: int) -> int | None:
+        """Add ``amount`` to ``counter`` and answer its new total; with ``below``, only while the
+        total is still below it (None when refused)."""
+        client = self.client
+        condition = {"ConditionExpression": "attribute_not_exists(#n) OR #n < :below"} if below else {}
+        values: dict[str, AttributeValueTypeDef] = {":add": _n(amount), ":ttl": _n(ttl)}
+        if below:
+            values[":below"] = _n(below)
+        try:
+            resp = client.update_item(
+                TableName=self.name,
+                Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},
+                UpdateExpression="ADD #n :add SET #ttl = :ttl",
+                ExpressionAttributeNames={"#n": "n", "#ttl": "ttl"},
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW",
+                **condition,  # type: ignore[arg-type]
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        return int(resp["Attributes"]["n"]["N"])
 
     def give_back(self, counter: str) -> None:
         """Undo one :meth:`take` (the request it counted did not go through)."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Literal
 
-from ..api.errors import api_error, from_identity
+from ..api.errors import from_identity
 from ..api.models import KeyAnswerV1, KeyAnswerV2
-from ..dal.table import Table
+from ..dal.table import AuditEntry, Table
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     InvalidIdentity,
@@ -21,8 +20,9 @@ from ..identity import (
 )
 from ..wechat.client import WeChatClient
 from .keys_material import DataKey, sha256_hex
+from .limits import Limit, charge
 
-WINDOW_S = 3600
+ROUTE = "POST /v1/face/keys"
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class IssuancePolicy:
     api_version: Literal[1, 2]
     key_limit_per_hour: int
     lookup_window_s: int
+    audit_retention_s: int = 180 * 86400
 
 
 def issue_key(
@@ -51,11 +52,7 @@ def issue_key(
 
     at = time.time() if now is None else now
     owner = data_key.owner(openid)
-    window = int(at // WINDOW_S)
-    counter = f"keys#{owner}#{window}"
-    if not table.take(counter, policy.key_limit_per_hour, ttl=(window + 2) * WINDOW_S):
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_S - at))
-        raise api_error("rate_limited", headers={"Retry-After": str(retry_after)})
+    counted = charge(table, Limit("keys", policy.key_limit_per_hour), owner, at)
 
     try:
         if policy.api_version == 1:
@@ -76,10 +73,13 @@ def issue_key(
                 "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
             }
     except BaseException:
-        table.give_back(counter)  # a key that was not issued does not count
+        counted.give_back()  # a key that was not issued does not count
         raise
 
     expires_at = int(at) + expires_in
     fields.update({"api_version": policy.api_version, "issued_at": int(at), "expires_at": expires_at})
-    table.put_key(ref, owner, fields, issued_ms=int(at * 1000), ttl=expires_at + policy.lookup_window_s)
+    audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
+    table.put_key(
+        ref, owner, fields, issued_ms=int(at * 1000), ttl=expires_at + policy.lookup_window_s, audit=audit
+    )
     return answer

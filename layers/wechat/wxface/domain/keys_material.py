@@ -2,8 +2,10 @@
 
 - the *data key*: HMAC key for what the table stores instead of personal values (the openid,
   WeChat's MD5s of name and number), so a table dump reveals nothing brute-forceable without it;
-- the *session signing keys*: HS256 keys for session tokens, newest first (rotation keeps the
-  previous ones for verification until their tokens expire).
+- the *session signing keys*: HS256 keys for session tokens, newest first. Rotation (the
+  key-rotator function, on a schedule) adds a key that signs only from ``not_before`` on, later
+  than every container's cache of the set, so no container meets a token signed with a key it
+  does not know yet; previous keys stay for verification until their last tokens have expired.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
-from ..dal.params import read_or_create_secure
+from ..dal.params import ParameterMissing, read_or_create_secure, read_secure, write_secure
 
 KEY_CACHE_S = 300
 
@@ -44,9 +47,33 @@ class DataKey:
 class SigningKey:
     kid: str
     secret: bytes
+    not_before: int = 0  # signs from this time on (unix seconds); verifies at once
 
     def __repr__(self) -> str:
         return f"SigningKey(kid={self.kid!r})"
+
+
+def active_signing_key(
+    keys: tuple[SigningKey, ...] | list[SigningKey], now: float | None = None
+) -> SigningKey:
+    """The key new tokens are signed with: the newest whose ``not_before`` has come."""
+    at = time.time() if now is None else now
+    ready = [k for k in keys if k.not_before <= at]
+    return max(ready, key=lambda k: k.not_before) if ready else min(keys, key=lambda k: k.not_before)
+
+
+def rotated(raw: str | None, now: int, *, activation_delay_s: int, keep_s: int) -> tuple[str, str]:
+    """The key set after one rotation (and the new kid): a new key signing from ``now +
+    activation_delay_s``; a previous key stays while tokens it signed may be valid, that is until
+    ``keep_s`` after the key that replaced it began to sign."""
+    keys = sorted(
+        json.loads(raw)["keys"] if raw else [], key=lambda k: int(k.get("not_before", 0)), reverse=True
+    )
+    kept = [
+        key for i, key in enumerate(keys) if i == 0 or now < int(keys[i - 1].get("not_before", 0)) + keep_s
+    ]
+    new = {"kid": secrets.token_hex(4), "secret": _new_random(), "not_before": now + activation_delay_s}
+    return json.dumps({"keys": [new, *kept]}), str(new["kid"])
 
 
 def _new_random() -> str:
@@ -57,10 +84,24 @@ def _new_signing_keys() -> str:
     return json.dumps({"keys": [{"kid": secrets.token_hex(4), "secret": _new_random()}]})
 
 
-def load_data_key(param: str) -> DataKey:
-    return DataKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=KEY_CACHE_S)))
+def load_data_key(param: str, max_age: int = KEY_CACHE_S) -> DataKey:
+    return DataKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
 
 
-def load_signing_keys(param: str) -> tuple[SigningKey, ...]:
-    raw = json.loads(read_or_create_secure(param, _new_signing_keys, max_age=KEY_CACHE_S))
-    return tuple(SigningKey(k["kid"], base64.b64decode(k["secret"])) for k in raw["keys"])
+def load_signing_keys(param: str, max_age: int = KEY_CACHE_S) -> tuple[SigningKey, ...]:
+    raw = json.loads(read_or_create_secure(param, _new_signing_keys, max_age=max_age))
+    return tuple(
+        SigningKey(k["kid"], base64.b64decode(k["secret"]), int(k.get("not_before", 0))) for k in raw["keys"]
+    )
+
+
+def rotate_signing_keys(param: str, now: int, *, activation_delay_s: int, keep_s: int) -> dict[str, object]:
+    """The key-rotator's one job: read the set (or none yet), rotate it, write it back."""
+    try:
+        current: str | None = read_secure(param, max_age=0, force=True)
+    except ParameterMissing:
+        current = None
+    raw, kid = rotated(current, now, activation_delay_s=activation_delay_s, keep_s=keep_s)
+    write_secure(param, raw)
+    count = len(json.loads(raw)["keys"])
+    return {"ok": True, "kid": kid, "not_before": now + activation_delay_s, "keys": count}

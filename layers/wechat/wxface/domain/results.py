@@ -9,10 +9,14 @@ from typing import Any, Literal
 
 from ..api.errors import api_error
 from ..api.models import ResultAnswer
-from ..dal.table import Table
+from ..dal.table import AuditEntry, Table
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
 from .keys_material import DataKey, sha256_hex
+from .limits import Limit, charge
+
+LOOKUP_ROUTE = "POST /v1/face/results"
+ERASE_ROUTE = "DELETE /v1/me"
 
 STILL_CHECKING = 10005  # 1.0 identify_ret: not final, never stored
 
@@ -51,10 +55,12 @@ class ResultLookup:
     wechat: WeChatClient
     data_key: DataKey
     retention_s: int
+    lookups_per_hour: int = 60
+    audit_retention_s: int = 180 * 86400
 
     def v1(self, openid: str, verify_result: str, now: float | None = None) -> ResultAnswer:
         at, owner, ref = self._begin(openid, verify_result, now)
-        stored = self._stored(ref, owner, at)
+        stored = self._checked(self.table.get_result(ref), owner, at)
         if stored is not None:
             return stored
         info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
@@ -71,7 +77,7 @@ class ResultLookup:
                     and record.get("name_mac") == mac("name_md5", (info.name_utf8_md5 or "").lower())
                 )
         answer = build_answer(
-            1, info.identify_ret, identity_matched, info.identify_time or at, info.validate_data or None
+            1, info.identify_ret, identity_matched, info.identify_time or int(at), info.validate_data or None
         )
         if info.identify_ret == STILL_CHECKING:
             return answer
@@ -79,10 +85,10 @@ class ResultLookup:
 
     def v2(self, openid: str, verify_id: str, now: float | None = None) -> ResultAnswer:
         at, owner, ref = self._begin(openid, verify_id, now)
-        stored = self._stored(ref, owner, at)
+        result, record = self.table.get_result_and_key(ref)
+        stored = self._checked(result, owner, at)
         if stored is not None:
             return stored
-        record = self.table.get_key(ref)
         if record is None or record["ttl"] <= at or record.get("api_version") != 2:
             raise api_error("not_found", message="Unknown verify_id", message_zh="未知的 verify_id")
         if record["owner"] != owner:
@@ -91,34 +97,68 @@ class ResultLookup:
             raise api_error("key_expired")
         answer = self.wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, at, None), at)
+        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at)
 
-    def _begin(self, openid: str, reference: str, now: float | None) -> tuple[int, str, str]:
-        return int(time.time() if now is None else now), self.data_key.owner(openid), sha256_hex(reference)
+    def _begin(self, openid: str, reference: str, now: float | None) -> tuple[float, str, str]:
+        """Every lookup counts against the caller's limit, found or not (probing costs too)."""
+        at = time.time() if now is None else now
+        owner = self.data_key.owner(openid)
+        charge(self.table, Limit("lookups", self.lookups_per_hour), owner, at)
+        return at, owner, sha256_hex(reference)
 
-    def _stored(self, ref: str, owner: str, now: int) -> ResultAnswer | None:
-        stored = self.table.get_result(ref)
+    def _checked(self, stored: dict[str, Any] | None, owner: str, now: float) -> ResultAnswer | None:
         if stored is None or stored["ttl"] <= now:
             return None
         if stored["owner"] != owner:
             raise api_error("forbidden")
         return ResultAnswer.model_validate(stored["data"])
 
-    def _store(self, ref: str, owner: str, answer: ResultAnswer, now: int) -> ResultAnswer:
+    def _store(self, ref: str, owner: str, answer: ResultAnswer, now: float) -> ResultAnswer:
         data: dict[str, Any] = answer.model_dump(mode="json")
-        if self.table.put_result(ref, owner, data, answer.verified_at, ttl=now + self.retention_s):
+        audit = AuditEntry(
+            owner,
+            LOOKUP_ROUTE,
+            "passed" if answer.passed else "not_passed",
+            at_ms=int(now * 1000),
+            ttl=int(now) + self.audit_retention_s,
+            result_code=answer.result_code,
+        )
+        if self.table.put_result(
+            ref, owner, data, answer.verified_at, ttl=int(now) + self.retention_s, audit=audit
+        ):
             return answer
         # Someone stored it first (a concurrent lookup): answer what is stored.
-        return self._stored(ref, owner, now) or answer
+        return self._checked(self.table.get_result(ref), owner, now) or answer
 
 
-def latest(openid: str, *, table: Table, data_key: DataKey, now: float | None = None) -> ResultAnswer:
-    at = int(time.time() if now is None else now)
-    data = table.latest_result(data_key.owner(openid), at)
+def latest(
+    openid: str, *, table: Table, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
+) -> ResultAnswer:
+    at = time.time() if now is None else now
+    owner = data_key.owner(openid)
+    charge(table, Limit("lookups", lookups_per_hour), owner, at)
+    data = table.latest_result(owner, int(at))
     if data is None:
         raise api_error("no_result")
     return ResultAnswer.model_validate(data)
 
 
-def erase(openid: str, *, table: Table, data_key: DataKey) -> int:
-    return table.erase_user(data_key.owner(openid))
+def erase(
+    openid: str,
+    *,
+    table: Table,
+    data_key: DataKey,
+    erasures_per_hour: int = 60,
+    audit_retention_s: int = 180 * 86400,
+    now: float | None = None,
+) -> int:
+    """Erase the caller's keys and results; the audit trail keeps that it happened (no personal
+    data is in it)."""
+    at = time.time() if now is None else now
+    owner = data_key.owner(openid)
+    charge(table, Limit("erasures", erasures_per_hour), owner, at)
+    erased = table.erase_user(owner)
+    table.put_audit(
+        AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
+    )
+    return erased

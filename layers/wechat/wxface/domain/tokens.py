@@ -19,12 +19,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..dal.params import ParameterMissing, read_secure, write_secure
 from ..dal.table import Table
 from ..wechat.client import WeChatClient
-from ..wechat.errors import WeChatUnavailable
+from ..wechat.errors import WeChatApiError, WeChatUnavailable
+from ..wechat.models import AccessToken
 from .keys_material import sha256_hex
 
 logger = logging.getLogger("wxface.tokens")
@@ -125,6 +126,23 @@ class SharedTokenReader:
         raise WeChatUnavailable("token-refresh", "no fresh access token")
 
 
+INVALID_APPSECRET = 40125
+
+T = TypeVar("T")
+
+
+def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T], first: str | None = None) -> T:
+    """Call WeChat with the AppSecret. On 40125 (invalid AppSecret) the operator may just have
+    reset it in WeChat's console and put the new one into SSM: read it once more, bypassing the
+    cache, and try once more; a second 40125 is raised (502 and the WeChat-errors alarm)."""
+    try:
+        return call(read(False) if first is None else first)
+    except WeChatApiError as err:
+        if err.errcode != INVALID_APPSECRET:
+            raise
+    return call(read(True))
+
+
 def refresh_token(
     client: WeChatClient,
     app_id: str,
@@ -140,12 +158,19 @@ def refresh_token(
     ``force_refresh`` is used only when a reader reports that WeChat refused the very token
     ``stable_token`` still returns (WeChat allows 20 forced refreshes a day).
     """
-    secret = read_secure(app_secret_param, max_age=secret_cache_s)
-    answer = client.stable_token(app_id, secret)
+    secret = [read_secure(app_secret_param, max_age=secret_cache_s)]
+
+    def fetch(value: str) -> AccessToken:
+        secret[0] = value
+        return client.stable_token(app_id, value)
+
+    answer = with_app_secret(
+        lambda force: read_secure(app_secret_param, max_age=secret_cache_s, force=force), fetch, secret[0]
+    )
     token = answer.access_token.get_secret_value()
     forced = False
     if refused_token_sha256 and sha256_hex(token) == refused_token_sha256:
-        answer = client.stable_token(app_id, secret, force_refresh=True)
+        answer = client.stable_token(app_id, secret[0], force_refresh=True)
         token = answer.access_token.get_secret_value()
         forced = True
     try:

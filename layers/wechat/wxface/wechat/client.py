@@ -166,10 +166,13 @@ class WeChatClient:
         sleep: Callable[[float], None] = time.sleep,
         out_seq_no_factory: Callable[[], str] = new_out_seq_no,
         observer: Callable[[str, str, int | None], None] | None = None,
+        admit: Callable[[str], None] | None = None,
     ) -> None:
         """``observer(kind, endpoint, code)`` hears of every ``"errcode"`` WeChat answers and
-        every ``"retry"`` (metrics); it must not raise."""
+        every ``"retry"`` (metrics); it must not raise. ``admit(endpoint)`` runs before every
+        call (the quota guard): whatever it raises stops the call before anything is sent."""
         self.config = config or ClientConfig()
+        self._admit = admit
         self._observe = observer or (lambda kind, endpoint, code: None)
         self._tokens: TokenSource = tokens or _NoTokens()
         self._sleep = sleep
@@ -287,6 +290,8 @@ class WeChatClient:
         body: Callable[[], dict[str, Any]] | None = None,
         with_token: bool = True,
     ) -> httpx.Response:
+        if self._admit is not None:
+            self._admit(endpoint)
         cfg = self.config
         deadline = time.monotonic() + cfg.total_budget
         host = [0]  # index into cfg.base_urls; moves on after a transport failure or 5xx

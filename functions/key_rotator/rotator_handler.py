@@ -1,0 +1,45 @@
+"""Key rotator: a new session signing key on a schedule (default every 30 days).
+
+The new key signs only once every container has re-read the key set (``KEY_CACHE_SECONDS``
+and a margin); the previous keys keep verifying until the last token they signed has expired
+(``SESSION_TTL_SECONDS`` and a margin), so no logged-in user is thrown out by a rotation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxface import observability
+from wxface.domain.keys_material import rotate_signing_keys
+from wxface.settings import settings
+
+logger = Logger(service="key-rotator")
+tracer = observability.tracer("key-rotator")
+metrics = Metrics(service="key-rotator")
+
+MARGIN_S = 60  # clock skew between containers; never more than the cache age itself
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    s = settings()
+    result = rotate_signing_keys(
+        s.signing_key_param,
+        int(time.time()),
+        activation_delay_s=s.key_cache_s + min(MARGIN_S, s.key_cache_s),
+        keep_s=s.session_ttl_s + MARGIN_S,
+    )
+    metrics.add_metric(name="SigningKeyRotations", unit=MetricUnit.Count, value=1)
+    # The kid is public (it is in every token's header); the key itself never leaves SSM.
+    logger.info("signing key rotated", extra={"kid": result["kid"], "signs_from": result["not_before"],
+                                              "keys": result["keys"]})  # fmt: skip
+    return result
+
+
+_traced = tracer.capture_lambda_handler(capture_response=False)(rotate) if tracer else rotate
+lambda_handler = logger.inject_lambda_context(log_event=False)(_traced)

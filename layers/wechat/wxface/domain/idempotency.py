@@ -1,0 +1,112 @@
+"""``Idempotency-Key`` on ``POST /v1/face/keys``: Powertools Idempotency on the stack's table.
+
+The same key from the same user with the same body within 10 minutes answers what the first
+request answered, without calling WeChat or counting against any limit again; the same key with
+another body is a 409. Only HMACs enter the record's hashes: Powertools hashes what it is
+given, and an unkeyed hash of a name and an ID number could be brute-forced.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..api.errors import api_error
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+HEADER = "idempotency-key"
+TTL_S = 600
+_VALID = re.compile(r"[\x21-\x7e]{1,128}")
+IN_PROGRESS_WAIT_S = 3.0
+IN_PROGRESS_POLL_S = 0.2
+
+
+def idempotency_key(headers: Mapping[str, str] | None) -> str | None:
+    """The request's ``Idempotency-Key`` (None if absent); 400 if it is not 1-128 visible ASCII."""
+    for name, value in (headers or {}).items():
+        if name.lower() == HEADER:
+            if not _VALID.fullmatch(value):
+                raise api_error("invalid_idempotency_key")
+            return value
+    return None
+
+
+class IdempotentCalls:
+    """Runs ``work()`` at most once per (owner, key) in :data:`TTL_S`, replaying its answer."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        self._config = IdempotencyConfig(
+            event_key_jmespath="[owner, key]",
+            payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=TTL_S,
+        )
+        store = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY#face-keys",
+            expiry_attr="ttl",  # the table's TTL attribute: DynamoDB deletes expired records
+            boto3_client=client,
+        )
+
+        def run(*, request: dict[str, str], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            return work()
+
+        self._run = idempotent_function(
+            data_keyword_argument="request", persistence_store=store, config=self._config
+        )(run)
+        self._sleep = sleep
+        self._clock = clock
+
+    def __call__(
+        self,
+        *,
+        owner: str,
+        key: str,
+        body_mac: str,
+        work: Callable[[], dict[str, Any]],
+        context: LambdaContext | None = None,
+    ) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
+        if context is not None:
+            self._config.register_lambda_context(context)  # in-progress records end with the invocation
+        deadline = self._clock() + IN_PROGRESS_WAIT_S
+        while True:
+            try:
+                answer: dict[str, Any] = self._run(
+                    request={"owner": owner, "key": key, "body": body_mac}, work=work
+                )
+                return answer
+            except IdempotencyValidationError:
+                raise api_error("idempotency_conflict") from None
+            except IdempotencyPersistenceLayerError:
+                raise api_error("service_unavailable") from None
+            except IdempotencyAlreadyInProgressError:
+                # A double tap: the first request is still running. Wait a little for its answer.
+                if self._clock() >= deadline:
+                    raise api_error("idempotency_in_progress") from None
+                self._sleep(IN_PROGRESS_POLL_S)

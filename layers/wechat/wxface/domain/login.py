@@ -1,0 +1,49 @@
+"""Login: a per-address limit, the wx.login code for an openid, a session token."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..api.models import SessionAnswer
+from ..api.sessions import issue_session
+from ..dal.table import Table
+from ..wechat.client import WeChatClient
+from .keys_material import DataKey, SigningKey
+from .limits import Limit, charge
+from .tokens import with_app_secret
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    app_id: str
+    session_ttl_s: int
+    per_address_per_hour: int
+
+
+def log_in(
+    code: str,
+    address: str,
+    *,
+    policy: LoginPolicy,
+    table: Table,
+    data_key: DataKey,
+    wechat: WeChatClient,
+    app_secret: Callable[[bool], str],
+    signing_keys: Callable[[], Sequence[SigningKey]],
+    now: float | None = None,
+) -> SessionAnswer:
+    """Every attempt counts against the client address (kept only as an HMAC), bad codes too:
+    scripted logins cost WeChat calls."""
+    at = time.time() if now is None else now
+    charge(
+        table,
+        Limit("sessions-by-address", policy.per_address_per_hour),
+        data_key.mac("address", address)[:32],
+        at,
+    )
+    # session_key stays inside this call: never returned, stored or logged.
+    login = with_app_secret(app_secret, lambda secret: wechat.code2session(policy.app_id, secret, code))
+    token = issue_session(login.openid, signing_keys(), policy.session_ttl_s, now=at)
+    return SessionAnswer(token=token, expires_in=policy.session_ttl_s)
