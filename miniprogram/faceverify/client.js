@@ -75,7 +75,7 @@ function createFaceVerifyClient(options) {
     const error = (response.data && response.data.error) || {};
     const status = response.status;
     if (status === 401) return new FaceVerifyError('session', '登录已过期，请重新登录', error);
-    if (status === 429) return new FaceVerifyError('rejected', '操作过于频繁，请稍后再试', error);
+    if (status === 429) return new FaceVerifyError('rejected', error.message_zh || '操作过于频繁，请稍后再试', error);
     if (status >= 500) return new FaceVerifyError('server', error.message_zh || '服务暂不可用，请稍后重试', error);
     return new FaceVerifyError('rejected', error.message_zh || '请求有误，请核对后重试', error);
   }
@@ -141,9 +141,19 @@ function createFaceVerifyClient(options) {
     }
   }
 
-  function requestKey(name, idCardNumber) {
-    // One Idempotency-Key per user action: a retried request gets the same key back.
-    return authed('POST', '/v1/face/keys', { name, id_card_number: idCardNumber }, { 'Idempotency-Key': newIdempotencyKey() });
+  async function requestKey(name, idCardNumber) {
+    // One Idempotency-Key per user action. A request lost on the network is sent once more with
+    // the same key: if the first one did reach the backend, the answer is the same key, without a
+    // second WeChat call and without counting twice against the user's limit.
+    const body = { name, id_card_number: idCardNumber };
+    const headers = { 'Idempotency-Key': newIdempotencyKey() };
+    if (!sessionToken) await login(); // a failed login is not retried here
+    try {
+      return await authed('POST', '/v1/face/keys', body, headers);
+    } catch (err) {
+      if (!(err instanceof FaceVerifyError) || err.kind !== 'network') throw err;
+      return authed('POST', '/v1/face/keys', body, headers);
+    }
   }
 
   // Runs WeChat's face check; resolves with { errCode, reference } where reference is what the

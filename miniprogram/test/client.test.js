@@ -190,6 +190,35 @@ test('network failure: a message to show, no retry storm', async () => {
   assert.equal(wx.calls.filter((c) => c[0] === 'request').length, 1);
 });
 
+test('a key request lost on the network is sent once more with the same Idempotency-Key', async () => {
+  const ok = backend(2);
+  let lost = 1;
+  const wx = fakeWx({ backend: ok });
+  const request = wx.request;
+  wx.request = (options) => {
+    if (options.url.endsWith('/v1/face/keys') && lost > 0) {
+      lost -= 1;
+      wx.calls.push(['request', options.method, '/v1/face/keys', options.data, options.header]);
+      return options.fail({ errMsg: 'request:fail timeout' });
+    }
+    return request(options);
+  };
+  const result = await client(wx, 2).verify(PERSON);
+  assert.equal(result.passed, true);
+  const keys = requests(wx, '/v1/face/keys');
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0][4]['Idempotency-Key'], keys[1][4]['Idempotency-Key']);
+});
+
+test('the quota guard\'s 429 shows the backend\'s message', async () => {
+  const wx = fakeWx({
+    backend: (method, path) => path === '/v1/session'
+      ? { statusCode: 200, data: { token: 't' } }
+      : { statusCode: 429, data: { error: { code: 'wechat_quota_guard', message_zh: '今日微信人脸核身额度即将用尽，请明天再试' } } },
+  });
+  await assert.rejects(client(wx, 2).verify(PERSON), (err) => err.kind === 'rejected' && err.message === '今日微信人脸核身额度即将用尽，请明天再试');
+});
+
 test('privacy refused: nothing is collected or sent', async () => {
   const wx = fakeWx({ backend: backend(2), privacy: 'refuse' });
   await assert.rejects(client(wx, 2).verify(PERSON), (err) => err.kind === 'privacy');

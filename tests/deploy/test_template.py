@@ -99,3 +99,23 @@ def test_samconfig_has_dev_and_prod() -> None:
         deploy = config[env]["deploy"]["parameters"]
         assert deploy["capabilities"] == "CAPABILITY_IAM"
         assert f"Stage={env}" in deploy["parameter_overrides"]
+
+
+def test_quota_alarm_watches_the_metric_the_guard_emits(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["WeChatQuotaAlarm"]["Properties"]
+    source = (ROOT / "layers" / "wechat" / "wxface" / "observability.py").read_text()
+    assert f'count("{alarm["MetricName"]}", {{"service": "wechat"}})' in source
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "wechat"}]
+
+
+def test_the_signing_key_is_rotated_on_a_schedule_by_its_own_function(template: dict[str, Any]) -> None:
+    props = template["Resources"]["KeyRotatorFunction"]["Properties"]
+    assert props["Events"]["Schedule"]["Properties"]["Schedule"] == {
+        "Fn::Sub": "rate(${SigningKeyRotationDays} days)"
+    }
+    assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    for name in ("LOOKUP_LIMIT_PER_HOUR", "SESSION_LIMIT_PER_ADDRESS_PER_HOUR", "WECHAT_DAILY_QUOTAS",
+                 "QUOTA_ALARM_PERCENT", "QUOTA_REFUSE_PERCENT", "AUDIT_RETENTION_DAYS", "KEY_CACHE_SECONDS",
+                 "SECRET_CACHE_SECONDS"):  # fmt: skip
+        assert name in env, name

@@ -11,9 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +28,7 @@ from tests.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
 
+ROOT = Path(__file__).resolve().parents[2]
 GETVERIFYID = "/cityservice/face/identify/getverifyid"
 QUOTA = 20  # getverifyid's daily quota in this stack: alarm at 16 calls (80 %), refuse past 19 (95 %)
 OVERRIDES = {
@@ -305,6 +310,20 @@ def test_audit_records_say_who_when_and_how_without_personal_data(hard: RunningS
     ]
     dump = json.dumps(items, ensure_ascii=False)
     assert openid not in dump
+    # The operator's tool gives the same answer from the openid alone.
+    env = {**os.environ, "AWS_ENDPOINT_URL": hard.aws, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local",
+           "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    table = hard.aws_client("dynamodb").list_tables()["TableNames"][0]
+    tool = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "audit.py"), "--stack", "wechat-face-local", "--table", table,
+         "--openid", openid], env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    trail = [json.loads(line) for line in tool.stdout.splitlines()]
+    assert [(t["route"], t["outcome"], t["result_code"]) for t in trail] == [
+        ("POST /v1/face/keys", "issued", None),
+        ("POST /v1/face/results", "not_passed", 10004),
+        ("DELETE /v1/me", "erased", None),
+    ]
     for name, number in PEOPLE:
         assert name not in dump and number not in dump
 

@@ -1,0 +1,151 @@
+"""The rules behind the hardening, without AWS: WeChat's day, quota blocks, the Idempotency-Key
+format, signing-key rotation and the AppSecret re-read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wxface.api.errors import ApiError
+from wxface.domain.idempotency import idempotency_key
+from wxface.domain.keys_material import SigningKey, active_signing_key, rotated
+from wxface.domain.limits import QuotaPolicy, wechat_day
+from wxface.domain.tokens import with_app_secret
+from wxface.settings import Settings, SettingsError
+from wxface.wechat.errors import WeChatApiError
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def at(text: str) -> float:
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+def test_wechat_days_turn_at_beijing_midnight() -> None:
+    assert wechat_day(at("2026-11-28T15:59:59+00:00")) == ("20261128", 1)
+    assert wechat_day(at("2026-11-28T16:00:00+00:00")) == ("20261129", 86400)
+    day, left = wechat_day(at("2026-11-29T06:00:00+08:00"))
+    assert (day, left) == ("20261129", 18 * 3600)
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_the_seconds_left_always_reach_the_next_beijing_midnight(now: float) -> None:
+    day, left = wechat_day(now)
+    assert 1 <= left <= 86400
+    assert dt.datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d") == day
+    assert dt.datetime.fromtimestamp(now + left, BEIJING).strftime("%Y%m%d") != day
+
+
+def test_quota_blocks_are_exact_for_small_quotas_and_at_most_50() -> None:
+    policy = QuotaPolicy({"/a": 20, "/b": 100_000, "/c": 1_000_000})
+    assert [policy.block(p) for p in ("/a", "/b", "/c", "/unknown")] == [1, 50, 50, 50]
+
+
+VISIBLE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=128)
+
+
+@given(VISIBLE)
+def test_any_visible_ascii_key_up_to_128_is_taken_as_is(key: str) -> None:
+    assert idempotency_key({"Idempotency-Key": key}) == key
+    assert idempotency_key({"idempotency-key": key}) == key
+
+
+@given(st.text(max_size=200))
+def test_anything_else_is_a_400(key: str) -> None:
+    if re.fullmatch(r"[\x21-\x7e]{1,128}", key):
+        return
+    with pytest.raises(ApiError) as refused:
+        idempotency_key({"Idempotency-Key": key})
+    assert (refused.value.status, refused.value.code) == (400, "invalid_idempotency_key")
+
+
+def test_no_header_no_idempotency() -> None:
+    assert idempotency_key({"content-type": "application/json"}) is None
+
+
+def kids(raw: str) -> list[str]:
+    return [k["kid"] for k in json.loads(raw)["keys"]]
+
+
+def test_rotation_signs_late_and_keeps_old_keys_until_their_tokens_expired() -> None:
+    t0 = 1_800_000_000
+    first, k1 = rotated(None, t0, activation_delay_s=0, keep_s=3660)
+    second, k2 = rotated(first, t0 + 30 * 86400, activation_delay_s=360, keep_s=3660)
+    assert kids(second) == [k2, k1]
+    keys = tuple(SigningKey(k["kid"], b"x", k["not_before"]) for k in json.loads(second)["keys"])
+    assert active_signing_key(keys, t0 + 30 * 86400 + 359).kid == k1  # not every cache has k2 yet
+    assert active_signing_key(keys, t0 + 30 * 86400 + 360).kid == k2
+    # k1 stopped signing at k2's not_before: kept while its last tokens may live.
+    third, k3 = rotated(second, t0 + 30 * 86400 + 360 + 3659, activation_delay_s=360, keep_s=3660)
+    assert kids(third) == [k3, k2, k1]
+    fourth, k4 = rotated(third, t0 + 30 * 86400 + 360 + 3660, activation_delay_s=360, keep_s=3660)
+    assert kids(fourth) == [k4, k3, k2]
+
+
+def test_a_key_set_from_before_rotation_existed_still_loads() -> None:
+    old = json.dumps({"keys": [{"kid": "a1", "secret": "eA=="}]})
+    raw, kid = rotated(old, 1_800_000_000, activation_delay_s=10, keep_s=100)
+    assert kids(raw) == [kid, "a1"]
+
+
+def bad_secret() -> WeChatApiError:
+    return WeChatApiError("/sns/jscode2session", 40125, "invalid appsecret")
+
+
+def test_40125_re_reads_the_secret_once_and_retries_once() -> None:
+    reads: list[bool] = []
+    sent: list[str] = []
+
+    def read(force: bool) -> str:
+        reads.append(force)
+        return "new" if force else "old"
+
+    def call(secret: str) -> str:
+        sent.append(secret)
+        if secret == "old":
+            raise bad_secret()
+        return "ok"
+
+    assert with_app_secret(read, call) == "ok"
+    assert (reads, sent) == ([False, True], ["old", "new"])
+
+    def always_bad(secret: str) -> str:
+        sent.append(secret)
+        raise bad_secret()
+
+    sent.clear()
+    with pytest.raises(WeChatApiError):
+        with_app_secret(read, always_bad)
+    assert sent == ["old", "new"]  # one re-read, never a loop
+
+
+def test_other_errcodes_are_not_a_reason_to_re_read() -> None:
+    reads: list[bool] = []
+
+    def read(force: bool) -> str:
+        reads.append(force)
+        return "s"
+
+    def call(secret: str) -> str:
+        raise WeChatApiError("/sns/jscode2session", 40029, "invalid code")
+
+    with pytest.raises(WeChatApiError):
+        with_app_secret(read, call)
+    assert reads == [False]
+
+
+BASE = {"PARAM_PATH": "/p", "FACE_API_VERSION": "2"}
+
+
+def test_quotas_merge_over_the_defaults_and_bad_ones_are_refused() -> None:
+    s = Settings.from_env({**BASE, "WECHAT_DAILY_QUOTAS": '{"/cityservice/face/identify/getverifyid": 20}'})
+    assert s.wechat_daily_quotas["/cityservice/face/identify/getverifyid"] == 20
+    assert s.wechat_daily_quotas["/cityservice/face/identify/queryverifyinfo"] == 100_000
+    for bad in ("[1]", "{", '{"getverifyid": 20}', '{"/x": -1}', '{"/x": "20"}'):
+        with pytest.raises(SettingsError):
+            Settings.from_env({**BASE, "WECHAT_DAILY_QUOTAS": bad})
