@@ -29,7 +29,8 @@ def guard(table: Table, quotas: dict[str, int], clock: list[float], reports: lis
 
 def test_large_quotas_are_reserved_in_blocks_per_container(deployment: Deployment) -> None:
     table = Table(deployment.table)
-    clock, reports = [NOON_BEIJING], []
+    clock = [NOON_BEIJING]
+    reports: list[Any] = []
     one, two = guard(table, {KEYS: 100_000}, clock, reports), guard(table, {KEYS: 100_000}, clock, reports)
     for _ in range(50):
         one.admit(KEYS)
@@ -45,7 +46,8 @@ def test_large_quotas_are_reserved_in_blocks_per_container(deployment: Deploymen
 
 def test_new_keys_are_refused_past_95_percent_lookups_never(deployment: Deployment) -> None:
     table = Table(deployment.table)
-    clock, reports = [NOON_BEIJING], []
+    clock = [NOON_BEIJING]
+    reports: list[Any] = []
     g = guard(table, {KEYS: 20, LOOKUPS: 20}, clock, reports)
     for _ in range(19):
         g.admit(KEYS)
