@@ -45,6 +45,7 @@ def create_key(
 ) -> Response[str]:
     s = settings()
     openid = caller_openid(app)
+    # `idempotency` is declared for the OpenAPI document; the header is read and checked here.
     key = idempotency_key(app.current_event.headers)
 
     def issue() -> dict[str, Any]:

@@ -120,10 +120,6 @@ class Table:
             ]
         )
 
-    def put_audit(self, audit: AuditEntry) -> None:
-        put = audit.item(self.name)["Put"]
-        self.client.put_item(TableName=put["TableName"], Item=put["Item"])
-
     def get_key(self, ref: str) -> dict[str, Any] | None:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}, ConsistentRead=True
@@ -221,8 +217,9 @@ class Table:
 
     # --- erasure ----------------------------------------------------------------------------
 
-    def erase_user(self, owner: str) -> int:
-        """Delete every key record and result of ``owner``, and the user's index. Idempotent."""
+    def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int:
+        """Delete every key record and result of ``owner``, and the user's index (idempotent); the
+        audit record, if any, is written in the same batch."""
         keys: list[dict[str, AttributeValueTypeDef]] = []
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
@@ -236,8 +233,11 @@ class Table:
                 keys.append({"pk": item["pk"], "sk": item["sk"]})
                 target = item["target"]["S"]
                 keys.append({"pk": _s(target), "sk": _s(target.split("#", 1)[0])})
-        for start in range(0, len(keys), 25):
-            pending: Any = {self.name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
+        writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys]
+        if audit is not None:
+            writes.insert(0, {"PutRequest": {"Item": audit.item(self.name)["Put"]["Item"]}})
+        for start in range(0, len(writes), 25):
+            pending: Any = {self.name: writes[start : start + 25]}
             while pending:
                 resp = self.client.batch_write_item(RequestItems=pending)
                 pending = resp.get("UnprocessedItems") or None

@@ -157,8 +157,5 @@ def erase(
     at = time.time() if now is None else now
     owner = data_key.owner(openid)
     charge(table, Limit("erasures", erasures_per_hour), owner, at)
-    erased = table.erase_user(owner)
-    table.put_audit(
-        AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
-    )
-    return erased
+    audit = AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
+    return table.erase_user(owner, audit)
