@@ -40,6 +40,7 @@ FUNCTIONS = {
     "SessionFunction": "session_handler",
     "FaceKeysFunction": "keys_handler",
     "FaceResultsFunction": "results_handler",
+    "KeyRotatorFunction": "rotator_handler",
 }
 rows: list[tuple[str, str, str, str]] = []  # section, measure, value, target
 
@@ -190,7 +191,7 @@ BASELINE_FIRST = (
     "secret = ssm.get_parameter(Name=job['param'], WithDecryption=True)['Parameter']['Value']\n"
     "r = httpx.request(job['method'], job['url'], params=job.get('params'), json=job.get('json'))\n"
     "assert r.json().get('errcode', 0) == 0, r.text\n"
-    "if job.get('table'):\n"
+    "for _ in range(job.get('writes', 1) if job.get('table') else 0):\n"
     "    ddb.put_item(TableName=job['table'], Item={'pk': {'S': 'BENCH#' + str(time.time())}, 'sk': {'S': 'X'}})\n"
     "print(json.dumps({'s': time.perf_counter() - t}))\n"
 )
@@ -225,17 +226,27 @@ def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
         return str(json.loads(value)["access_token"])
 
     def case(logical_id: str, module: str, make_event: Callable[[], dict[str, Any]],
-             make_job: Callable[[], dict[str, Any]]) -> None:  # fmt: skip
+             make_job: Callable[[], dict[str, Any]], same_io: int, io: str) -> None:  # fmt: skip
+        """``same_io``: the DynamoDB calls the route makes on a first request (``io`` says which),
+        for a second baseline that does them all, as plain put_items."""
         env = function_env(build_dir, stack, logical_id)
-        handler, baseline = [], []
+        handler, baseline, full = [], [], []
         for _ in range(REPEATS):
             answer = run_fresh(python, FIRST, [str(build_dir / logical_id), layer, module], make_event(), env)
             assert answer["status"] == 200, answer
             handler.append(answer["s"])
-            baseline.append(run_fresh(python, BASELINE_FIRST, [layer, layer], make_job(), env)["s"])
+            job = make_job()
+            baseline.append(run_fresh(python, BASELINE_FIRST, [layer, layer], job, env)["s"])
+            full.append(
+                run_fresh(
+                    python, BASELINE_FIRST, [layer, layer], {**job, "table": table, "writes": same_io}, env
+                )["s"]
+            )
         ratio = median(handler) / median(baseline)
         rows.append(("2 first request", f"{logical_id}", f"{ms(median(handler))} vs baseline {ms(median(baseline))} "
                      f"({ratio:.2f}x)", f"<= 1.5x: {verdict(ratio <= 1.5)}"))  # fmt: skip
+        rows.append(("2 first request", f"{logical_id} vs a baseline with the route's own DynamoDB calls ({io})",
+                     f"{ms(median(handler))} vs {ms(median(full))} ({median(handler) / median(full):.2f}x)", ""))  # fmt: skip
 
     sim = stack.sim
     case(
@@ -245,6 +256,7 @@ def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
                  "params": {"appid": "wx0000000000000001", "secret": "sim-app-secret",
                             "js_code": stack.sim_control("/sim/login", {"openid": "o-b"})["code"],
                             "grant_type": "authorization_code"}},
+        2, "per-address counter, quota reservation",
     )  # fmt: skip
     case(
         "FaceKeysFunction", "keys_handler",
@@ -253,6 +265,7 @@ def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
                  "url": f"{sim}/cityservice/face/identify/getverifyid?access_token={access_token()}",
                  "json": {"out_seq_no": uuid.uuid4().hex, "openid": "o-b",
                           "cert_info": {"cert_type": "IDENTITY_CARD", "cert_name": CAROL[0], "cert_no": CAROL[1]}}},
+        3, "per-user counter, quota reservation, key transaction",
     )  # fmt: skip
 
     def verified() -> tuple[str, str]:
@@ -279,18 +292,22 @@ def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
         token, key = verified()
         return event("face_results_v2.json", token=token, body={"verify_id": key})
 
-    case("FaceResultsFunction", "results_handler", lookup_event, lookup_job)
+    case("FaceResultsFunction", "results_handler", lookup_event, lookup_job, 4,
+         "per-user counter, result and key read, quota reservation, result transaction")  # fmt: skip
 
 
 # --- 3. warm overhead -------------------------------------------------------------------------
 
 
 def warm_overhead() -> None:
-    """In-process: WeChat answered by httpx.MockTransport, AWS by botocore's Stubber."""
+    """In-process: WeChat answered by httpx.MockTransport, AWS by botocore's Stubber. One process
+    is one warm container of each API function; each is measured against a baseline handler that
+    does only that route's unavoidable work (the same WeChat call and write, plain httpx/boto3)."""
     import importlib.util
 
     import boto3
-    from botocore.stub import ANY, Stubber
+    import jwt
+    from botocore.stub import Stubber
 
     os.environ.update({"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
                        "AWS_SECRET_ACCESS_KEY": "x", "POWERTOOLS_TRACE_DISABLED": "true",
@@ -301,10 +318,23 @@ def warm_overhead() -> None:
     from wxface.api.sessions import issue_session
     from wxface.dal.table import Table
     from wxface.domain.keys_material import DataKey, SigningKey
+    from wxface.domain.limits import QuotaGuard, QuotaPolicy
+    from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
+    from wxface.settings import DEFAULT_DAILY_QUOTAS
     from wxface.wechat import ClientConfig, WeChatClient
 
+    answers = {
+        "/sns/jscode2session": {"openid": "o-warm", "session_key": "c2s="},
+        "/cityservice/face/identify/getverifyid": {
+            "errcode": 0,
+            "verify_id": "vid-bench",
+            "expires_in": 3600,
+        },
+        "/cityservice/face/identify/queryverifyinfo": {"errcode": 0, "verify_ret": 10000},
+    }
+
     def wechat_answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"errcode": 0, "verify_id": "vid-bench", "expires_in": 3600})
+        return httpx.Response(200, json=answers[request.url.path])
 
     class Token:
         def get(self) -> str:
@@ -313,29 +343,51 @@ def warm_overhead() -> None:
         def stale(self, token: str) -> None:
             pass
 
-    client = WeChatClient(ClientConfig(base_url="https://wechat.test", fallback_base_url=None),
-                          tokens=Token(), transport=httpx.MockTransport(wechat_answer))  # fmt: skip
-    ddb = boto3.client("dynamodb")
-    stub = Stubber(ddb)
+    from wxface.dal import aws
+
+    ddb = boto3.client("dynamodb")  # the baselines': plain boto3
+    base_stub = Stubber(ddb)
+    base_stub.activate()
+    product_ddb = aws.dynamodb()  # the product's, configured as deployed
+    stub = Stubber(product_ddb)
     stub.activate()
+    table = Table("bench", product_ddb)
+    # The quota guard as deployed: a container reserves 50 calls of an endpoint at a time, so one
+    # call in 50 writes the table (its stubbed answer is queued where that write happens).
+    guard = QuotaGuard(table, QuotaPolicy(DEFAULT_DAILY_QUOTAS), report=lambda *a: None, clock=time.time)
+    calls: dict[str, int] = {}
+
+    def quota(endpoint: str) -> None:
+        if calls.get(endpoint, 0) % 50 == 0:
+            stub.add_response("update_item", {"Attributes": {"n": {"N": "50"}}})
+        calls[endpoint] = calls.get(endpoint, 0) + 1
+
+    config = ClientConfig(base_url="https://wechat.test", fallback_base_url=None)
+    transport = httpx.MockTransport(wechat_answer)
+    client = WeChatClient(config, tokens=Token(), transport=transport, admit=guard.admit)
+    plain = httpx.Client(transport=transport)  # the baselines' own httpx client
     keys = (SigningKey("k", b"k" * 32),)
+    data_key = DataKey(b"d" * 32)
     # This process is one warm container: its singletons answer from the stubs.
     vars(runtime).update(
         wechat=lambda: client,
-        table=lambda: Table("bench", ddb),
+        login_client=lambda: client,
+        table=lambda: table,
         signing_keys=lambda: keys,
-        data_key=lambda: DataKey(b"d" * 32),
-        prefetch_for_api=lambda: None,  # warm, it is three cache look-ups
+        data_key=lambda: data_key,
+        app_secret=lambda force=False: "secret",
+        prefetch_for_api=lambda: None,  # warm, these are cache look-ups
+        prefetch_for_login=lambda: None,
     )
-    spec = importlib.util.spec_from_file_location(
-        "bench_keys", ROOT / "functions" / "face_keys" / "keys_handler.py"
-    )
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
 
-    token = issue_session("o-warm", keys, 3600)
-    key_event = event("face_keys.json", token=token)
+    def handler(directory: str, module: str) -> Any:
+        spec = importlib.util.spec_from_file_location(
+            f"bench_{module}", ROOT / "functions" / directory / f"{module}.py"
+        )
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod.lambda_handler
 
     class C:
         function_name, memory_limit_in_mb, aws_request_id = "bench", 512, "r"
@@ -344,47 +396,153 @@ def warm_overhead() -> None:
         def get_remaining_time_in_millis(self) -> int:
             return 15000
 
-    def product() -> None:
-        stub.add_response("update_item", {}, {"TableName": "bench", "Key": ANY, "UpdateExpression": ANY,
-                          "ConditionExpression": ANY, "ExpressionAttributeNames": ANY,
-                          "ExpressionAttributeValues": ANY})  # fmt: skip
-        stub.add_response("transact_write_items", {}, {"TransactItems": ANY})
-        answer = mod.lambda_handler(key_event, C())
-        assert answer["statusCode"] == 200, answer
+    token = issue_session("o-warm", keys, 3600)
+    vid = "vid-bench"
+    key_record = {
+        "pk": {"S": "KEY#x"}, "sk": {"S": "KEY"}, "owner": {"S": data_key.owner("o-warm")},
+        "api_version": {"N": "2"}, "ttl": {"N": str(int(time.time()) + 86400)},
+        "expires_at": {"N": str(int(time.time()) + 3600)}, "out_seq_no": {"S": "a" * 32},
+        "cert_hash": {"S": cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE)},
+    }  # fmt: skip
+    # Where a key issuance's time goes: its pieces timed inside the real requests.
+    from wxface.domain import issuance
 
-    def baseline() -> None:
-        stub.add_response("put_item", {}, {"TableName": "bench", "Item": ANY})
+    spans = Spans()
+    spans.wrap(Table, "take", "the per-user counter (UpdateItem; the key limit needs it)")
+    spans.wrap(
+        WeChatClient,
+        "get_verify_id",
+        "the WeChat call through the client (quota guard, typed models, retries)",
+    )
+    spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
+    spans.wrap(issuance, "issue_key", "issuance")
+    session_fn = handler("session", "session_handler")
+    keys_fn = handler("face_keys", "keys_handler")
+    results_fn = handler("face_results", "results_handler")
+    session_event = event("session.json", body={"code": "c"})
+    key_event = event("face_keys.json", token=token)
+    lookup_event = event("face_results_v2.json", token=token, body={"verify_id": vid})
+
+    def run(fn: Any, ev: dict[str, Any], status: int = 200) -> None:
+        answer = fn(ev, C())
+        assert answer["statusCode"] == status, answer
+
+    def session() -> None:
+        stub.add_response("update_item", {})  # the per-address count
+        quota("/sns/jscode2session")
+        run(session_fn, session_event)
+
+    def session_base() -> None:
+        r = plain.get("https://wechat.test/sns/jscode2session",
+                      params={"appid": "wx0000000000000001", "secret": "secret", "js_code": "c"})  # fmt: skip
+        jwt.encode({"sub": r.json()["openid"], "exp": int(time.time()) + 3600}, b"k" * 32, algorithm="HS256")
+
+    def key() -> None:
+        stub.add_response("update_item", {})  # the per-user count
+        quota("/cityservice/face/identify/getverifyid")
+        stub.add_response("transact_write_items", {})  # key, index and audit records
+        t = time.perf_counter()
+        run(keys_fn, key_event)
+        if spans.on:
+            spans.times.setdefault("handler", []).append(time.perf_counter() - t)
+
+    def key_base() -> None:
+        base_stub.add_response("put_item", {})
         body = json.loads(key_event["body"])
-        r = client._http.post("https://wechat.test/cityservice/face/identify/getverifyid",
-                              params={"access_token": "T"}, json={"cert_info": body})  # fmt: skip
+        t = time.perf_counter()
+        r = plain.post("https://wechat.test/cityservice/face/identify/getverifyid",
+                       params={"access_token": "T"}, json={"cert_info": body})  # fmt: skip
+        t2 = time.perf_counter()
         ddb.put_item(TableName="bench", Item={"pk": {"S": r.json()["verify_id"]}, "sk": {"S": "K"}})
+        if spans.on:
+            spans.times.setdefault("the baseline's WeChat call (plain httpx)", []).append(t2 - t)
+            spans.times.setdefault("the baseline's write (put_item, plain boto3)", []).append(
+                time.perf_counter() - t2
+            )
 
-    def same_io() -> None:
-        """The baseline plus the route's other required I/O: the per-user counter update."""
-        stub.add_response("update_item", {}, {"TableName": "bench", "Key": ANY, "UpdateExpression": ANY,
-                                              "ExpressionAttributeValues": ANY})  # fmt: skip
-        ddb.update_item(TableName="bench", Key={"pk": {"S": "RATE#x"}, "sk": {"S": "RATE"}},
-                        UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})  # fmt: skip
-        baseline()
+    def lookup() -> None:
+        stub.add_response("update_item", {})  # the per-user count
+        stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
+        quota("/cityservice/face/identify/queryverifyinfo")
+        stub.add_response("transact_write_items", {})  # result, index and audit records
+        run(results_fn, lookup_event)
 
-    for fn in (product, baseline, same_io):
-        for _ in range(50):
-            fn()
-    samples: dict[str, list[float]] = {"product": [], "baseline": [], "same_io": []}
+    def lookup_base() -> None:
+        base_stub.add_response("put_item", {})
+        r = plain.post("https://wechat.test/cityservice/face/identify/queryverifyinfo",
+                       params={"access_token": "T"}, json={"verify_id": vid})  # fmt: skip
+        ddb.put_item(TableName="bench", Item={"pk": {"S": vid}, "sk": {"S": str(r.json()["verify_ret"])}})
+
+    # The functions' EMF lines go to stdout, as in Lambda; here to /dev/null, not the terminal.
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    saved, sys.stdout = sys.stdout, devnull
+    cases = [("POST /v1/session", session, session_base), ("POST /v1/face/keys", key, key_base),
+             ("POST /v1/face/results (first lookup)", lookup, lookup_base)]  # fmt: skip
+    samples: dict[str, list[float]] = {}
+    for _, product, base in cases:
+        for fn in (product, base):
+            for _ in range(50):
+                fn()
+    spans.on = True
     for _ in range(400):
-        for name, fn in (("product", product), ("baseline", baseline), ("same_io", same_io)):
+        for name, product, base in cases:
+            for label, fn in ((name, product), (f"{name} baseline", base)):
+                t = time.perf_counter()
+                fn()
+                samples.setdefault(label, []).append(time.perf_counter() - t)
+    stub.assert_no_pending_responses()
+    base_stub.assert_no_pending_responses()
+    for name, _, _ in cases:
+        pm, bm = median(samples[name]), median(samples[f"{name} baseline"])
+        ratio = pm / bm
+        rows.append(("3 warm overhead", f"{name} handler: median",
+                     f"{ms(pm)} vs baseline {ms(bm)} ({ratio:.2f}x)", f"<= 2x: {verdict(ratio <= 2)}"))  # fmt: skip
+        rows.append(("3 warm overhead", f"{name} handler: p99",
+                     f"{ms(p99(samples[name]))} vs baseline {ms(p99(samples[f'{name} baseline']))}", ""))  # fmt: skip
+    spans.on = False
+    sys.stdout = saved
+    devnull.close()
+    section = "3 warm overhead: where a key issuance's time goes (medians inside the requests)"
+    for label in ("the baseline's WeChat call (plain httpx)", "the baseline's write (put_item, plain boto3)"):
+        rows.append((section, label, f"{spans.median(label) * 1e6:.0f} µs", ""))
+    pieces = [
+        label for label in spans.times if label not in ("handler", "issuance") and "baseline" not in label
+    ]
+    for label in pieces:
+        rows.append((section, label, f"{spans.median(label) * 1e6:.0f} µs", ""))
+    inside = spans.median("issuance") - sum(spans.median(label) for label in pieces)
+    rows.append((section, "the rest of the issuance: GB 11643 and name checks, cert_hash, HMACs, records",
+                 f"{max(0.0, inside) * 1e6:.0f} µs", ""))  # fmt: skip
+    entry = spans.median("handler") - spans.median("issuance")
+    rows.append((section, "the entry around it: Logger, Metrics, body checks, the session token, Powertools' "
+                 "resolver and body validation, the answer", f"{entry * 1e6:.0f} µs", ""))  # fmt: skip
+
+
+class Spans:
+    """Times pieces of a request where they run (inside the handler), not in a loop of their
+    own: in a tight loop a piece has the CPU's caches to itself and looks about half as long."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.times: dict[str, list[float]] = {}
+
+    def wrap(self, owner: Any, attribute: str, label: str) -> None:
+        original = getattr(owner, attribute)
+        spans = self
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if not spans.on:
+                return original(*args, **kwargs)
             t = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - t)
-    pm, bm = median(samples["product"]), median(samples["baseline"])
-    ratio = pm / bm
-    rows.append(("3 warm overhead", "POST /v1/face/keys handler (median)",
-                 f"{ms(pm)} vs baseline {ms(bm)} ({ratio:.2f}x)", f"<= 2x: {verdict(ratio <= 2)}"))  # fmt: skip
-    sm = median(samples["same_io"])
-    rows.append(("3 warm overhead", "POST /v1/face/keys handler vs a baseline with the same I/O (counter + write)",
-                 f"{ms(pm)} vs {ms(sm)} ({pm / sm:.2f}x)", f"<= 2x: {verdict(pm / sm <= 2)}"))  # fmt: skip
-    rows.append(("3 warm overhead", "POST /v1/face/keys handler (p99)",
-                 f"{ms(p99(samples['product']))} vs baseline {ms(p99(samples['baseline']))}", ""))  # fmt: skip
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spans.times.setdefault(label, []).append(time.perf_counter() - t)
+
+        setattr(owner, attribute, timed)
+
+    def median(self, label: str) -> float:
+        return median(self.times[label])
 
 
 # --- 4. I/O per request -----------------------------------------------------------------------
@@ -404,7 +562,7 @@ def io_per_request(stack: RunningStack) -> None:
         stack.sim_control("/sim/reset")
         action()
         counts = aws.get("/_devstack/calls").json()["aws"]
-        wechat = sum(v for k, v in stack.calls().items() if k.startswith("/cityservice"))
+        wechat = sum(v for k, v in stack.calls().items() if k.startswith(("/cityservice", "/sns")))
         return {
             "wechat": wechat,
             "ssm": sum(v for k, v in counts.items() if k.startswith("AmazonSSM.")),
@@ -416,14 +574,27 @@ def io_per_request(stack: RunningStack) -> None:
     stack.verify_on_phone(openid, key[0])
     first = measure(lambda: stack.lookup(token, key[0]))
     repeat = measure(lambda: stack.lookup(token, key[0]))
-    for name, got, wechat in (
-        ("key issuance", issue, 1),
-        ("first lookup", first, 1),
-        ("repeated lookup", repeat, 0),
+    action = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"name": ALICE[0], "id_card_number": ALICE[1]}
+    stack.call("POST", "/v1/face/keys", token, body, headers={"Idempotency-Key": uuid.uuid4().hex})  # warm
+    idempotent = measure(lambda: stack.call("POST", "/v1/face/keys", token, body, headers=action))
+    replayed = measure(lambda: stack.call("POST", "/v1/face/keys", token, body, headers=action))
+    code = stack.sim_control("/sim/login", {"openid": openid})["code"]
+    login = measure(lambda: stack.http.post("/v1/session", json={"code": code}))
+    for name, got, wechat, most in (
+        ("key issuance", issue, 1, 3),
+        ("first lookup", first, 1, 3),
+        ("repeated lookup", repeat, 0, 3),
+        ("login (jscode2session is the WeChat call)", login, 1, 3),
+        ("key issuance with an Idempotency-Key (Powertools' record: one put, one update)", idempotent, 1, 5),
+        ("the same request again (same Idempotency-Key and body): the first answer replayed", replayed, 0, 3),
     ):
-        ok = got["ssm"] == 0 and got["wechat"] == wechat and got["dynamodb"] <= 3
+        ok = got["ssm"] == 0 and got["wechat"] == wechat and got["dynamodb"] <= most
+        target = f"WeChat {wechat}, SSM 0, DynamoDB <= {most}"
+        if most > 3:
+            target += " (3 + the idempotency record's 2; see below)"
         rows.append(("4 I/O per request", name, f"WeChat {got['wechat']}, SSM {got['ssm']}, DynamoDB {got['dynamodb']}",
-                     f"WeChat {wechat}, SSM 0, DynamoDB <= 3: {verdict(ok)}"))  # fmt: skip
+                     f"{target}: {verdict(ok)}"))  # fmt: skip
 
 
 # --- 5. token under load ----------------------------------------------------------------------
@@ -585,8 +756,10 @@ def main() -> int:
     init(build_dir, python)
     warm_overhead()
     log = ROOT / ".aws-sam" / "bench-stack.log"
+    # The load runs log hundreds of users in from this one address: lift the per-address limit.
     stack = start_stack(2, log, {"DEVSTACK_MAX_WORKERS": "4"}, "--template", str(build_dir / "template.yaml"),
-                        "--runtime-python", python)  # fmt: skip
+                        "--runtime-python", python, "--parameter-overrides",
+                        "SessionLimitPerAddressPerHour=1000000", "KeyLimitPerHour=1000")  # fmt: skip
     try:
         first_requests(build_dir, python, stack)
         io_per_request(stack)

@@ -67,3 +67,27 @@ def test_bearer_header_parsing(headers: dict[str, str], ok: bool) -> None:
 
 def test_signing_keys_never_show_their_secret() -> None:
     assert "ccc" not in repr(CURRENT)
+
+
+def test_a_verified_token_remembered_by_the_container_still_expires() -> None:
+    t0 = time.time()
+    token = issue_session("o-cache", (CURRENT,), 60, now=t0)
+    assert verify_session(token, (CURRENT,), now=t0 + 1) == "o-cache"  # verified, remembered
+    assert verify_session(token, (CURRENT,), now=t0 + 59) == "o-cache"  # from memory
+    with pytest.raises(ApiError) as err:
+        verify_session(token, (CURRENT,), now=t0 + 60)
+    assert err.value.code == "session_expired"
+
+
+def test_a_remembered_token_whose_key_was_retired_is_refused() -> None:
+    token = issue_session("o-cache", (PREVIOUS,), 3600)
+    assert verify_session(token, (CURRENT, PREVIOUS)) == "o-cache"
+    assert code_of(token, (CURRENT,)) == "unauthorized"
+
+
+def test_only_the_exact_verified_string_is_remembered() -> None:
+    token = issue_session("o-cache", (CURRENT,), 3600)
+    assert verify_session(token, (CURRENT,)) == "o-cache"
+    head, body, signature = token.split(".")
+    forged = ".".join((head, body, ("A" if signature[0] != "A" else "B") + signature[1:]))
+    assert code_of(forged, (CURRENT,)) == "unauthorized"
