@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,7 +13,7 @@ from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
-from wxface.domain.idempotency import idempotency_key
+from wxface.domain.idempotency import at_most_once, idempotency_key
 from wxface.domain.issuance import IssuancePolicy, issue_key
 from wxface.settings import settings
 
@@ -63,18 +62,16 @@ def create_key(
         metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=1)
         return issued.model_dump(mode="json")
 
-    if key is None:
-        return answer(200, issue())
-    data_key = runtime.data_key()
-    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    replayable = runtime.idempotent_calls()(
-        owner=data_key.owner(openid),
-        key=key,
-        body_mac=data_key.mac("idempotency-body", body),
+    issued = at_most_once(
+        key,
+        openid=openid,
+        body=request.model_dump(mode="json"),
+        data_key=runtime.data_key(),
+        calls=runtime.idempotent_calls,
         work=issue,
         context=app.lambda_context,
     )
-    return answer(200, replayable)
+    return answer(200, issued)
 
 
 lambda_handler = api_entry(

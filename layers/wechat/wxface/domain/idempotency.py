@@ -8,12 +8,14 @@ given, and an unkeyed hash of a name and an ID number could be brute-forced.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import api_error
+from .keys_material import DataKey
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -110,3 +112,27 @@ class IdempotentCalls:
                 if self._clock() >= deadline:
                     raise api_error("idempotency_in_progress") from None
                 self._sleep(IN_PROGRESS_POLL_S)
+
+
+def at_most_once(
+    key: str | None,
+    *,
+    openid: str,
+    body: Mapping[str, Any],
+    data_key: DataKey,
+    calls: Callable[[], IdempotentCalls],
+    work: Callable[[], dict[str, Any]],
+    context: LambdaContext | None = None,
+) -> dict[str, Any]:
+    """``work()`` as it is without an Idempotency-Key, or through :class:`IdempotentCalls` keyed
+    by the user and the key, the body compared by its HMAC."""
+    if key is None:
+        return work()
+    canonical = json.dumps(dict(body), sort_keys=True, ensure_ascii=False)
+    return calls()(
+        owner=data_key.owner(openid),
+        key=key,
+        body_mac=data_key.mac("idempotency-body", canonical),
+        work=work,
+        context=context,
+    )
