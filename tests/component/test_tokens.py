@@ -184,3 +184,27 @@ def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
     assert new != old
     runtime.prefetch_for_api()  # the next request's prefetch
     assert r.get() == new
+
+
+def test_a_new_app_secret_in_ssm_is_used_once_the_cache_age_has_passed(
+    deployment: Deployment, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator resets the AppSecret in WeChat's console and puts the new one into SSM: the
+    refresher uses it after SECRET_CACHE_SECONDS without meeting a single 40125."""
+    from tests.aws import fresh_container
+    from tests.component.test_handlers import refresh
+
+    monkeypatch.setenv("SECRET_CACHE_SECONDS", "1")
+    fresh_container()
+    assert refresh(deployment)["ok"] is True  # the current secret is cached now
+    try:
+        fresh_sim.control("/sim/app-secret", {"secret": "operator-new-secret"})
+        clients(deployment.endpoint)["ssm"].put_parameter(
+            Name=deployment.secret_param, Value="operator-new-secret", Type="SecureString", Overwrite=True
+        )
+        time.sleep(1.1)
+        fresh_sim.control("/sim/reset")
+        assert refresh(deployment)["ok"] is True
+        assert fresh_sim.calls().get("/cgi-bin/stable_token") == 1  # no 40125 first: read anew
+    finally:
+        fresh_sim.control("/sim/app-secret", {"secret": "sim-app-secret"})
