@@ -62,16 +62,18 @@ def create_key(
         metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=1)
         return issued.model_dump(mode="json")
 
-    issued = at_most_once(
+    if key is None:
+        return answer(200, issue())
+    replayable = at_most_once(
         key,
         openid=openid,
         body=request.model_dump(mode="json"),
         data_key=runtime.data_key(),
-        calls=runtime.idempotent_calls,
+        calls=runtime.idempotent_calls(),
         work=issue,
         context=app.lambda_context,
     )
-    return answer(200, issued)
+    return answer(200, replayable)
 
 
 lambda_handler = api_entry(

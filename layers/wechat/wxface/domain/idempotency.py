@@ -115,21 +115,19 @@ class IdempotentCalls:
 
 
 def at_most_once(
-    key: str | None,
+    key: str,
     *,
     openid: str,
     body: Mapping[str, Any],
     data_key: DataKey,
-    calls: Callable[[], IdempotentCalls],
+    calls: IdempotentCalls,
     work: Callable[[], dict[str, Any]],
     context: LambdaContext | None = None,
 ) -> dict[str, Any]:
-    """``work()`` as it is without an Idempotency-Key, or through :class:`IdempotentCalls` keyed
-    by the user and the key, the body compared by its HMAC."""
-    if key is None:
-        return work()
+    """``work()`` through :class:`IdempotentCalls`, keyed by the user and the Idempotency-Key, the
+    body compared by its HMAC (never by a plain hash of a name and an ID number)."""
     canonical = json.dumps(dict(body), sort_keys=True, ensure_ascii=False)
-    return calls()(
+    return calls(
         owner=data_key.owner(openid),
         key=key,
         body_mac=data_key.mac("idempotency-body", canonical),
