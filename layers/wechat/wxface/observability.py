@@ -25,15 +25,16 @@ def tracer(service: str) -> Tracer | None:
     return Tracer(service=service)
 
 
-def count(name: str, dimensions: dict[str, str], value: float = 1.0) -> None:
-    """Emit one count metric with exactly ``dimensions`` (no-op locally when metrics are off)."""
+def count(name: str, dimensions: dict[str, str], value: float = 1.0, unit: str = "Count") -> None:
+    """Emit one metric (a count unless ``unit`` says otherwise) with exactly ``dimensions``
+    (no-op when the namespace is not set)."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
     if not namespace:
         return
     with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=namespace, default_dimensions=dimensions
+        name=name, unit=MetricUnit(unit), value=value, namespace=namespace, default_dimensions=dimensions
     ):
         pass
 
@@ -50,18 +51,6 @@ def wechat_event(kind: str, endpoint: str, code: int | None) -> None:
 def quota_used(endpoint: str, percent: float, over_alarm: bool) -> None:
     """The quota guard's report: the share of today's WeChat quota used (a gauge), and a count
     past the alarm share, which the stack's ``WeChatQuotaAlarm`` watches."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    if not namespace:
-        return
-    with single_metric(
-        name="WeChatQuotaUsedPercent",
-        unit=MetricUnit.Percent,
-        value=percent,
-        namespace=namespace,
-        default_dimensions={"service": "wechat", "endpoint": endpoint},
-    ):
-        pass
+    count("WeChatQuotaUsedPercent", {"service": "wechat", "endpoint": endpoint}, percent, unit="Percent")
     if over_alarm:
         count("WeChatQuotaNearlyUsed", {"service": "wechat"})

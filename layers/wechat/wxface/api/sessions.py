@@ -15,7 +15,7 @@ AUDIENCE = "wxface-session"
 
 def issue_session(openid: str, keys: Sequence[SigningKey], ttl_s: int, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    key = active_signing_key(tuple(keys), issued)
+    key = active_signing_key(keys, issued)
     return jwt.encode(
         {"sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s},
         key.secret,
@@ -41,8 +41,7 @@ def verify_session(token: str, keys: Sequence[SigningKey], now: float | None = N
         if at < expires and any(k.kid == kid for k in keys):
             return subject
         del _VERIFIED[token]  # expired or its key retired: the full check below says which
-    subject = _verify(token, keys, at)
-    return subject
+    return _verify(token, keys, at)
 
 
 def _verify(token: str, keys: Sequence[SigningKey], at: float) -> str:
@@ -61,8 +60,6 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float) -> str:
             audience=AUDIENCE,
             options={"require": ["exp", "iat", "sub", "aud"], "verify_exp": False},
         )
-    except jwt.ExpiredSignatureError:
-        raise api_error("session_expired") from None
     except jwt.InvalidTokenError:
         raise api_error("unauthorized") from None
     subject, expires = claims.get("sub"), claims.get("exp")

@@ -247,27 +247,17 @@ class Table:
 
     def take(self, counter: str, limit: int, ttl: int) -> bool:
         """Count one against ``counter`` unless it already reached ``limit``."""
-        client = self.client
-        try:
-            client.update_item(
-                TableName=self.name,
-                Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},
-                UpdateExpression="ADD #n :one SET #ttl = :ttl",
-                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
-                ExpressionAttributeNames={"#n": "n", "#ttl": "ttl"},
-                ExpressionAttributeValues={":one": _n(1), ":limit": _n(limit), ":ttl": _n(ttl)},
-            )
-        except client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self.reserve(counter, 1, below=limit, ttl=ttl) is not None
 
     def reserve(self, counter: str, amount: int, *, below: int | None, ttl: int) -> int | None:
         """Add ``amount`` to ``counter`` and answer its new total; with ``below``, only while the
         total is still below it (None when refused)."""
         client = self.client
-        condition = {"ConditionExpression": "attribute_not_exists(#n) OR #n < :below"} if below else {}
+        condition = (
+            {} if below is None else {"ConditionExpression": "attribute_not_exists(#n) OR #n < :below"}
+        )
         values: dict[str, AttributeValueTypeDef] = {":add": _n(amount), ":ttl": _n(ttl)}
-        if below:
+        if below is not None:
             values[":below"] = _n(below)
         try:
             resp = client.update_item(

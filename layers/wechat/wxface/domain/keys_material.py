@@ -16,6 +16,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..dal.params import ParameterMissing, read_or_create_secure, read_secure, write_secure
@@ -53,9 +54,7 @@ class SigningKey:
         return f"SigningKey(kid={self.kid!r})"
 
 
-def active_signing_key(
-    keys: tuple[SigningKey, ...] | list[SigningKey], now: float | None = None
-) -> SigningKey:
+def active_signing_key(keys: Sequence[SigningKey], now: float | None = None) -> SigningKey:
     """The key new tokens are signed with: the newest whose ``not_before`` has come."""
     at = time.time() if now is None else now
     ready = [k for k in keys if k.not_before <= at]

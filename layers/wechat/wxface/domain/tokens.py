@@ -131,12 +131,12 @@ INVALID_APPSECRET = 40125
 T = TypeVar("T")
 
 
-def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T], first: str | None = None) -> T:
+def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T]) -> T:
     """Call WeChat with the AppSecret. On 40125 (invalid AppSecret) the operator may just have
     reset it in WeChat's console and put the new one into SSM: read it once more, bypassing the
     cache, and try once more; a second 40125 is raised (502 and the WeChat-errors alarm)."""
     try:
-        return call(read(False) if first is None else first)
+        return call(read(False))
     except WeChatApiError as err:
         if err.errcode != INVALID_APPSECRET:
             raise
@@ -158,19 +158,19 @@ def refresh_token(
     ``force_refresh`` is used only when a reader reports that WeChat refused the very token
     ``stable_token`` still returns (WeChat allows 20 forced refreshes a day).
     """
-    secret = [read_secure(app_secret_param, max_age=secret_cache_s)]
+    used: list[str] = []  # the secret WeChat accepted, for a forced refresh below
 
-    def fetch(value: str) -> AccessToken:
-        secret[0] = value
-        return client.stable_token(app_id, value)
+    def fetch(secret: str) -> AccessToken:
+        used.append(secret)
+        return client.stable_token(app_id, secret)
 
     answer = with_app_secret(
-        lambda force: read_secure(app_secret_param, max_age=secret_cache_s, force=force), fetch, secret[0]
+        lambda force: read_secure(app_secret_param, max_age=secret_cache_s, force=force), fetch
     )
     token = answer.access_token.get_secret_value()
     forced = False
     if refused_token_sha256 and sha256_hex(token) == refused_token_sha256:
-        answer = client.stable_token(app_id, secret[0], force_refresh=True)
+        answer = client.stable_token(app_id, used[-1], force_refresh=True)
         token = answer.access_token.get_secret_value()
         forced = True
     try:
