@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "wechat"), str(ROOT / "local")]
 
 from devstack.template import load
-
 from tests.deploy.tools import runtime_python, tools_bin
 from tests.people import ALICE, CAROL
 from tests.stack import RunningStack, start_stack

@@ -13,9 +13,11 @@ from typing import Any
 import boto3
 import httpx
 
+from devstack.iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY
 from tests.simulator import pythonpath
 
 TIMEOUT = httpx.Timeout(30.0)
+OPERATOR = {"aws_access_key_id": OPERATOR_ACCESS_KEY_ID, "aws_secret_access_key": OPERATOR_SECRET_ACCESS_KEY}
 
 
 @dataclass
@@ -89,14 +91,21 @@ class RunningStack:
 
     # --- AWS -----------------------------------------------------------------------------
 
-    def aws_client(self, service: str) -> Any:
+    def aws_client(self, service: str, **credentials: str) -> Any:
+        """A client of the local AWS endpoint, as the local operator unless told otherwise."""
         return boto3.client(
             service,  # type: ignore[call-overload]
             endpoint_url=self.aws,
             region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+            **(credentials or OPERATOR),
         )
+
+    def aws_control(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        """The local AWS endpoint's control routes (``/_devstack/...``)."""
+        resp = httpx.request(method, f"{self.aws}{path}", json=body, timeout=TIMEOUT)
+        assert resp.status_code == 200, resp.text
+        result: dict[str, Any] = resp.json()
+        return result
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -28,9 +28,10 @@ import httpx
 import uvicorn
 
 from .api_gateway import HttpApi
-from .aws_endpoint import AwsEndpoint
+from .aws_endpoint import SSM_DEFAULT_TPS, AwsEndpoint
 from .functions import Functions, InvokeError
-from .template import REGION, Stack, load, rate_seconds
+from .iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY, LocalIam
+from .template import ACCOUNT_ID, REGION, Stack, load, rate_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "local"
@@ -65,11 +66,12 @@ def _start_simulator(host: str, port: int, appid: str, secret: str) -> tuple[sub
 
 
 def _aws_clients(url: str) -> dict[str, Any]:
+    """The operator's clients (the local operator identity, not a function's role)."""
     common: dict[str, Any] = {
         "endpoint_url": url,
         "region_name": REGION,
-        "aws_access_key_id": "local",
-        "aws_secret_access_key": "local",
+        "aws_access_key_id": OPERATOR_ACCESS_KEY_ID,
+        "aws_secret_access_key": OPERATOR_SECRET_ACCESS_KEY,
     }
     return {"dynamodb": boto3.client("dynamodb", **common), "ssm": boto3.client("ssm", **common)}
 
@@ -104,6 +106,19 @@ def _scheduled_event() -> dict[str, Any]:
         "resources": [],
         "detail": {},
     }
+
+
+def _operator_lines(aws: str, table: str) -> list[str]:
+    return [
+        "",
+        "The local AWS endpoint checks IAM as AWS does: each function calls it with its own role from",
+        "template.yaml. As the operator (full access), e.g. with the AWS CLI (make venv puts it in .venv-tools):",
+        "",
+        f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
+        f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
+        f"  .venv-tools/bin/aws dynamodb scan --table-name {table} --select COUNT",
+        f"  curl -s {aws}/_devstack/calls   # AWS calls per service and per function, denied and faulted",
+    ]
 
 
 def _walkthrough(api: str, sim: str, version: str) -> str:
@@ -146,7 +161,6 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
         "  # 5. Erase everything stored about the user",
         f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",
         "",
-        "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
 
@@ -172,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         "--runtime-python",
         help="run the functions on this interpreter, isolated from the virtualenv "
         "(with --template .aws-sam/build/template.yaml: the built artifacts)",
+    )
+    parser.add_argument(
+        "--ssm-tps",
+        type=float,
+        default=float(os.environ.get("DEVSTACK_SSM_TPS", SSM_DEFAULT_TPS)),
+        help="SSM GetParameter(s)/GetParametersByPath transactions per second before ThrottlingException "
+        f"(AWS's default: {SSM_DEFAULT_TPS:g}; 0: no limit). Also DEVSTACK_SSM_TPS",
     )
     args = parser.parse_args(argv)
     try:
@@ -230,13 +251,14 @@ def main(argv: list[str] | None = None) -> int:
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
-        functions = Functions(stack, env, sys.stderr, args.runtime_python)
+        iam = LocalIam()
+        iam.operator(ACCOUNT_ID)
+        # Each function gets credentials of its own role (template.yaml), as in Lambda.
+        functions = Functions(stack, env, sys.stderr, args.runtime_python, iam=iam)
         cleanup.append(functions.stop)
-        aws = AwsEndpoint(args.host, args.aws_port, functions)
+        aws = AwsEndpoint(args.host, args.aws_port, functions, iam, ssm_tps=args.ssm_tps)
         aws.start()
         cleanup.append(aws.stop)
         aws_url = f"http://{args.host}:{aws.port}"
@@ -284,7 +306,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
         if not args.quiet:
-            print(_walkthrough(api_url, sim_url, version), flush=True)
+            walkthrough = [
+                _walkthrough(api_url, sim_url, version),
+                *_operator_lines(aws_url, stack.table_name),
+            ]
+            print("\n".join([*walkthrough, "", "Ctrl-C stops everything."]), flush=True)
         stopping.wait()
         print("stopping", file=sys.stderr, flush=True)
         return 0

@@ -1,97 +1,288 @@
-"""The local AWS endpoint: moto's server app, plus the Lambda Invoke API for the template's
-functions, so ``boto3.client("lambda").invoke(...)`` works through ``AWS_ENDPOINT_URL``."""
+"""The local AWS endpoint: moto's server app behind what AWS checks before a service serves a
+call, plus the Lambda Invoke API for the template's functions.
+
+Every request, in AWS's order:
+1. authentication: the access key must be one the local IAM issued (a function's role session
+   or the local operator), its session token must match, and the SigV4 signature is recomputed
+   with botocore's signer from the issued secret (UnrecognizedClientException,
+   InvalidSignatureException otherwise);
+2. authorisation: the caller's identity-based policies, as template.yaml defines its role,
+   evaluated for every (action, resource) the request needs (AccessDeniedException);
+3. throughput: SSM's GetParameter/GetParameters/GetParametersByPath share a per-account limit
+   (40 per second unless changed: ThrottlingException);
+4. faults injected through ``POST /_devstack/faults``;
+5. the service itself (moto, one call at a time: its backends are not thread-safe), or a local
+   function for Lambda Invoke.
+
+Control routes (unsigned, local only): ``POST /_devstack/faults``, ``GET /_devstack/calls``
+(``POST`` resets the counts; ``?detail=1`` adds what each function was authorised for).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from . import authz
+from .awswire import (
+    Faults,
+    SignatureError,
+    TokenBucket,
+    WireError,
+    cancelled_transaction,
+    error,
+    parse_authorization,
+    verify_signature,
+)
 from .functions import Functions, InvokeError
+from .iam import AuthzRequest, LocalIam, Principal, evaluate
+from .template import ACCOUNT_ID, REGION
 
 log = logging.getLogger("devstack.aws")
 
-_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
-
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+# SSM Parameter Store's default throughput, shared per account and region by these operations.
+SSM_DEFAULT_TPS = 40.0
+SSM_THROTTLED = frozenset({"GetParameter", "GetParameters", "GetParametersByPath"})
 
 
 class CallCounter:
-    """AWS calls by service and action (``AmazonSSM.GetParameter``, ``DynamoDB_20120810.PutItem``,
-    ``Lambda.Invoke``), for benchmarks: ``GET /_devstack/calls``; ``POST`` resets."""
+    """``GET /_devstack/calls``: calls served, by service and operation and by calling function;
+    calls refused by IAM (``denied``) and failed on purpose (``faulted``, which includes
+    ``throttled``) are counted apart."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.counts: dict[str, int] = {}
+        self.reset()
 
-    def count(self, environ: dict[str, Any]) -> None:
-        target = environ.get("HTTP_X_AMZ_TARGET") or (
-            "Lambda.Invoke" if _INVOKE.match(environ.get("PATH_INFO", "")) else "other"
-        )
-        with self._lock:
-            self.counts[target] = self.counts.get(target, 0) + 1
+    def reset(self) -> None:
+        self.by_service: dict[str, dict[str, int]] = {}
+        self.by_function: dict[str, dict[str, int]] = {}
+        self.granted: dict[str, set[tuple[str, str, str]]] = {}
+        self.denied = 0
+        self.faulted = 0
+        self.throttled = 0
 
-    def answer(
-        self, environ: dict[str, Any], start_response: StartResponse, functions: Functions
-    ) -> list[bytes]:
+    def served(self, principal: Principal, op: authz.Operation, grants: list[AuthzRequest]) -> None:
         with self._lock:
-            if environ.get("REQUEST_METHOD") == "POST":
-                self.counts.clear()
-                for pool in functions.pools.values():
-                    pool.reset_stats()
-                return _json(start_response, "200 OK", {}, [])
-            body = {
-                "aws": dict(self.counts),
-                "functions": {name: pool.stats() for name, pool in functions.pools.items()},
+            ops = self.by_service.setdefault(op.service, {})
+            ops[op.name] = ops.get(op.name, 0) + 1
+            if principal.function is not None:
+                mine = self.by_function.setdefault(principal.name, {})
+                key = f"{op.service}:{op.name}"
+                mine[key] = mine.get(key, 0) + 1
+                self.granted.setdefault(principal.name, set()).update(
+                    (g.action, g.resource, json.dumps(dict(g.context), sort_keys=True)) for g in grants
+                )
+
+    def refused(self, kind: str) -> None:
+        with self._lock:
+            if kind == "denied":
+                self.denied += 1
+            else:
+                self.faulted += 1
+                if kind == "throttled":
+                    self.throttled += 1
+
+    def snapshot(self, *, detail: bool) -> dict[str, Any]:
+        with self._lock:
+            body: dict[str, Any] = {
+                "by_service": {k: dict(v) for k, v in self.by_service.items()},
+                "by_function": {k: dict(v) for k, v in self.by_function.items()},
+                "denied": self.denied,
+                "faulted": self.faulted,
+                "throttled": self.throttled,
             }
-        return _json(start_response, "200 OK", body, [])
+            if detail:
+                body["granted"] = {
+                    fn: [{"action": a, "resource": r, "context": json.loads(c)} for a, r, c in sorted(items)]
+                    for fn, items in self.granted.items()
+                }
+        return body
 
 
-class LambdaInvoke:
-    """WSGI middleware: answers Lambda Invoke for local functions, hands the rest to moto."""
+class AwsGate:
+    """WSGI middleware: AWS's checks, then moto or a local function."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], functions: Functions) -> None:
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], functions: Functions, iam: LocalIam, *, ssm_tps: float
+    ) -> None:
         self.app = app
         self.functions = functions
+        self.iam = iam
         self.counter = CallCounter()
+        self.faults = Faults()
+        self.ssm_limit = TokenBucket(ssm_tps)
         # moto's backends are not thread-safe (concurrent DynamoDB writes race in deepcopy):
         # one AWS call at a time. Lambda invocations run outside this lock.
         self._moto_lock = threading.Lock()
 
+    # --- control routes -----------------------------------------------------------------
+
+    def _control(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes] | None:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/_devstack/calls":
+            if method == "POST":
+                with self.counter._lock:
+                    self.counter.reset()
+                for pool in self.functions.pools.values():
+                    pool.reset_stats()
+                return _json(start_response, "200 OK", {})
+            detail = parse_qs(environ.get("QUERY_STRING", "")).get("detail", ["0"])[0] not in ("0", "")
+            body = self.counter.snapshot(detail=detail)
+            body["invocations"] = {name: pool.stats() for name, pool in self.functions.pools.items()}
+            return _json(start_response, "200 OK", body)
+        if path == "/_devstack/faults":
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "POST a fault"})
+            try:
+                spec = json.loads(_read_body(environ) or b"{}")
+                if not isinstance(spec, dict):
+                    raise ValueError("the body must be a JSON object")
+                self.faults.set(spec)
+            except ValueError as exc:
+                return _json(start_response, "400 Bad Request", {"error": str(exc)})
+            return _json(start_response, "200 OK", {})
+        return None
+
+    # --- every AWS call ----------------------------------------------------------------
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/_devstack/calls":
-            return self.counter.answer(environ, start_response, self.functions)
-        self.counter.count(environ)
-        match = _INVOKE.match(environ.get("PATH_INFO", ""))
-        if not match or environ.get("REQUEST_METHOD") != "POST":
-            with self._moto_lock:
-                return list(self.app(environ, start_response))
-        name = unquote(match.group(1))
+        control = self._control(environ, start_response)
+        if control is not None:
+            return control
+        body = _read_body(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        headers = _headers(environ)
+        auth = parse_authorization(headers.get("authorization", ""))
+        service = auth.service if auth else _guess_service(environ, headers)
+        protocol = authz.protocol_of(service)
+        if auth is None:
+            return self._refuse(
+                start_response,
+                error(
+                    service, protocol, "MissingAuthenticationTokenException", "Missing Authentication Token"
+                ),
+                "denied",
+            )
+        principal = self.iam.principal(auth.access_key_id)
+        if principal is None or (
+            principal.session_token is not None
+            and headers.get("x-amz-security-token") != principal.session_token
+        ):
+            return self._refuse(
+                start_response,
+                error(
+                    service,
+                    protocol,
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                ),
+                "denied",
+            )
+        try:
+            verify_signature(
+                auth,
+                secret_access_key=principal.secret_access_key,
+                method=environ.get("REQUEST_METHOD", "GET"),
+                url=f"http://{headers.get('host', '')}{environ.get('REQUEST_URI') or environ.get('RAW_URI') or '/'}",
+                headers=headers,
+                body=body,
+            )
+        except SignatureError as exc:
+            return self._refuse(
+                start_response, error(service, protocol, "InvalidSignatureException", str(exc)), "denied"
+            )
+
+        op = authz.operation_of(
+            service,
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", "/"),
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
+        )
+        grants = authz.authorizations(op, auth.region, ACCOUNT_ID)
+        for grant in grants:
+            decision = evaluate(principal.policies, grant)
+            if decision != "allow":
+                why = (
+                    "an explicit deny in an identity-based policy"
+                    if decision == "explicit_deny"
+                    else ("no identity-based policy allows the " + grant.action + " action")
+                )
+                message = f"User: {principal.arn} is not authorized to perform: {grant.action} on resource: {grant.resource} because {why}"
+                log.warning(
+                    "denied %s %s:%s on %s (%s)",
+                    principal.name,
+                    op.service,
+                    op.name,
+                    grant.resource,
+                    decision,
+                )
+                return self._refuse(
+                    start_response, error(service, protocol, "AccessDeniedException", message), "denied"
+                )
+
+        if op.service == "ssm" and op.name in SSM_THROTTLED and not self.ssm_limit.take():
+            return self._refuse(
+                start_response, error(service, protocol, "ThrottlingException", "Rate exceeded"), "throttled"
+            )
+        fault = self.faults.take(op.service, op.name)
+        if fault is not None:
+            extra: dict[str, Any] | None = None
+            fault_message: str | None = None
+            if fault.error == "TransactionCanceledException":
+                fault_message, extra = cancelled_transaction(
+                    fault.reasons, len(op.params.get("TransactItems", []))
+                )
+            headers_out = [("Retry-After", "1")] if fault.error == "TooManyRequestsException" else None
+            return self._refuse(
+                start_response,
+                error(service, protocol, fault.error, fault_message, extra=extra, headers=headers_out),
+                "faulted",
+            )
+
+        self.counter.served(principal, op, grants)
+        if op.service == "lambda" and op.name == "Invoke":
+            return self._invoke(op, environ, body, start_response)
+        with self._moto_lock:
+            return list(self.app(environ, start_response))
+
+    def _refuse(self, start_response: StartResponse, wire: WireError, kind: str) -> list[bytes]:
+        self.counter.refused(kind)
+        start_response(wire.status, wire.headers)
+        return [wire.body]
+
+    # --- Lambda Invoke for the template's functions -------------------------------------
+
+    def _invoke(
+        self, op: authz.Operation, environ: dict[str, Any], raw: bytes, start_response: StartResponse
+    ) -> list[bytes]:
+        name = str(op.params.get("FunctionName", ""))
         pool = self.functions.pool(name)
         if pool is None:
-            return _json(
-                start_response,
-                "404 Not Found",
-                {"Type": "User", "message": f"Function not found: {name}"},
-                [("x-amzn-ErrorType", "ResourceNotFoundException")],
-            )
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
+            wire = error("lambda", "rest-json", "ResourceNotFoundException", f"Function not found: {name}")
+            start_response("404 Not Found", wire.headers)
+            return [wire.body]
         try:
             event = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError:
-            return _json(
-                start_response,
-                "400 Bad Request",
-                {"Type": "User", "message": "Could not parse request body into json"},
-                [("x-amzn-ErrorType", "InvalidRequestContentException")],
+            wire = error(
+                "lambda",
+                "rest-json",
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
             )
+            start_response(wire.status, wire.headers)
+            return [wire.body]
         invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
         if invocation_type == "Event":
             threading.Thread(target=self._quietly, args=(pool.invoke, event), daemon=True).start()
@@ -117,18 +308,45 @@ class LambdaInvoke:
             log.warning("asynchronous invocation failed")
 
 
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    out = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            out[key.replace("_", "-").lower()] = str(environ[key])
+    return out
+
+
+def _guess_service(environ: dict[str, Any], headers: dict[str, str]) -> str:
+    """For an unsigned request's error format only."""
+    target = headers.get("x-amz-target", "")
+    if target.startswith("DynamoDB"):
+        return "dynamodb"
+    if target.startswith("AmazonSSM"):
+        return "ssm"
+    if environ.get("PATH_INFO", "").startswith("/2015-03-31/functions/"):
+        return "lambda"
+    return "sts"
+
+
 def _json(
-    start_response: StartResponse, status: str, body: Any, headers: list[tuple[str, str]]
+    start_response: StartResponse, status: str, body: Any, headers: list[tuple[str, str]] | None = None
 ) -> list[bytes]:
     data = json.dumps(body).encode()
     start_response(
-        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers]
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *(headers or [])]
     )
     return [data]
 
 
 class AwsEndpoint:
-    def __init__(self, host: str, port: int, functions: Functions) -> None:
+    def __init__(
+        self, host: str, port: int, functions: Functions, iam: LocalIam, *, ssm_tps: float = SSM_DEFAULT_TPS
+    ) -> None:
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -136,8 +354,9 @@ class AwsEndpoint:
         )
 
         moto_app = DomainDispatcherApplication(create_backend_app)
+        self.gate = AwsGate(moto_app, functions, iam, ssm_tps=ssm_tps)
         self.server: BaseWSGIServer = make_server(
-            host, port, LambdaInvoke(moto_app, functions), threaded=True, request_handler=MotoRequestHandler
+            host, port, self.gate, threaded=True, request_handler=MotoRequestHandler
         )
         self.port = self.server.server_port
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -147,3 +366,6 @@ class AwsEndpoint:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+__all__ = ["REGION", "AwsEndpoint", "AwsGate"]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .template import Function, Stack
+from .iam import LocalIam, Principal
+from .template import ACCOUNT_ID, Function, Stack
 
 WORKER = Path(__file__).with_name("worker.py")
 # Concurrent warm containers per function (Lambda would scale further); DEVSTACK_MAX_WORKERS.
@@ -38,9 +39,16 @@ class _Worker:
 
 class FunctionPool:
     def __init__(
-        self, fn: Function, stack: Stack, env: dict[str, str], log: TextIO, runtime_python: str | None = None
+        self,
+        fn: Function,
+        stack: Stack,
+        env: dict[str, str],
+        log: TextIO,
+        runtime_python: str | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.fn = fn
+        self.principal = principal
         self._runtime_python = runtime_python
         self._stack = stack
         self._env = env
@@ -60,6 +68,8 @@ class FunctionPool:
         env = {
             **self._env,
             **self.fn.environment,
+            # The role's credentials, as Lambda hands them to the runtime.
+            **(self.principal.env() if self.principal else {}),
             "AWS_LAMBDA_FUNCTION_NAME": self.fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.fn.memory),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.fn.timeout),
@@ -179,11 +189,32 @@ class Functions:
     """Every function of the stack, by name, logical id or ARN."""
 
     def __init__(
-        self, stack: Stack, env: dict[str, str], log: TextIO, runtime_python: str | None = None
+        self,
+        stack: Stack,
+        env: dict[str, str],
+        log: TextIO,
+        runtime_python: str | None = None,
+        iam: LocalIam | None = None,
     ) -> None:
+        """With ``iam``, each function calls AWS with credentials of its own role."""
         self.stack = stack
         self.pools = {
-            fn.logical_id: FunctionPool(fn, stack, env, log, runtime_python)
+            fn.logical_id: FunctionPool(
+                fn,
+                stack,
+                env,
+                log,
+                runtime_python,
+                iam.role_session(
+                    account=ACCOUNT_ID,
+                    role_name=fn.role.name,
+                    session=fn.name,
+                    policies=fn.role.policies,
+                    function=fn.logical_id,
+                )
+                if iam
+                else None,
+            )
             for fn in stack.functions.values()
         }
 

@@ -47,6 +47,16 @@ class Route:
 
 
 @dataclass
+class Role:
+    """A function's execution role, its policies resolved as CloudFormation would."""
+
+    logical_id: str
+    name: str
+    arn: str
+    policies: list[dict[str, Any]]
+
+
+@dataclass
 class Function:
     logical_id: str
     name: str
@@ -56,6 +66,7 @@ class Function:
     memory: int
     environment: dict[str, str]
     reserved_concurrency: int | None
+    role: Role
     schedule: str | None = None
     routes: list[Route] = field(default_factory=list)
 
@@ -90,6 +101,7 @@ class Resolver:
         parameters: dict[str, str],
         physical: dict[str, str],
         conditions: dict[str, Any] | None = None,
+        attributes: dict[str, str] | None = None,
     ) -> None:
         self.values = {
             "AWS::StackName": stack_name,
@@ -101,6 +113,8 @@ class Resolver:
             **physical,
         }
         self.conditions = conditions or {}
+        # "Logical.Attribute" -> value, for Fn::GetAtt and ${Logical.Attribute} in Fn::Sub.
+        self.attributes = attributes or {}
 
     def condition(self, name: str) -> bool:
         return self._truth(self.conditions[name])
@@ -139,10 +153,47 @@ class Resolver:
             return "" if chosen is NO_VALUE else str(chosen)
         if isinstance(value, dict) and "Ref" in value:
             return self.values[value["Ref"]]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            return self._attribute(f"{logical}.{attribute}")
         if isinstance(value, dict) and "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: self.values[m.group(1)], text)
+            text, local = value["Fn::Sub"], {}
+            if isinstance(text, list):
+                text, variables = text
+                local = {k: self(v) for k, v in variables.items()}
+
+            def sub(m: re.Match[str]) -> str:
+                name = m.group(1)
+                if name in local:
+                    return str(local[name])
+                return self.values[name] if "." not in name else self._attribute(name)
+
+            return re.sub(r"\$\{([^}!]+)\}", sub, text)
+        if isinstance(value, dict) and "Fn::Join" in value:
+            separator, items = value["Fn::Join"]
+            return str(separator).join(self(v) for v in self.structure(items))
         raise ValueError(f"the local stack cannot resolve {value!r}")
+
+    def _attribute(self, name: str) -> str:
+        try:
+            return self.attributes[name]
+        except KeyError:
+            raise ValueError(f"the local stack cannot resolve the attribute {name}") from None
+
+    def structure(self, value: Any) -> Any:
+        """A whole structure (a policy document) resolved; AWS::NoValue entries dropped."""
+        if isinstance(value, dict) and "Fn::If" in value:
+            name, yes, no = value["Fn::If"]
+            return self.structure(yes if self.condition(name) else no)
+        if isinstance(value, dict) and value.get("Ref") == "AWS::NoValue":
+            return NO_VALUE
+        if isinstance(value, list):
+            return [r for r in (self.structure(v) for v in value) if r is not NO_VALUE]
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)) in ("Fn::Sub", "Fn::GetAtt", "Fn::Join", "Ref"):
+                return self(value)
+            return {k: r for k, v in value.items() if (r := self.structure(v)) is not NO_VALUE}
+        return value
 
 
 def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | None = None) -> Stack:
@@ -161,7 +212,8 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         if res["Type"] == "AWS::Serverless::Function":
             props = res["Properties"]
             physical[logical_id] = resolve(props.get("FunctionName", f"{stack_name}-{logical_id}"))
-    resolve = Resolver(stack_name, parameters, physical, conditions)
+    attributes = _attributes(stack_name, resources, physical)
+    resolve = Resolver(stack_name, parameters, physical, conditions, attributes)
 
     globals_fn = doc.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
@@ -192,6 +244,7 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
             reserved_concurrency=_reserved(
                 resolve.value(props.get("ReservedConcurrentExecutions", NO_VALUE))
             ),
+            role=_role(logical_id, props.get("Role"), resources, resolve, stack_name),
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
@@ -212,6 +265,64 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         table_properties=resources[table_id]["Properties"],
         layer_dirs=[d.resolve() for d in layer_dirs],
     )
+
+
+def _attributes(stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> dict[str, str]:
+    """``Logical.Arn`` of the resources a policy can name, as CloudFormation would report them
+    (names CloudFormation would generate are ``<stack>-<logical id>`` here)."""
+    prefix = f"arn:aws:{{service}}:{REGION}:{ACCOUNT_ID}:"
+    out: dict[str, str] = {}
+    for logical_id, res in resources.items():
+        name = physical.get(logical_id, f"{stack_name}-{logical_id}")
+        kind = res["Type"]
+        if kind == "AWS::DynamoDB::Table":
+            out[f"{logical_id}.Arn"] = prefix.format(service="dynamodb") + f"table/{name}"
+        elif kind == "AWS::SQS::Queue":
+            out[f"{logical_id}.Arn"] = prefix.format(service="sqs") + name
+            out[f"{logical_id}.QueueName"] = name
+        elif kind == "AWS::Serverless::Function":
+            out[f"{logical_id}.Arn"] = prefix.format(service="lambda") + f"function:{name}"
+        elif kind == "AWS::IAM::Role":
+            out[f"{logical_id}.Arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        elif kind == "AWS::Logs::LogGroup":
+            out[f"{logical_id}.Arn"] = prefix.format(service="logs") + f"log-group:{name}:*"
+        elif kind == "AWS::SNS::Topic":
+            out[f"{logical_id}.TopicArn"] = prefix.format(service="sns") + name
+    return out
+
+
+def _role(function_id: str, role: Any, resources: dict[str, Any], resolve: Resolver, stack_name: str) -> Role:
+    """The execution role a function's ``Role`` names, with its inline and managed policies."""
+    if not (
+        isinstance(role, dict)
+        and "Fn::GetAtt" in role
+        and resources.get(role["Fn::GetAtt"][0], {}).get("Type") == "AWS::IAM::Role"
+    ):
+        raise ValueError(
+            f"{function_id}: the local stack enforces IAM with the function's own role, so its Role must be "
+            "!GetAtt <an AWS::IAM::Role of this template>.Arn"
+        )
+    logical_id = role["Fn::GetAtt"][0]
+    props = resolve.structure(resources[logical_id]["Properties"])
+    policies = [p["PolicyDocument"] for p in props.get("Policies", [])]
+    for arn in props.get("ManagedPolicyArns", []):
+        policies.append(_managed_policy(arn))
+    name = f"{stack_name}-{logical_id}"
+    return Role(logical_id, name, f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", policies)
+
+
+def _managed_policy(arn: str) -> dict[str, Any]:
+    """An AWS managed policy's document, from the copy moto keeps of them."""
+    import json
+
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    name = arn.rsplit("/", 1)[-1]
+    known = json.loads(aws_managed_policies_data)
+    if not arn.startswith("arn:aws:iam::aws:policy/") or name not in known:
+        raise ValueError(f"the local stack does not know the managed policy {arn}")
+    document: dict[str, Any] = known[name]["Document"]
+    return document
 
 
 def _layer_path(content: Path) -> Path:

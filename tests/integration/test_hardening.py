@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY
 from tests.people import ALICE, BOB, CAROL, PEOPLE
 from tests.stack import RunningStack, start_stack
 
@@ -311,8 +312,8 @@ def test_audit_records_say_who_when_and_how_without_personal_data(hard: RunningS
     dump = json.dumps(items, ensure_ascii=False)
     assert openid not in dump
     # The operator's tool gives the same answer from the openid alone.
-    env = {**os.environ, "AWS_ENDPOINT_URL": hard.aws, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local",
-           "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    env = {**os.environ, "AWS_ENDPOINT_URL": hard.aws, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": OPERATOR_ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": OPERATOR_SECRET_ACCESS_KEY}  # fmt: skip
     table = hard.aws_client("dynamodb").list_tables()["TableNames"][0]
     tool = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "audit.py"), "--stack", "wechat-face-local", "--table", table,

@@ -76,10 +76,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
         return error(mapped)
 
     def _aws(err: Exception) -> Response[str]:
-        # DynamoDB, SSM or Lambda failed (throttling, an outage) after botocore's own retries.
-        code = getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
-        logger.error("aws call failed", extra={"error_type": type(err).__name__, "aws_error_code": code})
-        return error(api_error("service_unavailable"))
+        return error(aws_unavailable(err, logger))
 
     def _unexpected(err: Exception) -> Response[str]:
         # The type only: messages of third-party exceptions are not vetted for personal data.
@@ -102,6 +99,18 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     return app
 
 
+# What a client is told to wait after an AWS failure outlasted botocore's retries.
+AWS_RETRY_AFTER_S = 2
+
+
+def aws_unavailable(err: Exception, logger: Logger) -> ApiError:
+    """DynamoDB, SSM or Lambda failed (throttling, an outage) after botocore's own bounded
+    retries: 503 with ``Retry-After``, the AWS error code logged for the operator."""
+    code = getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
+    logger.error("aws call failed", extra={"error_type": type(err).__name__, "aws_error_code": code})
+    return api_error("service_unavailable", headers={"Retry-After": str(AWS_RETRY_AFTER_S)})
+
+
 def _expects_json_object(event: dict[str, Any], raw: bytes) -> None:
     method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "")
     if method not in _BODY_METHODS:
@@ -122,6 +131,7 @@ def handle(
     public_routes: Collection[str] = (),
     signing_keys: Callable[[], Any] | None = None,
     prefetch: Callable[[], None] | None = None,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
     try:
@@ -135,6 +145,8 @@ def handle(
             app.context[OPENID] = verify_session(token, signing_keys())
     except ApiError as err:
         return error_event_response(err, event)
+    except (BotoCoreError, ClientError) as err:  # reading the keys before routing
+        return error_event_response(aws_unavailable(err, logger or Logger(service="api")), event)
     # The body is JSON whatever the client called it (wx.request sends application/json).
     headers = dict(event.get("headers") or {})
     for name in [n for n in headers if n.lower() == "content-type"]:
@@ -172,7 +184,13 @@ def api_entry(
 
     def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return handle(
-            app, event, context, public_routes=public_routes, signing_keys=signing_keys, prefetch=prefetch
+            app,
+            event,
+            context,
+            public_routes=public_routes,
+            signing_keys=signing_keys,
+            prefetch=prefetch,
+            logger=logger,
         )
 
     handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)

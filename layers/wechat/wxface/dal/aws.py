@@ -15,13 +15,27 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
+# Retries: botocore's "standard" mode, chosen over "adaptive" and "legacy". It retries throttling
+# (ThrottlingException, ProvisionedThroughputExceededException, ...), 5xx and transient network
+# errors with exponential backoff and full jitter (a random wait in [0, 2^(attempt-1)] s), and its
+# per-client retry quota stops a failing dependency from being hammered by retries. "adaptive"
+# adds a client-side rate limiter, but a limiter per container cannot see the other containers
+# that share an account's limit (SSM's 40/s), and it makes the caller sleep inside the request;
+# "legacy" retries fewer errors and without a quota.
+#
+# Attempts are bounded so that retries fit in the function's time budget (Timeout 15 s): 3
+# attempts in all (the first and two retries) wait at most 1 + 2 = 3 s in backoff. A failure that
+# outlasts them answers 503 with Retry-After (api/resolver.py).
+TOTAL_ATTEMPTS = 3
+
+
 def _config(read_timeout: float = 5.0, *, validate: bool = True) -> Any:
     from botocore.config import Config
 
     return Config(
         connect_timeout=2,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
         tcp_keepalive=True,
         parameter_validation=validate,
     )

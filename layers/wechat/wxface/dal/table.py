@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import secrets
+import time
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +39,19 @@ def _s(value: str) -> AttributeValueTypeDef:
 
 def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": str(int(value))}
+
+
+# A transaction cancelled because another one was touching the same item is retried, as DynamoDB's
+# documentation advises; a few attempts with jittered backoff, under one ClientRequestToken so that
+# a retry of a transaction that did commit changes nothing (DynamoDB keeps the token 10 minutes).
+TRANSACTION_ATTEMPTS = 4
+TRANSACTION_BACKOFF_S = 0.05
+
+
+def cancellation_reasons(err: Exception) -> list[str]:
+    """The per-item ``Code`` of a ``TransactionCanceledException`` ("None" where an item was fine)."""
+    reasons = getattr(err, "response", {}).get("CancellationReasons") or []
+    return [str(r.get("Code", "None")) for r in reasons]
 
 
 def _item_to_dict(item: dict[str, Any]) -> dict[str, Any]:
@@ -112,13 +128,31 @@ class Table:
             "target": _s(f"KEY#{ref}"),
             "ttl": _n(ttl),
         }
-        self.client.transact_write_items(
-            TransactItems=[
+        self._transact(
+            [
                 {"Put": {"TableName": self.name, "Item": item}},
                 {"Put": {"TableName": self.name, "Item": index}},
                 *([audit.item(self.name)] if audit else []),
             ]
         )
+
+    def _transact(self, items: list[TransactWriteItemTypeDef]) -> None:
+        """TransactWriteItems, retried while it is cancelled only by conflicts with other
+        transactions. Any other cancellation (a failed condition) is raised at once."""
+        client = self.client
+        token = uuid.uuid4().hex
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+                return
+            except client.exceptions.TransactionCanceledException as err:
+                reasons = cancellation_reasons(err)
+                conflict_only = "TransactionConflict" in reasons and all(
+                    r in ("None", "TransactionConflict") for r in reasons
+                )
+                if not conflict_only or attempt == TRANSACTION_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, TRANSACTION_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter, not a secret
 
     def get_key(self, ref: str) -> dict[str, Any] | None:
         resp = self.client.get_item(
@@ -179,8 +213,8 @@ class Table:
         }
         client = self.client
         try:
-            client.transact_write_items(
-                TransactItems=[
+            self._transact(
+                [
                     {
                         "Put": {
                             "TableName": self.name,
@@ -192,8 +226,12 @@ class Table:
                     *([audit.item(self.name)] if audit else []),
                 ]
             )
-        except client.exceptions.TransactionCanceledException:
-            return False
+        except client.exceptions.TransactionCanceledException as err:
+            # Only the result's own condition failing means "stored first"; anything else (a
+            # conflict that outlasted the retries, throttling) is raised: nothing was stored.
+            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
         return True
 
     def latest_result(self, owner: str, now: int) -> dict[str, Any] | None:
