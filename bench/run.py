@@ -96,6 +96,9 @@ def without_bytecode(build_dir: Path) -> Path:
     return copy
 
 
+CREDENTIALS = ROOT / ".aws-sam" / "bench-credentials.json"
+
+
 def function_env(build_dir: Path, stack: RunningStack | None, logical_id: str) -> dict[str, str]:
     overrides = {"WeChatAppId": "wx0000000000000001", "FaceApiVersion": "2", "WeChatFallbackBaseUrl": "none"}
     if stack is not None:
@@ -107,8 +110,12 @@ def function_env(build_dir: Path, stack: RunningStack | None, logical_id: str) -
         **fn.environment,
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        # The function's own role, as the local stack issued it (the endpoint enforces IAM).
+        **(
+            json.loads(CREDENTIALS.read_text())[logical_id]
+            if stack
+            else {"AWS_ACCESS_KEY_ID": "none", "AWS_SECRET_ACCESS_KEY": "none"}
+        ),
         "AWS_ENDPOINT_URL": stack.aws if stack else "http://127.0.0.1:9",
         "AWS_LAMBDA_FUNCTION_NAME": fn.name,
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -579,12 +586,12 @@ def io_per_request(stack: RunningStack) -> None:
         aws.post("/_devstack/calls")
         stack.sim_control("/sim/reset")
         action()
-        counts = aws.get("/_devstack/calls").json()["aws"]
+        counts = aws.get("/_devstack/calls").json()["by_service"]
         wechat = sum(v for k, v in stack.calls().items() if k.startswith(("/cityservice", "/sns")))
         return {
             "wechat": wechat,
-            "ssm": sum(v for k, v in counts.items() if k.startswith("AmazonSSM.")),
-            "dynamodb": sum(v for k, v in counts.items() if k.startswith("DynamoDB_")),
+            "ssm": sum(counts.get("ssm", {}).values()),
+            "dynamodb": sum(counts.get("dynamodb", {}).values()),
         }
 
     key: list[str] = []
@@ -637,7 +644,7 @@ def token_under_load(stack: RunningStack, containers: int, requests: int) -> Non
         return int(json.loads(answer["Payload"].read())["expires_in"])
 
     def invokes() -> int:
-        return int(aws.get("/_devstack/calls").json()["aws"].get("Lambda.Invoke", 0))
+        return int(aws.get("/_devstack/calls").json()["by_service"].get("lambda", {}).get("Invoke", 0))
 
     def rotate() -> None:
         for _ in range(rotations["natural"]):
@@ -683,7 +690,7 @@ def token_under_load(stack: RunningStack, containers: int, requests: int) -> Non
     rotator.join()
     elapsed = time.monotonic() - started
     counts = aws.get("/_devstack/calls").json()
-    ssm_reads = sum(v for k, v in counts["aws"].items() if k == "AmazonSSM.GetParameter")
+    ssm_reads = counts["by_service"].get("ssm", {}).get("GetParameter", 0)
     failed = sum(1 for s in statuses if s != 200)
     per_rotation = max(fetches["natural"]) if fetches["natural"] else 0
     rows.append(("5 token under load", f"{containers} containers, {len(statuses)} requests, "
@@ -730,13 +737,58 @@ def throughput(stack: RunningStack, flows: int) -> None:
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(flow, range(flows)))
     elapsed = time.monotonic() - started
-    stats = aws.get("/_devstack/calls").json()["functions"]
+    stats = aws.get("/_devstack/calls").json()["invocations"]
     handler_s = sum(f["handler_seconds"] for f in stats.values() if f["invocations"])
     api_s = sum(latencies)
     rows.append(("6 local stack", f"{flows} login→key→lookup flows, 2 clients",
                  f"{3 * flows / elapsed:.1f} API requests/s ({flows / elapsed:.1f} flows/s)", ""))  # fmt: skip
     rows.append(("6 local stack", "share of API time inside the handlers",
                  f"{handler_s / api_s:.0%} (the rest: emulators, HTTP hops, process pipes)", ""))  # fmt: skip
+
+
+# --- 7. cold-start storm against SSM's limit --------------------------------------------------
+
+# AWS: 40 GetParameter(s) a second per account and region by default; 1,000 containers starting
+# at once is Lambda's own burst (1,000 new concurrent executions per function every 10 s).
+SSM_STANDARD_TPS = 40.0
+STORM_AT = 1000
+
+
+def storm(build_dir: Path, python: str, containers: int, ssm_tps: float, label: str) -> None:
+    """``containers`` fresh keys containers take their first request at the same moment, with SSM
+    limited to ``ssm_tps`` x containers / 1,000: the ratio of 1,000 containers against AWS's limit."""
+    scaled = ssm_tps * containers / STORM_AT
+    log = ROOT / ".aws-sam" / "bench-storm.log"
+    stack = start_stack(2, log, {"DEVSTACK_MAX_WORKERS": str(containers)}, "--template",
+                        str(build_dir / "template.yaml"), "--runtime-python", python, "--ssm-tps", f"{scaled:.3f}",
+                        "--parameter-overrides", "SessionLimitPerAddressPerHour=1000000")  # fmt: skip
+    try:
+        tokens = [stack.login(f"o-storm-{i}-{uuid.uuid4().hex[:6]}") for i in range(containers)]
+        time.sleep(2 / max(scaled, 0.1))  # the bucket refills after the logins' reads
+        stack.aws_control("POST", "/_devstack/calls")
+        barrier = threading.Barrier(containers)
+        results: list[tuple[int, float]] = []
+
+        def first(token: str) -> None:
+            barrier.wait()
+            started = time.perf_counter()
+            status = stack.issue_key(token, CAROL).status_code
+            results.append((status, time.perf_counter() - started))
+
+        with ThreadPoolExecutor(containers) as pool:
+            list(pool.map(first, tokens))
+        calls = stack.aws_control("GET", "/_devstack/calls")
+        cold = calls["invocations"]["FaceKeysFunction"]["cold_starts"]
+    finally:
+        stack.stop()
+    failed = sum(1 for status, _ in results if status != 200)
+    latencies = [s for _, s in results]
+    ssm = calls["by_service"].get("ssm", {})
+    rows.append(("7 cold-start storm", f"{label}: {containers} fresh keys containers ({cold} cold starts), SSM at "
+                 f"{scaled:.2f}/s (= {ssm_tps:g}/s at {STORM_AT} containers)",
+                 f"{failed} failed; first request p99 {ms(p99(latencies))}, median {ms(median(latencies))}; SSM "
+                 f"{sum(ssm.values())} served, {calls['throttled']} throttled",
+                 f"0 failed: {verdict(failed == 0)}"))  # fmt: skip
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -776,7 +828,7 @@ def main() -> int:
     log = ROOT / ".aws-sam" / "bench-stack.log"
     # The load runs log hundreds of users in from this one address: lift the per-address limit.
     stack = start_stack(2, log, {"DEVSTACK_MAX_WORKERS": "4"}, "--template", str(build_dir / "template.yaml"),
-                        "--runtime-python", python, "--parameter-overrides",
+                        "--runtime-python", python, "--write-credentials", str(CREDENTIALS), "--parameter-overrides",
                         "SessionLimitPerAddressPerHour=1000000", "KeyLimitPerHour=1000")  # fmt: skip
     try:
         first_requests(build_dir, python, stack)
@@ -785,6 +837,8 @@ def main() -> int:
         throughput(stack, flows=40)
     finally:
         stack.stop()
+    containers = int(os.environ.get("BENCH_STORM_CONTAINERS", "24"))
+    storm(build_dir, python, containers, SSM_STANDARD_TPS, "standard throughput")
     text = report(python)
     notes = ROOT / "docs" / "benchmarks-notes.md"
     out = text + ("\n" + notes.read_text(encoding="utf-8") if notes.exists() else "")

@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         "(with --template .aws-sam/build/template.yaml: the built artifacts)",
     )
     parser.add_argument(
+        "--write-credentials",
+        type=Path,
+        metavar="FILE",
+        help="write each function's role credentials to FILE (JSON, mode 0600), for tools that run a "
+        "function's code outside the stack as that function (make bench's fresh containers)",
+    )
+    parser.add_argument(
         "--ssm-tps",
         type=float,
         default=float(os.environ.get("DEVSTACK_SSM_TPS", SSM_DEFAULT_TPS)),
@@ -258,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         # Each function gets credentials of its own role (template.yaml), as in Lambda.
         functions = Functions(stack, env, sys.stderr, args.runtime_python, iam=iam)
         cleanup.append(functions.stop)
+        if args.write_credentials:
+            issued = {name: pool.principal.env() for name, pool in functions.pools.items() if pool.principal}
+            args.write_credentials.touch(mode=0o600)
+            args.write_credentials.write_text(json.dumps(issued), encoding="utf-8")
         aws = AwsEndpoint(args.host, args.aws_port, functions, iam, ssm_tps=args.ssm_tps)
         aws.start()
         cleanup.append(aws.stop)

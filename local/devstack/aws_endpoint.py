@@ -15,7 +15,8 @@ Every request, in AWS's order:
    function for Lambda Invoke.
 
 Control routes (unsigned, local only): ``POST /_devstack/faults``, ``GET /_devstack/calls``
-(``POST`` resets the counts; ``?detail=1`` adds what each function was authorised for).
+(``POST`` resets the counts; ``?detail=1`` adds ``granted``: every action, resource and
+condition context each function was authorised for since start).
 """
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ class CallCounter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # What each function was authorised for since start (a reset keeps it): the static IAM
+        # test checks these against the template as the SAM transform and each partition see it.
+        self.granted: dict[str, set[tuple[str, str, str]]] = {}
         self.reset()
 
     def reset(self) -> None:
         self.by_service: dict[str, dict[str, int]] = {}
         self.by_function: dict[str, dict[str, int]] = {}
-        self.granted: dict[str, set[tuple[str, str, str]]] = {}
         self.denied = 0
         self.faulted = 0
         self.throttled = 0

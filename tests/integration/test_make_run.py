@@ -62,10 +62,16 @@ def test_make_run_walkthrough_and_ctrl_c(version: str | None, tmp_path: Path) ->
         out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stderr + out.stdout
         printed = [line for line in out.stdout.splitlines() if line.strip()]
-        lookup, latest, erased = json.loads(printed[-3]), json.loads(printed[-2]), printed[-1]
+        erased = printed.index("204")
+        lookup, latest = json.loads(printed[erased - 2]), json.loads(printed[erased - 1])
         assert lookup["passed"] is True and lookup["identity_matched"] is True
         assert latest == lookup
-        assert erased == "204"
+        # The operator's part: the AWS CLI as the local operator, then the endpoint's call counts.
+        operator = json.loads("".join(printed[erased + 1 : -1]))
+        assert operator["ScannedCount"] >= 1  # the stack's table, read with the operator's identity
+        calls = json.loads(printed[-1])
+        assert calls["denied"] == 0
+        assert calls["by_function"]["wechat-face-local-face-keys"]["dynamodb:TransactWriteItems"] == 1
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
         proc.wait(timeout=20)
