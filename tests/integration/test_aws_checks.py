@@ -274,18 +274,33 @@ def test_a_sustained_outage_answers_503_quickly_and_stores_nothing_half_way(stac
     assert again.status_code == 200 and again.json()["passed"] is True
 
 
-def test_keys_cannot_be_read_before_routing_answers_503_not_a_lambda_500(tmp_path: Path) -> None:
-    """A container's first request reads its keys before routing; an AWS failure there was a
-    Lambda 500 (an unhandled error), now the contract's 503."""
+def test_ssm_throttled_past_the_retries_is_a_503_on_every_function_never_a_500(tmp_path: Path) -> None:
+    """Cold containers read their keys first (before routing, for the routes behind a session);
+    SSM throttling there was a Lambda 500 (keys, results) or an internal_error (session: the
+    error came wrapped by Powertools). Now every one is the contract's 503 with Retry-After."""
     stack = start_stack(2, tmp_path / "stack.log")
+
+    def throttle_ssm(times: int) -> None:
+        for operation in ("GetParameter", "GetParameters"):
+            fault(stack, service="ssm", operation=operation, error="ThrottlingException", times=times)
+
     try:
+        throttle_ssm(1000)
+        refused = [
+            stack.http.post(
+                "/v1/session", json={"code": stack.sim_control("/sim/login", {"openid": "t"})["code"]}
+            )
+        ]
+        throttle_ssm(0)
         token = stack.login("before-routing")
-        fault(stack, service="ssm", operation="GetParameters", error="ThrottlingException", times=1000)
-        fault(stack, service="ssm", operation="GetParameter", error="ThrottlingException", times=1000)
-        resp = stack.issue_key(token, ALICE)  # the keys function's first request: a cold container
-        assert resp.status_code == 503, resp.text
-        assert "Retry-After" in resp.headers
-        assert resp.json()["error"]["code"] == "service_unavailable"
+        throttle_ssm(1000)
+        refused.append(stack.issue_key(token, ALICE))  # the keys function's first request
+        refused.append(stack.call("GET", "/v1/face/results/latest", token))  # the results function's
+        for resp in refused:
+            assert resp.status_code == 503, resp.text
+            assert resp.headers["Retry-After"].isdigit()
+            assert resp.json()["error"]["code"] == "service_unavailable"
+        assert "unhandled error" not in stack.log_text()
     finally:
         stack.stop()
 

@@ -17,6 +17,19 @@ class ParameterMissing(LookupError):
     """The parameter does not exist (yet)."""
 
 
+def _unwrapped(exc: Exception, name: str) -> Exception:
+    """What Powertools' GetParameterError wraps: a missing parameter, or the AWS error itself
+    (throttling, an outage), so that the API answers it as any AWS failure (503), not a 500."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cause = exc.__cause__ or exc.__context__
+    if "ParameterNotFound" in str(exc) or type(cause).__name__ == "ParameterNotFound":
+        return ParameterMissing(name)
+    if isinstance(cause, ClientError | BotoCoreError):
+        return cause
+    return exc
+
+
 @cache
 def _provider() -> SSMProvider:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -31,9 +44,7 @@ def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
     try:
         value = _provider().get(name, max_age=max_age, force_fetch=force, decrypt=True)
     except GetParameterError as exc:
-        if "ParameterNotFound" in str(exc) or type(exc.__context__).__name__ == "ParameterNotFound":
-            raise ParameterMissing(name) from None
-        raise
+        raise _unwrapped(exc, name) from None
     if not isinstance(value, str):  # pragma: no cover - SSM strings are str
         raise TypeError(f"{name} is not a string parameter")
     return value
@@ -51,9 +62,14 @@ def prefetch_secure(ages: dict[str, int]) -> None:
     }
     if len(missing) < 2:  # nothing to batch: read_secure reads the one on its own
         return
-    found = provider.get_parameters_by_name(
-        {name: {"max_age": age} for name, age in missing.items()}, decrypt=True, raise_on_error=False
-    )
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        found = provider.get_parameters_by_name(
+            {name: {"max_age": age} for name, age in missing.items()}, decrypt=True, raise_on_error=False
+        )
+    except GetParameterError as exc:
+        raise _unwrapped(exc, ", ".join(missing)) from None
     # Powertools caches a batch under (name, transform) but `get` looks under
     # (name, transform, is_nested): seed the entries `get` reads. Missing names (first deploy) are
     # left to their readers, which create them.
