@@ -28,7 +28,7 @@ import httpx
 import uvicorn
 
 from .api_gateway import HttpApi
-from .aws_endpoint import SSM_DEFAULT_TPS, AwsEndpoint
+from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint
 from .functions import Functions, InvokeError
 from .iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY, LocalIam
 from .template import ACCOUNT_ID, REGION, Stack, load, rate_seconds
@@ -197,9 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ssm-tps",
         type=float,
-        default=float(os.environ.get("DEVSTACK_SSM_TPS", SSM_DEFAULT_TPS)),
+        default=float(os.environ["DEVSTACK_SSM_TPS"]) if os.environ.get("DEVSTACK_SSM_TPS") else None,
         help="SSM GetParameter(s)/GetParametersByPath transactions per second before ThrottlingException "
-        f"(AWS's default: {SSM_DEFAULT_TPS:g}; 0: no limit). Also DEVSTACK_SSM_TPS",
+        f"(AWS's: {SSM_DEFAULT_TPS:g}, or {SSM_HIGH_THROUGHPUT_TPS:g} with ParameterStoreHighThroughput=true; "
+        "0: no limit). Also DEVSTACK_SSM_TPS",
     )
     args = parser.parse_args(argv)
     try:
@@ -269,7 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             issued = {name: pool.principal.env() for name, pool in functions.pools.items() if pool.principal}
             args.write_credentials.touch(mode=0o600)
             args.write_credentials.write_text(json.dumps(issued), encoding="utf-8")
-        aws = AwsEndpoint(args.host, args.aws_port, functions, iam, ssm_tps=args.ssm_tps)
+        # The account's Parameter Store throughput, as the template's custom resource would set it.
+        ssm_tps = args.ssm_tps
+        if ssm_tps is None:
+            high = stack.parameters.get("ParameterStoreHighThroughput") == "true"
+            ssm_tps = SSM_HIGH_THROUGHPUT_TPS if high else SSM_DEFAULT_TPS
+        aws = AwsEndpoint(args.host, args.aws_port, functions, iam, ssm_tps=ssm_tps)
         aws.start()
         cleanup.append(aws.stop)
         aws_url = f"http://{args.host}:{aws.port}"
@@ -277,8 +283,17 @@ def main(argv: list[str] | None = None) -> int:
 
         _provision(stack, _aws_clients(aws_url), secret)
         refresher = functions.pools[REFRESHER]
-        first = refresher.invoke(_scheduled_event())
-        if not first.get("ok"):
+        # The first refresh must succeed before READY. With SSM throttled hard (--ssm-tps below 1)
+        # a run can fail as it would in AWS; the schedule would try again a minute later, here
+        # a few seconds later.
+        for attempt in range(1, 6):
+            try:
+                if refresher.invoke(_scheduled_event()).get("ok"):
+                    break
+            except InvokeError as err:
+                log.warning("the first token refresh failed (%s), attempt %d", err.error_type, attempt)
+            time.sleep(2)
+        else:
             raise RuntimeError("the first token refresh failed")
 
         def schedule(pool: Any) -> None:

@@ -49,8 +49,10 @@ from .template import ACCOUNT_ID, REGION
 log = logging.getLogger("devstack.aws")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-# SSM Parameter Store's default throughput, shared per account and region by these operations.
+# SSM Parameter Store's throughput, shared per account and region by these operations: the default,
+# and with the higher-throughput setting on (GetParameter, GetParameters).
 SSM_DEFAULT_TPS = 40.0
+SSM_HIGH_THROUGHPUT_TPS = 3000.0
 SSM_THROTTLED = frozenset({"GetParameter", "GetParameters", "GetParametersByPath"})
 
 

@@ -251,8 +251,13 @@ def function_roles(
     return {
         physical[logical_id]: _role(logical_id, res["Properties"].get("Role"), resources, resolve, stack_name)
         for logical_id, res in resources.items()
-        if res["Type"] in FUNCTION_TYPES
+        if res["Type"] in FUNCTION_TYPES and _exists(res, resolve)
     }
+
+
+def _exists(resource: dict[str, Any], resolve: Resolver) -> bool:
+    """Whether CloudFormation creates the resource (its ``Condition``, if any, holds)."""
+    return "Condition" not in resource or resolve.condition(resource["Condition"])
 
 
 def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | None = None) -> Stack:
@@ -275,9 +280,13 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     functions: dict[str, Function] = {}
     routes: list[Route] = []
     for logical_id, res in resources.items():
-        if res["Type"] != "AWS::Serverless::Function":
+        if res["Type"] != "AWS::Serverless::Function" or not _exists(res, resolve):
             continue
         props = res["Properties"]
+        if "CodeUri" not in props:
+            # Inline code is a custom resource's handler (ParameterStoreHighThroughput): nothing
+            # here runs CloudFormation's custom resources; the devstack emulates their effect.
+            continue
         env = {
             k: resolve(v)
             for k, v in {**global_env, **props.get("Environment", {}).get("Variables", {})}.items()

@@ -12,6 +12,9 @@ import pytest
 from tests.deploy.tools import transform
 
 NO_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# The one account-level resource a role may touch: Parameter Store's throughput setting
+# (ParameterStoreHighThroughput), written only by that custom resource's role.
+ACCOUNT_SETTING = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:servicesetting/ssm/parameter-store/high-throughput-enabled"
 ALLOWED_MANAGED = {"AWSLambdaVPCAccessExecutionRole"}  # only with EnableFixedEgressIp: ENIs take no resource
 CMK = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 ALL_OPTIONS = (
@@ -20,6 +23,7 @@ ALL_OPTIONS = (
     "CustomDomainName=face.example.com",
     "CustomDomainCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc",
     "AlarmEmail=ops@example.com",
+    "ParameterStoreHighThroughput=true",
 )
 
 
@@ -114,13 +118,21 @@ def test_every_resource_is_scoped_to_the_stack(transformed: dict[str, Any]) -> N
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 assert set(as_list(statement["Action"])) <= NO_RESOURCE_ACTIONS, (owner, statement)
+            elif resource == {"Fn::Sub": ACCOUNT_SETTING}:
+                assert (owner, statement["Action"]) == (
+                    "ParameterStoreThroughputRole",
+                    ["ssm:UpdateServiceSetting"],
+                )
             else:
                 assert scoped(resource, transformed), (owner, resource)
 
 
 def test_roles_are_ours_and_carry_no_broad_managed_policies(transformed: dict[str, Any]) -> None:
     roles = {k for k, v in transformed["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
-    assert roles == {"TokenRefresherRole", "KeyRotatorRole", "SessionRole", "FaceKeysRole", "FaceResultsRole"}
+    assert roles == {
+        "TokenRefresherRole", "KeyRotatorRole", "SessionRole", "FaceKeysRole", "FaceResultsRole",
+        "ParameterStoreThroughputRole",  # only with ParameterStoreHighThroughput=true (a Condition)
+    }  # fmt: skip
     for name in roles:
         managed = json.dumps(transformed["Resources"][name]["Properties"].get("ManagedPolicyArns", []))
         for arn in re.findall(r"policy/(?:service-role/)?([A-Za-z]+)", managed):

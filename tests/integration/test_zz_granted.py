@@ -121,3 +121,30 @@ def test_a_customer_managed_key_is_usable_only_through_ssm_and_dynamodb() -> Non
         via_s3 = AuthzRequest("kms:Decrypt", cmk, {"kms:ViaService": "s3.us-east-1.amazonaws.com"})
         assert evaluate(role.policies, direct) == "implicit_deny"
         assert evaluate(role.policies, via_s3) == "implicit_deny"
+
+
+@pytest.mark.parametrize("where", [AWS, AWS_CN], ids=["aws", "aws-cn"])
+def test_the_throughput_custom_resource_may_change_only_its_own_setting(where: Partition) -> None:
+    overrides = {"ParameterStoreHighThroughput": "true"}
+    deployed = transform(
+        "ParameterStoreHighThroughput=true", f"AWS::Region={where.region}", f"AWS::Partition={where.name}"
+    )
+    role = function_roles(deployed, stack_name=STACK, overrides=overrides, partition=where)[
+        f"{STACK}-ssm-throughput"
+    ]
+    setting = f"arn:{where.name}:ssm:{where.region}:{ACCOUNT_ID}:servicesetting/ssm/parameter-store/high-throughput-enabled"
+    assert evaluate(role.policies, AuthzRequest("ssm:UpdateServiceSetting", setting)) == "allow"
+    other = setting.replace("parameter-store/high-throughput-enabled", "automation/log-destination")
+    assert evaluate(role.policies, AuthzRequest("ssm:UpdateServiceSetting", other)) == "implicit_deny"
+    assert (
+        evaluate(
+            role.policies,
+            AuthzRequest(
+                "ssm:GetParameter",
+                f"arn:{where.name}:ssm:{where.region}:{ACCOUNT_ID}:parameter/{STACK}/access-token",
+            ),
+        )
+        == "implicit_deny"
+    )
+    # Without the parameter the function does not exist.
+    assert f"{STACK}-ssm-throughput" not in function_roles(transform(), stack_name=STACK)
