@@ -252,11 +252,17 @@ def test_a_throttle_burst_is_retried_through(stack_v2: RunningStack) -> None:
     assert aws_calls(stack_v2)["faulted"] == 2
 
 
+def verified_key(stack: RunningStack, person: tuple[str, str]) -> tuple[str, str]:
+    """A new user's session token and a key whose face check passed on the phone."""
+    openid = f"user-{secrets.token_hex(4)}"
+    token = stack.login(openid)
+    key = stack.key_of(token, person)
+    stack.verify_on_phone(openid, key)
+    return token, key
+
+
 def test_a_sustained_outage_answers_503_quickly_and_stores_nothing_half_way(stack_v2: RunningStack) -> None:
-    openid = f"outage-{secrets.token_hex(3)}"
-    token = stack_v2.login(openid)
-    key = stack_v2.key_of(token, BOB)
-    stack_v2.verify_on_phone(openid, key)
+    token, key = verified_key(stack_v2, BOB)
     fault(
         stack_v2, service="dynamodb", operation="TransactWriteItems", error="InternalServerError", times=100
     )
@@ -306,10 +312,7 @@ def test_ssm_throttled_past_the_retries_is_a_503_on_every_function_never_a_500(t
 
 
 def test_a_transaction_conflict_is_retried_and_the_result_stored_once(stack_v2: RunningStack) -> None:
-    openid = f"conflict-{secrets.token_hex(3)}"
-    token = stack_v2.login(openid)
-    key = stack_v2.key_of(token, ALICE)
-    stack_v2.verify_on_phone(openid, key)
+    token, key = verified_key(stack_v2, ALICE)
     fault(
         stack_v2, service="dynamodb", operation="TransactWriteItems", error="TransactionCanceledException",
         reasons=["TransactionConflict"], times=2,
