@@ -67,11 +67,15 @@ def _start_simulator(host: str, port: int, appid: str, secret: str) -> tuple[sub
 
 def _aws_clients(url: str) -> dict[str, Any]:
     """The operator's clients (the local operator identity, not a function's role)."""
+    from botocore.config import Config
+
     common: dict[str, Any] = {
         "endpoint_url": url,
         "region_name": REGION,
         "aws_access_key_id": OPERATOR_ACCESS_KEY_ID,
         "aws_secret_access_key": OPERATOR_SECRET_ACCESS_KEY,
+        # Patient: with --ssm-tps far below AWS's, the set-up's own reads can be throttled.
+        "config": Config(retries={"mode": "standard", "total_max_attempts": 10}),
     }
     return {"dynamodb": boto3.client("dynamodb", **common), "ssm": boto3.client("ssm", **common)}
 

@@ -32,12 +32,18 @@ class Operation:
 
 @cache
 def _model(service: str) -> Any:
+    """botocore's model of the service whose signing name this is (usually its own name)."""
     import botocore.session
+    from botocore.exceptions import UnknownServiceError
 
     session = botocore.session.get_session()
-    for name in session.get_available_services():
+    try:
+        return session.get_service_model(service)
+    except UnknownServiceError:
+        pass
+    for name in session.get_available_services():  # e.g. signing name "execute-api"
         model = session.get_service_model(name)
-        if model.signing_name == service or name == service:
+        if model.signing_name == service:
             return model
     return None
 

@@ -66,9 +66,14 @@ class CallCounter:
         # What each function was authorised for since start (a reset keeps it): the static IAM
         # test checks these against the template as the SAM transform and each partition see it.
         self.granted: dict[str, set[tuple[str, str, str]]] = {}
-        self.reset()
+        self._zero()
 
     def reset(self) -> None:
+        """Zero the counts (what was granted is kept)."""
+        with self._lock:
+            self._zero()
+
+    def _zero(self) -> None:
         self.by_service: dict[str, dict[str, int]] = {}
         self.by_function: dict[str, dict[str, int]] = {}
         self.denied = 0
@@ -135,8 +140,7 @@ class AwsGate:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/_devstack/calls":
             if method == "POST":
-                with self.counter._lock:
-                    self.counter.reset()
+                self.counter.reset()
                 for pool in self.functions.pools.values():
                     pool.reset_stats()
                 return _json(start_response, "200 OK", {})

@@ -128,10 +128,10 @@ def handle(
     event: dict[str, Any],
     context: LambdaContext,
     *,
+    logger: Logger,
     public_routes: Collection[str] = (),
     signing_keys: Callable[[], Any] | None = None,
     prefetch: Callable[[], None] | None = None,
-    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
     try:
@@ -146,7 +146,7 @@ def handle(
     except ApiError as err:
         return error_event_response(err, event)
     except (BotoCoreError, ClientError) as err:  # reading the keys before routing
-        return error_event_response(aws_unavailable(err, logger or Logger(service="api")), event)
+        return error_event_response(aws_unavailable(err, logger), event)
     # The body is JSON whatever the client called it (wx.request sends application/json).
     headers = dict(event.get("headers") or {})
     for name in [n for n in headers if n.lower() == "content-type"]:
@@ -187,10 +187,10 @@ def api_entry(
             app,
             event,
             context,
+            logger=logger,
             public_routes=public_routes,
             signing_keys=signing_keys,
             prefetch=prefetch,
-            logger=logger,
         )
 
     handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)
