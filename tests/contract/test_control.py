@@ -1,4 +1,4 @@
-"""The simulator's /sim control routes, exactly as contract.md describes them."""
+"""The simulator's /sim control routes, exactly as docs/api.md describes them."""
 
 from __future__ import annotations
 

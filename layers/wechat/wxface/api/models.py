@@ -1,4 +1,4 @@
-"""The HTTP API's bodies (../shared/contract.md). Requests refuse unknown fields and coercion."""
+"""The HTTP API's bodies (docs/api.md). Requests refuse unknown fields and coercion."""
 
 from __future__ import annotations
 
