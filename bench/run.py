@@ -321,10 +321,10 @@ def warm_overhead() -> None:
                        "FACE_API_VERSION": "2", "PARAM_PATH": "/bench", "TABLE_NAME": "bench",
                        "WECHAT_APP_ID": "wx0000000000000001", "WECHAT_APP_SECRET_PARAM": "/bench/secret"})  # fmt: skip
     from wxface import runtime
-    from wxface.api.sessions import issue_session
     from wxface.dal.table import Table
     from wxface.domain.keys_material import DataKey, SigningKey
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
+    from wxface.domain.sessions import issue_session
     from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
     from wxface.settings import DEFAULT_DAILY_QUOTAS
     from wxface.wechat import ClientConfig, WeChatClient

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tests.aws import Deployment, clients
-from wxface.api.errors import ApiError, api_error
+from wxface.api.errors import from_domain
 from wxface.dal import aws
+from wxface.domain.errors import DomainError, RateLimited
 from wxface.domain.idempotency import IdempotentCalls
 
 
@@ -40,9 +41,10 @@ def test_the_same_key_and_body_run_once_another_body_is_a_409(deployment: Deploy
     first = idem(owner="o1", key="k", body_mac="b1", work=work)
     assert idem(owner="o1", key="k", body_mac="b1", work=work) == first == {"verify_id": "v1"}
     assert len(runs) == 1
-    with pytest.raises(ApiError) as conflict:
+    with pytest.raises(DomainError) as conflict:
         idem(owner="o1", key="k", body_mac="b2", work=work)
-    assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
+    mapped = from_domain(conflict.value)
+    assert (mapped.status, mapped.code) == (409, "idempotency_conflict")
     assert idem(owner="o2", key="k", body_mac="b1", work=work) == {"verify_id": "v2"}  # per user
     items = clients(deployment.endpoint)["dynamodb"].scan(TableName=deployment.table)["Items"]
     assert {i["pk"]["S"] for i in items} == {"IDEMPOTENCY#face-keys"}
@@ -56,10 +58,10 @@ def test_a_failed_call_is_not_remembered(deployment: Deployment) -> None:
     def flaky() -> dict[str, Any]:
         attempts.append(1)
         if len(attempts) == 1:
-            raise api_error("rate_limited")
+            raise RateLimited(retry_after=1)
         return {"ok": True}
 
-    with pytest.raises(ApiError):
+    with pytest.raises(RateLimited):
         idem(owner="o", key="k", body_mac="b", work=flaky)
     assert idem(owner="o", key="k", body_mac="b", work=flaky) == {"ok": True}
     assert len(attempts) == 2
@@ -72,11 +74,13 @@ def test_a_double_tap_waits_for_the_first_then_gives_up_with_409(deployment: Dep
     def work() -> dict[str, Any]:
         try:  # the same action arrives again while this one is still running
             idem(owner="o", key="k", body_mac="b", work=lambda: {"never": True})
-        except ApiError as err:
+        except DomainError as err:
             inner.append(err)
         return {"verify_id": "v"}
 
     assert idem(owner="o", key="k", body_mac="b", work=work) == {"verify_id": "v"}
     (err,) = inner
-    assert isinstance(err, ApiError) and (err.status, err.code) == (409, "idempotency_in_progress")
+    assert isinstance(err, DomainError)
+    mapped = from_domain(err)
+    assert (mapped.status, mapped.code) == (409, "idempotency_in_progress")
     assert clock.now >= 3.0  # it waited for the first before giving up

@@ -12,9 +12,10 @@ from tests.aws import Deployment, clients, fresh_container
 from tests.component.test_handlers import Context, event, load, login, refresh
 from tests.simulator import RunningSim
 from wxface import runtime
-from wxface.api.errors import ApiError
+from wxface.api.errors import from_domain
 from wxface.dal.params import write_secure
 from wxface.dal.table import Table
+from wxface.domain.errors import DomainError
 from wxface.domain.results import ResultLookup, latest
 from wxface.wechat import ClientConfig, WeChatClient
 
@@ -85,13 +86,13 @@ def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
     lookup = ResultLookup(table, WeChatClient(ClientConfig(base_url=fresh_sim.url)), data_key, retention_s=60)
     assert latest("o-retention", table=table, data_key=data_key).passed is True
     later = 10**10  # far past any retention, while the items are still in the table
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         latest("o-retention", table=table, data_key=data_key, now=later)
-    assert err.value.status == 404
+    assert from_domain(err.value).status == 404
     # Past the key's lookup window too: the stored result is not served and the key is unknown.
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         lookup.v2("o-retention", verify_id, now=later)
-    assert err.value.status == 404
+    assert from_domain(err.value).status == 404
 
 
 def test_parameters_the_stack_writes_use_the_customer_managed_key(

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tests.aws import Deployment
-from wxface.api.errors import ApiError
+from wxface.api.errors import from_domain
 from wxface.dal.table import Table
+from wxface.domain.errors import DomainError
 from wxface.domain.limits import QuotaGuard, QuotaPolicy
 
 KEYS = "/cityservice/face/identify/getverifyid"
@@ -51,10 +52,11 @@ def test_new_keys_are_refused_past_95_percent_lookups_never(deployment: Deployme
     g = guard(table, {KEYS: 20, LOOKUPS: 20}, clock, reports)
     for _ in range(19):
         g.admit(KEYS)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         g.admit(KEYS)
-    assert (refused.value.status, refused.value.code) == (429, "wechat_quota_guard")
-    assert refused.value.headers["Retry-After"] == str(12 * 3600)  # until Beijing midnight
+    mapped = from_domain(refused.value)
+    assert (mapped.status, mapped.code) == (429, "wechat_quota_guard")
+    assert mapped.headers["Retry-After"] == str(12 * 3600)  # until Beijing midnight
     assert counted(table, KEYS, "20261128") == 19  # the refused call is not counted
     alarms = [r for r in reports if r[2]]
     assert alarms[0][:2] == (KEYS, 80.0)  # the 16th call raised the alarm metric

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wxface.api.errors import ApiError
+from wxface.api.errors import from_domain
+from wxface.domain.errors import DomainError
 from wxface.domain.idempotency import idempotency_key
 from wxface.domain.keys_material import SigningKey, active_signing_key, rotated
 from wxface.domain.limits import QuotaPolicy, wechat_day
@@ -59,9 +60,10 @@ def test_any_visible_ascii_key_up_to_128_is_taken_as_is(key: str) -> None:
 def test_anything_else_is_a_400(key: str) -> None:
     if re.fullmatch(r"[\x21-\x7e]{1,128}", key):
         return
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         idempotency_key({"Idempotency-Key": key})
-    assert (refused.value.status, refused.value.code) == (400, "invalid_idempotency_key")
+    mapped = from_domain(refused.value)  # the domain refuses, the edge answers
+    assert (mapped.status, mapped.code) == (400, "invalid_idempotency_key")
 
 
 def test_no_header_no_idempotency() -> None:

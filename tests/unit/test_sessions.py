@@ -6,19 +6,22 @@ import time
 
 import pytest
 
-from wxface.api.errors import ApiError
-from wxface.api.sessions import bearer_token, issue_session, verify_session
+from wxface.api.errors import ApiError, from_domain
+from wxface.api.http import bearer_token
+from wxface.domain.errors import DomainError
 from wxface.domain.keys_material import SigningKey
+from wxface.domain.sessions import issue_session, verify_session
 
 CURRENT = SigningKey("k2", b"c" * 32)
 PREVIOUS = SigningKey("k1", b"p" * 32)
 
 
 def code_of(token: str, keys: tuple[SigningKey, ...]) -> str:
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         verify_session(token, keys)
-    assert err.value.status == 401
-    return err.value.code
+    mapped = from_domain(err.value)
+    assert mapped.status == 401
+    return mapped.code
 
 
 def test_a_token_names_its_openid() -> None:
@@ -74,9 +77,9 @@ def test_a_verified_token_remembered_by_the_container_still_expires() -> None:
     token = issue_session("o-cache", (CURRENT,), 60, now=t0)
     assert verify_session(token, (CURRENT,), now=t0 + 1) == "o-cache"  # verified, remembered
     assert verify_session(token, (CURRENT,), now=t0 + 59) == "o-cache"  # from memory
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         verify_session(token, (CURRENT,), now=t0 + 60)
-    assert err.value.code == "session_expired"
+    assert from_domain(err.value).code == "session_expired"
 
 
 def test_a_remembered_token_whose_key_was_retired_is_refused() -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ..domain.errors import DomainError, NotFound
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 
-__all__ = ["ApiError", "api_error", "from_identity", "from_wechat"]
+__all__ = ["ApiError", "api_error", "from_domain", "from_identity", "from_wechat"]
 
 
 class ApiError(Exception):
@@ -85,6 +86,17 @@ def api_error(
 ) -> ApiError:
     status, en, zh = _ERRORS[code]
     return ApiError(status, code, message or en, message_zh or zh, headers=headers)
+
+
+def from_domain(err: DomainError) -> ApiError:
+    """A domain refusal as the contract answers it: the code's status and messages from the one
+    table above, ``Retry-After`` where waiting helps."""
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
+    if isinstance(err, NotFound) and err.what:
+        return api_error(
+            err.code, message=f"Unknown {err.what}", message_zh=f"未知的 {err.what}", headers=headers
+        )
+    return api_error(err.code, headers=headers)
 
 
 def from_identity(err: InvalidIdentity) -> ApiError:

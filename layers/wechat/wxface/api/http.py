@@ -82,3 +82,13 @@ def error_event_response(err: ApiError, event: dict[str, Any]) -> dict[str, Any]
         "body": json_body(err.body(request_id(event))),
         "isBase64Encoded": False,
     }
+
+
+def bearer_token(headers: dict[str, str] | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (401 if absent or malformed)."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "authorization":
+            scheme, _, token = value.strip().partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    raise api_error("unauthorized")

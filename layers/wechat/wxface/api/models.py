@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+# What the use cases answer; the routes send them as they are.
+from ..answers import KeyAnswerV1, KeyAnswerV2, ResultAnswer, SessionAnswer
+
+__all__ = [
+    "ErrorAnswer",
+    "KeyAnswer",
+    "KeyAnswerV1",
+    "KeyAnswerV2",
+    "KeyRequest",
+    "ResultAnswer",
+    "ResultRequest",
+    "ResultRequestV1",
+    "ResultRequestV2",
+    "SessionAnswer",
+    "SessionRequest",
+]
 
 
 class _Request(BaseModel):
@@ -44,40 +61,12 @@ class ResultRequestV2(_Request):
     verify_id: str = Field(min_length=1, max_length=256)
 
 
-class SessionAnswer(BaseModel):
-    token: str = Field(repr=False)
-    expires_in: int
-
-
-class KeyAnswerV1(BaseModel):
-    api_version: Literal[1] = 1
-    user_id_key: str
-    expires_in: int
-
-
-class KeyAnswerV2(BaseModel):
-    api_version: Literal[2] = 2
-    verify_id: str
-    expires_in: int
-
-
 # One document serves both face API versions: a deployment uses one of each pair.
 class KeyAnswer(RootModel[Annotated[KeyAnswerV1 | KeyAnswerV2, Field(discriminator="api_version")]]):
     """1.0: ``user_id_key``; 2.0: ``verify_id`` (``api_version`` tells which)."""
 
 
 ResultRequest = ResultRequestV1 | ResultRequestV2
-
-
-class ResultAnswer(BaseModel):
-    api_version: Literal[1, 2]
-    passed: bool
-    result_code: int
-    message: str
-    message_zh: str
-    identity_matched: bool | None
-    verified_at: int
-    validate_data: str | None
 
 
 class ErrorDetail(BaseModel):

@@ -27,11 +27,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from ..domain.errors import AWS_RETRY_AFTER_S, DomainError
+from ..domain.sessions import verify_session
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
-from .errors import ApiError, api_error, from_identity, from_wechat
-from .http import JSON_HEADERS, body_bytes, error_event_response, invalid_request, json_body, request_id
-from .sessions import bearer_token, verify_session
+from .errors import ApiError, api_error, from_domain, from_identity, from_wechat
+from .http import (
+    JSON_HEADERS,
+    bearer_token,
+    body_bytes,
+    error_event_response,
+    invalid_request,
+    json_body,
+    request_id,
+)
 
 OPENID = "openid"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -62,6 +71,9 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     def _identity(err: InvalidIdentity) -> Response[str]:
         return _api_error(from_identity(err))
 
+    def _domain(err: DomainError) -> Response[str]:
+        return _api_error(from_domain(err))
+
     def _wechat(err: WeChatError) -> Response[str]:
         mapped = from_wechat(err)
         logger.warning(
@@ -91,16 +103,13 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     app.exception_handler(RequestValidationError)(_invalid)
     app.exception_handler(RequestUnsupportedContentType)(lambda _: _api_error(api_error("malformed_json")))
     app.exception_handler(InvalidIdentity)(_identity)
+    app.exception_handler(DomainError)(_domain)
     app.exception_handler(WeChatError)(_wechat)
     app.exception_handler(BotoCoreError)(_aws)
     app.exception_handler(ClientError)(_aws)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)
     return app
-
-
-# What a client is told to wait after an AWS failure outlasted botocore's retries.
-AWS_RETRY_AFTER_S = 2
 
 
 def aws_unavailable(err: Exception, logger: Logger) -> ApiError:
@@ -145,6 +154,8 @@ def handle(
             app.context[OPENID] = verify_session(token, signing_keys())
     except ApiError as err:
         return error_event_response(err, event)
+    except DomainError as err:  # the session token
+        return error_event_response(from_domain(err), event)
     except (BotoCoreError, ClientError) as err:  # reading the keys before routing
         return error_event_response(aws_unavailable(err, logger), event)
     # The body is JSON whatever the client called it (wx.request sends application/json).

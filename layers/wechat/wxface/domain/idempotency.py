@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..api.errors import api_error
+from .errors import IdempotencyConflict, IdempotencyInProgress, InvalidIdempotencyKey, StoreUnavailable
 from .keys_material import DataKey
 
 if TYPE_CHECKING:
@@ -29,11 +29,11 @@ IN_PROGRESS_POLL_S = 0.2
 
 
 def idempotency_key(headers: Mapping[str, str] | None) -> str | None:
-    """The request's ``Idempotency-Key`` (None if absent); 400 if it is not 1-128 visible ASCII."""
+    """The request's ``Idempotency-Key`` (None if absent); refused if not 1-128 visible ASCII."""
     for name, value in (headers or {}).items():
         if name.lower() == HEADER:
             if not _VALID.fullmatch(value):
-                raise api_error("invalid_idempotency_key")
+                raise InvalidIdempotencyKey
             return value
     return None
 
@@ -104,13 +104,13 @@ class IdempotentCalls:
                 )
                 return answer
             except IdempotencyValidationError:
-                raise api_error("idempotency_conflict") from None
+                raise IdempotencyConflict from None
             except IdempotencyPersistenceLayerError:
-                raise api_error("service_unavailable") from None
+                raise StoreUnavailable from None
             except IdempotencyAlreadyInProgressError:
                 # A double tap: the first request is still running. Wait a little for its answer.
                 if self._clock() >= deadline:
-                    raise api_error("idempotency_in_progress") from None
+                    raise IdempotencyInProgress from None
                 self._sleep(IN_PROGRESS_POLL_S)
 
 

@@ -1,8 +1,8 @@
 """Abuse limits: per-subject counters in fixed windows, and the guard on WeChat's daily quotas.
 
 Both count in the stack's table, so every container of every function sees the same counts.
-A refused request answers 429 ``rate_limited`` (or ``wechat_quota_guard``) with ``Retry-After``:
-the seconds until the window (or WeChat's day) ends.
+A refused request raises :class:`RateLimited` (or :class:`QuotaGuardRefused`) with
+``retry_after``: the seconds until the window (or WeChat's day) ends (429 at the edge).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..api.errors import api_error
 from ..dal.table import Table
+from .errors import QuotaGuardRefused, RateLimited
 
 HOUR_S = 3600
 # WeChat's daily quotas reset at midnight Beijing time (UTC+8, no daylight saving).
@@ -42,12 +42,12 @@ class Charge:
 
 
 def charge(table: Table, limit: Limit, subject: str, now: float) -> Charge:
-    """Count one request of ``subject`` (an HMAC, never a value in clear), or refuse it with 429."""
+    """Count one request of ``subject`` (an HMAC, never a value in clear), or refuse it."""
     window = int(now // limit.window_s)
     counter = f"{limit.scope}#{subject}#{window}"
     if not table.take(counter, limit.allowed, ttl=(window + 2) * limit.window_s):
         retry_after = max(1, math.ceil((window + 1) * limit.window_s - now))
-        raise api_error("rate_limited", headers={"Retry-After": str(retry_after)})
+        raise RateLimited(retry_after=retry_after)
     return Charge(table, counter)
 
 
@@ -95,7 +95,7 @@ class QuotaGuard:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, endpoint: str) -> None:
-        """Count one call to ``endpoint``; 429 ``wechat_quota_guard`` if it is a guarded endpoint
+        """Count one call to ``endpoint``; :class:`QuotaGuardRefused` if it is a guarded endpoint
         past ``refuse_percent`` of today's quota."""
         now = self.clock()
         day, seconds_left = wechat_day(now)
@@ -117,7 +117,7 @@ class QuotaGuard:
         )
         if used is None:
             self.report(endpoint, 100.0 * refuse_at / quota if refuse_at else 100.0, True)
-            raise api_error("wechat_quota_guard", headers={"Retry-After": str(seconds_left)})
+            raise QuotaGuardRefused(retry_after=seconds_left)
         with self._lock:
             self._left = {k: v for k, v in self._left.items() if k[1] == day}
             self._left[key] = self._left.get(key, 0) + block - 1

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..api.models import SessionAnswer
-from ..api.sessions import issue_session
+from ..answers import SessionAnswer
 from ..dal.table import Table
 from ..wechat.client import WeChatClient
 from .keys_material import DataKey, SigningKey
 from .limits import Limit, charge
+from .sessions import issue_session
 from .tokens import with_app_secret
 
 

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..api.errors import api_error
-from ..api.models import ResultAnswer
+from ..answers import ResultAnswer
 from ..dal.table import AuditEntry, Table
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
+from .errors import Forbidden, KeyExpired, NoResult, NotFound
 from .keys_material import DataKey, sha256_hex
 from .limits import Limit, charge
 
@@ -65,7 +65,7 @@ class ResultLookup:
             return stored
         info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
         if info.openid != openid:
-            raise api_error("forbidden")
+            raise Forbidden
         identity_matched: bool | None = None
         if info.user_id_key:
             record = self.table.get_key(sha256_hex(info.user_id_key))
@@ -90,11 +90,11 @@ class ResultLookup:
         if stored is not None:
             return stored
         if record is None or record["ttl"] <= at or record.get("api_version") != 2:
-            raise api_error("not_found", message="Unknown verify_id", message_zh="未知的 verify_id")
+            raise NotFound("verify_id")
         if record["owner"] != owner:
-            raise api_error("forbidden")
+            raise Forbidden
         if at >= record["expires_at"]:
-            raise api_error("key_expired")
+            raise KeyExpired
         answer = self.wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at)
@@ -110,7 +110,7 @@ class ResultLookup:
         if stored is None or stored["ttl"] <= now:
             return None
         if stored["owner"] != owner:
-            raise api_error("forbidden")
+            raise Forbidden
         return ResultAnswer.model_validate(stored["data"])
 
     def _store(self, ref: str, owner: str, answer: ResultAnswer, now: float) -> ResultAnswer:
@@ -139,7 +139,7 @@ def latest(
     charge(table, Limit("lookups", lookups_per_hour), owner, at)
     data = table.latest_result(owner, int(at))
     if data is None:
-        raise api_error("no_result")
+        raise NoResult
     return ResultAnswer.model_validate(data)
 
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import jwt
 
-from ..domain.keys_material import SigningKey, active_signing_key
-from .errors import api_error
+from .errors import SessionExpired, Unauthorized
+from .keys_material import SigningKey, active_signing_key
 
 AUDIENCE = "wxface-session"
 
@@ -33,7 +33,8 @@ _VERIFIED_MAX = 2048
 
 
 def verify_session(token: str, keys: Sequence[SigningKey], now: float | None = None) -> str:
-    """The openid a valid token was issued for; 401 ``unauthorized`` / ``session_expired`` otherwise."""
+    """The openid a valid token was issued for; :class:`Unauthorized` / :class:`SessionExpired`
+    otherwise."""
     at = time.time() if now is None else now
     hit = _VERIFIED.get(token)
     if hit is not None:
@@ -48,10 +49,10 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float) -> str:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.InvalidTokenError:
-        raise api_error("unauthorized") from None
+        raise Unauthorized from None
     key = next((k for k in keys if k.kid == kid), None)
     if key is None:
-        raise api_error("unauthorized")
+        raise Unauthorized
     try:
         claims = jwt.decode(
             token,
@@ -61,23 +62,13 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float) -> str:
             options={"require": ["exp", "iat", "sub", "aud"], "verify_exp": False},
         )
     except jwt.InvalidTokenError:
-        raise api_error("unauthorized") from None
+        raise Unauthorized from None
     subject, expires = claims.get("sub"), claims.get("exp")
     if not isinstance(subject, str) or not subject or not isinstance(expires, int):
-        raise api_error("unauthorized")
+        raise Unauthorized
     if at >= expires:  # checked here against the same clock as the cache's hits
-        raise api_error("session_expired")
+        raise SessionExpired
     if len(_VERIFIED) >= _VERIFIED_MAX:
         del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
     _VERIFIED[token] = (subject, expires, key.kid)
     return subject
-
-
-def bearer_token(headers: dict[str, str] | None) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header (401 if absent or malformed)."""
-    for name, value in (headers or {}).items():
-        if name.lower() == "authorization":
-            scheme, _, token = value.strip().partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-    raise api_error("unauthorized")

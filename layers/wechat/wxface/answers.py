@@ -1,0 +1,36 @@
+"""What the use cases answer: the API's 200 bodies, independent of HTTP (the routes send them
+as they are, ``api/models.py`` describes them in the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class SessionAnswer(BaseModel):
+    token: str = Field(repr=False)
+    expires_in: int
+
+
+class KeyAnswerV1(BaseModel):
+    api_version: Literal[1] = 1
+    user_id_key: str
+    expires_in: int
+
+
+class KeyAnswerV2(BaseModel):
+    api_version: Literal[2] = 2
+    verify_id: str
+    expires_in: int
+
+
+class ResultAnswer(BaseModel):
+    api_version: Literal[1, 2]
+    passed: bool
+    result_code: int
+    message: str
+    message_zh: str
+    identity_matched: bool | None
+    verified_at: int
+    validate_data: str | None

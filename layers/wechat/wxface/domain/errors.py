@@ -1,0 +1,104 @@
+"""What the domain refuses, as typed errors; the HTTP side (``api/errors.py``) maps each to the
+contract through its one table. The domain never imports the HTTP side.
+
+Each error names its ``code``, the snake_case code the contract answers with; the status and the
+English and Chinese messages live in the edge's table. A message here only narrows the default
+(``NotFound("verify_id")``), never carries a value the caller sent.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """A request the domain refuses; ``retry_after`` (seconds) where waiting helps."""
+
+    code: ClassVar[str]
+
+    def __init__(self, *, retry_after: int | None = None) -> None:
+        super().__init__(self.code)
+        self.retry_after = retry_after
+
+
+class RateLimited(DomainError):
+    """The caller's own limit for this kind of request is used up until the window ends."""
+
+    code = "rate_limited"
+
+
+class QuotaGuardRefused(DomainError):
+    """Today's WeChat quota for new face checks is nearly used up (until Beijing midnight)."""
+
+    code = "wechat_quota_guard"
+
+
+class Forbidden(DomainError):
+    """A result or key that belongs to another user."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """An unknown reference; ``what`` names it for the message (e.g. "verify_id")."""
+
+    code = "not_found"
+
+    def __init__(self, what: str | None = None) -> None:
+        super().__init__()
+        self.what = what
+
+
+class NoResult(DomainError):
+    """The caller has no stored result yet."""
+
+    code = "no_result"
+
+
+class KeyExpired(DomainError):
+    """A key past its lifetime: ask for a new one."""
+
+    code = "key_expired"
+
+
+class Unauthorized(DomainError):
+    """No valid session token."""
+
+    code = "unauthorized"
+
+
+class SessionExpired(DomainError):
+    """A session token past its lifetime."""
+
+    code = "session_expired"
+
+
+class InvalidIdempotencyKey(DomainError):
+    """An ``Idempotency-Key`` that is not 1-128 visible ASCII characters."""
+
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyConflict(DomainError):
+    """An ``Idempotency-Key`` used again with another body."""
+
+    code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(DomainError):
+    """The first request with this ``Idempotency-Key`` is still running."""
+
+    code = "idempotency_in_progress"
+
+
+# What a client is told to wait after an AWS failure outlasted botocore's retries.
+AWS_RETRY_AFTER_S = 2
+
+
+class StoreUnavailable(DomainError):
+    """The stack's own store failed (after its retries): worth another try shortly."""
+
+    code = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=AWS_RETRY_AFTER_S)
