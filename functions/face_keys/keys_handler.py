@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
-from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
-from wxface.domain.idempotency import at_most_once, idempotency_key
-from wxface.domain.issuance import IssuancePolicy, issue_key
-from wxface.settings import settings
+from wxface.domain.idempotency import idempotency_key
 
 logger = Logger(service="face-keys")
 tracer = observability.tracer("face-keys")
@@ -42,38 +39,16 @@ def create_key(
         ),
     ] = None,
 ) -> Response[str]:
-    s = settings()
-    openid = caller_openid(app)
     # `idempotency` is declared for the OpenAPI document; the header is read and checked here.
     key = idempotency_key(app.current_event.headers)
-
-    def issue() -> dict[str, Any]:
-        issued = issue_key(
-            openid,
-            request.name,
-            request.id_card_number,
-            policy=IssuancePolicy(
-                s.face_api_version, s.key_limit_per_hour, s.lookup_window_s, s.audit_retention_days * 86400
-            ),
-            table=runtime.table(),
-            wechat=runtime.wechat(),
-            data_key=runtime.data_key(),
-        )
-        metrics.add_metric(name="KeysIssued", unit=MetricUnit.Count, value=1)
-        return issued.model_dump(mode="json")
-
-    if key is None:
-        return answer(200, issue())
-    replayable = at_most_once(
-        key,
-        openid=openid,
-        body=request.model_dump(mode="json"),
-        data_key=runtime.data_key(),
-        calls=runtime.idempotent_calls(),
-        work=issue,
+    issued = runtime.issuance()(
+        caller_openid(app),
+        request.name,
+        request.id_card_number,
+        idempotency_key=key,
         context=app.lambda_context,
     )
-    return answer(200, replayable)
+    return answer(200, issued)
 
 
 lambda_handler = api_entry(

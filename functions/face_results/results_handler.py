@@ -14,7 +14,6 @@ from wxface.api.errors import api_error
 from wxface.api.models import ResultAnswer, ResultRequest, ResultRequestV1
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
-from wxface.domain import results
 from wxface.settings import settings
 
 logger = Logger(service="face-results")
@@ -42,15 +41,7 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
             message=f"This deployment uses face API {s.face_api_version}.0: send {field}",
             message_zh=f"本服务使用人脸核身 {s.face_api_version}.0 接口：请提供 {field}",
         )
-    lookup = results.ResultLookup(
-        runtime.table(),
-        runtime.wechat(),
-        runtime.data_key(),
-        retention_s=s.result_retention_days * 86400,
-        lookups_per_hour=s.lookup_limit_per_hour,
-        audit_retention_s=s.audit_retention_days * 86400,
-    )
-    openid = caller_openid(app)
+    openid, lookup = caller_openid(app), runtime.results()
     found = (
         lookup.v1(openid, request.verify_result)
         if isinstance(request, ResultRequestV1)
@@ -79,13 +70,7 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
     responses=responses(200, ResultAnswer, "The newest stored result", 401, 404, 429),
 )
 def latest() -> Response[str]:
-    found = results.latest(
-        caller_openid(app),
-        table=runtime.table(),
-        data_key=runtime.data_key(),
-        lookups_per_hour=settings().lookup_limit_per_hour,
-    )
-    return answer(200, found)
+    return answer(200, runtime.results().latest(caller_openid(app)))
 
 
 @app.delete(
@@ -97,14 +82,7 @@ def latest() -> Response[str]:
     responses=responses(204, None, "Erased (also when there was nothing to erase)", 401, 429),
 )
 def erase_me() -> Response[str]:
-    s = settings()
-    results.erase(
-        caller_openid(app),
-        table=runtime.table(),
-        data_key=runtime.data_key(),
-        erasures_per_hour=s.lookup_limit_per_hour,
-        audit_retention_s=s.audit_retention_days * 86400,
-    )
+    runtime.results().erase(caller_openid(app))
     metrics.add_metric(name="Erasures", unit=MetricUnit.Count, value=1)
     return answer(204)
 

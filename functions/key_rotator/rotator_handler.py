@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability
 from wxface.domain.keys_material import rotate_signing_keys
+from wxface.jobs import job_entry
 from wxface.settings import settings
 
 logger = Logger(service="key-rotator")
@@ -25,7 +26,6 @@ metrics = Metrics(service="key-rotator")
 MARGIN_S = 60  # clock skew between containers; never more than the cache age itself
 
 
-@metrics.log_metrics(capture_cold_start_metric=True)
 def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = settings()
     result = rotate_signing_keys(
@@ -41,5 +41,4 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-_traced = tracer.capture_lambda_handler(capture_response=False)(rotate) if tracer else rotate
-lambda_handler = logger.inject_lambda_context(log_event=False)(_traced)
+lambda_handler = job_entry(rotate, logger=logger, metrics=metrics, tracer=tracer)

@@ -13,8 +13,6 @@ from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, client_address, create_resolver
-from wxface.domain.login import LoginPolicy, log_in
-from wxface.settings import settings
 
 logger = Logger(service="session")
 tracer = observability.tracer("session")
@@ -30,20 +28,11 @@ app = create_resolver(logger)
     responses=responses(200, SessionAnswer, "A session token for the user", 429),
 )
 def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
-    s = settings()
-    runtime.prefetch_for_login()
-    session = log_in(
-        request.code,
-        client_address(app),
-        policy=LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address),
-        table=runtime.table(),
-        data_key=runtime.data_key(),
-        wechat=runtime.login_client(),
-        app_secret=runtime.app_secret,
-        signing_keys=runtime.signing_keys,
-    )
+    session = runtime.login()(request.code, client_address(app))
     metrics.add_metric(name="SessionsCreated", unit=MetricUnit.Count, value=1)
     return answer(200, session)
 
 
-lambda_handler = api_entry(app, logger, tracer, metrics, public_routes={"POST /v1/session"})
+lambda_handler = api_entry(
+    app, logger, tracer, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login
+)

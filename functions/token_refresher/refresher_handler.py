@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.domain.tokens import refresh_token
+from wxface.jobs import job_entry
 from wxface.settings import settings
 
 logger = Logger(service="token-refresher")
@@ -17,7 +18,6 @@ tracer = observability.tracer("token-refresher")
 metrics = Metrics(service="token-refresher")
 
 
-@metrics.log_metrics(capture_cold_start_metric=True)
 def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = settings()
     refused = event.get("refused_token_sha256") if isinstance(event, dict) else None
@@ -46,5 +46,4 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-_traced = tracer.capture_lambda_handler(capture_response=False)(refresh) if tracer else refresh
-lambda_handler = logger.inject_lambda_context(log_event=False)(_traced)
+lambda_handler = job_entry(refresh, logger=logger, metrics=metrics, tracer=tracer)

@@ -1,4 +1,6 @@
-"""Per-container wiring: every client and store is created once, on first use, never at import."""
+"""Per-container wiring: every client, store and use case is created once, on first use, never at
+import. The use cases hold the data key as first read: it never rotates (the signing keys do, and
+are read through :func:`signing_keys` on every use)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from .wechat.client import ClientConfig, WeChatClient
 
 if TYPE_CHECKING:
     from .domain.idempotency import IdempotentCalls
+    from .domain.issuance import KeyIssuance
+    from .domain.login import Login
+    from .domain.results import ResultLookup
 
 
 @cache
@@ -102,6 +107,50 @@ def wechat_without_token() -> WeChatClient:
 def login_client() -> WeChatClient:
     """The session function's client: jscode2session, counted by the quota guard."""
     return WeChatClient(ClientConfig.from_env(), observer=wechat_event, admit=quota_guard().admit)
+
+
+# --- the use cases ----------------------------------------------------------------------------
+
+
+@cache
+def issuance() -> KeyIssuance:
+    from .domain.issuance import IssuancePolicy, KeyIssuance
+    from .observability import count
+
+    s = settings()
+    policy = IssuancePolicy(s.face_api_version, s.key_limit_per_hour, s.lookup_window_s, s.audit_retention_s)
+    return KeyIssuance(
+        policy,
+        table(),
+        wechat(),
+        data_key(),
+        idempotent_calls=idempotent_calls,
+        issued=lambda: count("KeysIssued", {"service": "face-keys"}),
+    )
+
+
+@cache
+def results() -> ResultLookup:
+    from .domain.results import ResultLookup
+
+    s = settings()
+    return ResultLookup(
+        table(),
+        wechat(),
+        data_key(),
+        retention_s=s.result_retention_s,
+        lookups_per_hour=s.lookup_limit_per_hour,
+        audit_retention_s=s.audit_retention_s,
+    )
+
+
+@cache
+def login() -> Login:
+    from .domain.login import Login, LoginPolicy
+
+    s = settings()
+    policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address)
+    return Login(policy, table(), data_key(), login_client(), app_secret, signing_keys)
 
 
 def app_secret(force: bool = False) -> str:

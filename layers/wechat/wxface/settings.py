@@ -19,6 +19,9 @@ DEFAULT_DAILY_QUOTAS: Mapping[str, int] = {
 }
 
 
+DAY_S = 86400
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed: a deployment mistake, reported at first use."""
 
@@ -74,6 +77,14 @@ class Settings:
     audit_retention_days: int = 180
     key_cache_s: int = 300  # signing and data keys; also the signing key's activation delay
     secret_cache_s: int = 60  # the AppSecret
+
+    @property
+    def result_retention_s(self) -> int:
+        return self.result_retention_days * DAY_S
+
+    @property
+    def audit_retention_s(self) -> int:
+        return self.audit_retention_days * DAY_S
 
     @property
     def access_token_param(self) -> str:

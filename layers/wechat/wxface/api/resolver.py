@@ -145,11 +145,11 @@ def handle(
     """The checks before routing (see the module's docstring), then the route."""
     try:
         _expects_json_object(event, body_bytes(event))
+        if prefetch is not None:  # what a cold container reads, in one SSM call
+            prefetch()
         if event.get("routeKey") not in public_routes:
             if signing_keys is None:  # pragma: no cover - a wiring mistake
                 raise api_error("unauthorized")
-            if prefetch is not None:
-                prefetch()
             token = bearer_token(dict(event.get("headers") or {}))
             app.context[OPENID] = verify_session(token, signing_keys())
     except ApiError as err:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..answers import KeyAnswerV1, KeyAnswerV2
 from ..dal.table import AuditEntry, Table
@@ -19,6 +20,11 @@ from ..identity import (
 from ..wechat.client import WeChatClient
 from .keys_material import DataKey, sha256_hex
 from .limits import Limit, charge
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from .idempotency import IdempotentCalls
 
 ROUTE = "POST /v1/face/keys"
 
@@ -78,3 +84,56 @@ def issue_key(
         ref, owner, fields, issued_ms=int(at * 1000), ttl=expires_at + policy.lookup_window_s, audit=audit
     )
     return answer
+
+
+@dataclass(frozen=True)
+class KeyIssuance:
+    """``POST /v1/face/keys`` as one call: the key, at most once per ``Idempotency-Key``.
+
+    ``idempotent_calls`` builds the idempotency store on first need (only requests that carry a
+    key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
+    """
+
+    policy: IssuancePolicy
+    table: Table
+    wechat: WeChatClient
+    data_key: DataKey
+    idempotent_calls: Callable[[], IdempotentCalls]
+    issued: Callable[[], None] = lambda: None
+
+    def __call__(
+        self,
+        openid: str,
+        name: str,
+        number: str,
+        *,
+        idempotency_key: str | None = None,
+        context: LambdaContext | None = None,
+    ) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            answer = issue_key(
+                openid,
+                name,
+                number,
+                policy=self.policy,
+                table=self.table,
+                wechat=self.wechat,
+                data_key=self.data_key,
+            )
+            self.issued()
+            return answer.model_dump(mode="json")
+
+        if idempotency_key is None:
+            return work()
+        from .idempotency import at_most_once
+
+        body: Mapping[str, Any] = {"name": name, "id_card_number": number}
+        return at_most_once(
+            idempotency_key,
+            openid=openid,
+            body=body,
+            data_key=self.data_key,
+            calls=self.idempotent_calls(),
+            work=work,
+            context=context,
+        )

@@ -47,3 +47,27 @@ def log_in(
     login = with_app_secret(app_secret, lambda secret: wechat.code2session(policy.app_id, secret, code))
     token = issue_session(login.openid, signing_keys(), policy.session_ttl_s, now=at)
     return SessionAnswer(token=token, expires_in=policy.session_ttl_s)
+
+
+@dataclass(frozen=True)
+class Login:
+    """``POST /v1/session`` as one call."""
+
+    policy: LoginPolicy
+    table: Table
+    data_key: DataKey
+    wechat: WeChatClient
+    app_secret: Callable[[bool], str]
+    signing_keys: Callable[[], Sequence[SigningKey]]
+
+    def __call__(self, code: str, address: str) -> SessionAnswer:
+        return log_in(
+            code,
+            address,
+            policy=self.policy,
+            table=self.table,
+            data_key=self.data_key,
+            wechat=self.wechat,
+            app_secret=self.app_secret,
+            signing_keys=self.signing_keys,
+        )

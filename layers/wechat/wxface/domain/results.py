@@ -49,7 +49,7 @@ def build_answer(
 
 @dataclass(frozen=True)
 class ResultLookup:
-    """``POST /v1/face/results`` for either face API version."""
+    """``POST /v1/face/results`` for either face API version, the latest result and erasure."""
 
     table: Table
     wechat: WeChatClient
@@ -98,6 +98,23 @@ class ResultLookup:
         answer = self.wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at)
+
+    def latest(self, openid: str, now: float | None = None) -> ResultAnswer:
+        """``GET /v1/face/results/latest``."""
+        return latest(
+            openid, table=self.table, data_key=self.data_key, lookups_per_hour=self.lookups_per_hour, now=now
+        )
+
+    def erase(self, openid: str, now: float | None = None) -> int:
+        """``DELETE /v1/me`` (erasures share the lookups' hourly limit)."""
+        return erase(
+            openid,
+            table=self.table,
+            data_key=self.data_key,
+            erasures_per_hour=self.lookups_per_hour,
+            audit_retention_s=self.audit_retention_s,
+            now=now,
+        )
 
     def _begin(self, openid: str, reference: str, now: float | None) -> tuple[float, str, str]:
         """Every lookup counts against the caller's limit, found or not (probing costs too)."""
