@@ -12,7 +12,6 @@ from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
-from wxface.domain.idempotency import idempotency_key
 
 logger = Logger(service="face-keys")
 tracer = observability.tracer("face-keys")
@@ -39,13 +38,11 @@ def create_key(
         ),
     ] = None,
 ) -> Response[str]:
-    # `idempotency` is declared for the OpenAPI document; the header is read and checked here.
-    key = idempotency_key(app.current_event.headers)
     issued = runtime.issuance()(
         caller_openid(app),
         request.name,
         request.id_card_number,
-        idempotency_key=key,
+        idempotency_key=idempotency,  # read by the resolver, checked by the use case
         context=app.lambda_context,
     )
     return answer(200, issued)

@@ -28,14 +28,17 @@ IN_PROGRESS_WAIT_S = 3.0
 IN_PROGRESS_POLL_S = 0.2
 
 
+def checked_key(value: str | None) -> str | None:
+    """An ``Idempotency-Key`` as sent (None: absent); refused unless 1-128 visible ASCII."""
+    if value is not None and not _VALID.fullmatch(value):
+        raise InvalidIdempotencyKey
+    return value
+
+
 def idempotency_key(headers: Mapping[str, str] | None) -> str | None:
-    """The request's ``Idempotency-Key`` (None if absent); refused if not 1-128 visible ASCII."""
-    for name, value in (headers or {}).items():
-        if name.lower() == HEADER:
-            if not _VALID.fullmatch(value):
-                raise InvalidIdempotencyKey
-            return value
-    return None
+    """The ``Idempotency-Key`` among raw headers (any case), checked as :func:`checked_key`."""
+    found = next((v for k, v in (headers or {}).items() if k.lower() == HEADER), None)
+    return checked_key(found)
 
 
 class IdempotentCalls:

@@ -110,6 +110,9 @@ class KeyIssuance:
         idempotency_key: str | None = None,
         context: LambdaContext | None = None,
     ) -> dict[str, Any]:
+        """The key for ``openid``'s identity; with an ``Idempotency-Key`` (checked here: 1-128
+        visible ASCII), the first answer again for the same key and body."""
+
         def work() -> dict[str, Any]:
             answer = issue_key(
                 openid,
@@ -123,13 +126,15 @@ class KeyIssuance:
             self.issued()
             return answer.model_dump(mode="json")
 
-        if idempotency_key is None:
+        from .idempotency import at_most_once, checked_key
+
+        key = checked_key(idempotency_key)
+        if key is None:
             return work()
-        from .idempotency import at_most_once
 
         body: Mapping[str, Any] = {"name": name, "id_card_number": number}
         return at_most_once(
-            idempotency_key,
+            key,
             openid=openid,
             body=body,
             data_key=self.data_key,
