@@ -22,11 +22,12 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test lint typecheck gates build openapi bench lock clean
+.PHONY: help venv run sim test test-fast lint typecheck gates build openapi bench lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
 	@echo "make test  - every test and check"
+	@echo "make test-fast - unit and contract tests only (under a minute), while you work"
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
 	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
@@ -74,6 +75,11 @@ gates: $(TOOLS_STAMP)
 
 test: lint typecheck gates
 	$(BIN)/pytest
+
+# While working: the unit (domain rules, validators, the local IAM evaluator) and contract (the
+# WeChat client against the simulator) tests; `make test` is still what a change must pass.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/unit tests/contract
 
 bench: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python bench/run.py

@@ -36,26 +36,9 @@ def create_table(dynamodb: Any, name: str) -> None:
 
 def fresh_container() -> None:
     """Forget every per-container singleton, as a new Lambda container would."""
-    from wxface import runtime, settings
-    from wxface.dal import aws, params
+    from wxface import runtime
 
-    for cached in (
-        settings.settings,
-        runtime.table,
-        runtime.wechat,
-        runtime.wechat_without_token,
-        runtime.login_client,
-        runtime.quota_guard,
-        runtime.idempotent_calls,
-        runtime.issuance,
-        runtime.results,
-        runtime.login,
-        aws.ssm,
-        aws.dynamodb,
-        aws.lambda_,
-        params._provider,
-    ):
-        cached.cache_clear()
+    runtime.reset()
 
 
 @dataclass

@@ -356,6 +356,9 @@ class AwsEndpoint:
     def __init__(
         self, host: str, port: int, functions: Functions, iam: LocalIam, *, ssm_tps: float = SSM_DEFAULT_TPS
     ) -> None:
+        # moto's WSGI app itself (not its public ThreadedMotoServer, which owns its socket): the
+        # gate must sit in front of it in the same process. Private: tests/unit/test_private_apis.py
+        # fails on the moto upgrade that changes it.
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,

@@ -158,3 +158,19 @@ def app_secret(force: bool = False) -> str:
     from .dal.params import read_secure
 
     return read_secure(settings().app_secret_param, max_age=settings().secret_cache_s, force=force)
+
+
+def reset() -> None:
+    """Forget every per-container singleton (settings, clients, stores, use cases), as a new
+    Lambda container would: what a test calls between two "containers"."""
+    import sys
+
+    from . import settings as settings_module
+    from .dal import params
+
+    for module in (sys.modules[__name__], settings_module, aws, params):
+        for value in list(vars(module).values()):
+            if getattr(value, "__module__", None) == module.__name__ and callable(
+                getattr(value, "cache_clear", None)
+            ):
+                value.cache_clear()
