@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
@@ -13,9 +12,8 @@ from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
 
-logger = Logger(service="face-keys")
-tracer = observability.tracer("face-keys")
-metrics = Metrics(service="face-keys")
+observed = observability.for_function("face-keys")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
 app = create_resolver(logger)
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import observability, runtime
 from wxface.api.errors import api_error
@@ -16,9 +14,8 @@ from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
 from wxface.settings import settings
 
-logger = Logger(service="face-results")
-tracer = observability.tracer("face-results")
-metrics = Metrics(service="face-results")
+observed = observability.for_function("face-results")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
 app = create_resolver(logger)
 
 
@@ -47,17 +44,8 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
         if isinstance(request, ResultRequestV1)
         else lookup.v2(openid, request.verify_id)
     )
-    metrics.add_metric(
-        name="ResultsPassed" if found.passed else "ResultsNotPassed", unit=MetricUnit.Count, value=1
-    )
-    observability.count(
-        "Results",
-        {
-            "service": "face-results",
-            "passed": str(found.passed).lower(),
-            "result_code": str(found.result_code),
-        },
-    )
+    observed.count("ResultsPassed" if found.passed else "ResultsNotPassed")
+    observed.count("Results", passed=str(found.passed).lower(), result_code=str(found.result_code))
     return answer(200, found)
 
 
@@ -83,7 +71,7 @@ def latest() -> Response[str]:
 )
 def erase_me() -> Response[str]:
     runtime.results().erase(caller_openid(app))
-    metrics.add_metric(name="Erasures", unit=MetricUnit.Count, value=1)
+    observed.count("Erasures")
     return answer(204)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability
@@ -19,9 +17,8 @@ from wxface.domain.keys_material import rotate_signing_keys
 from wxface.jobs import job_entry
 from wxface.settings import settings
 
-logger = Logger(service="key-rotator")
-tracer = observability.tracer("key-rotator")
-metrics = Metrics(service="key-rotator")
+observed = observability.for_function("key-rotator")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
 
 MARGIN_S = 60  # clock skew between containers; never more than the cache age itself
 
@@ -34,7 +31,7 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         activation_delay_s=s.key_cache_s + min(MARGIN_S, s.key_cache_s),
         keep_s=s.session_ttl_s + MARGIN_S,
     )
-    metrics.add_metric(name="SigningKeyRotations", unit=MetricUnit.Count, value=1)
+    observed.count("SigningKeyRotations")
     # The kid is public (it is in every token's header); the key itself never leaves SSM.
     logger.info("signing key rotated", extra={"kid": result["kid"], "signs_from": result["not_before"],
                                               "keys": result["keys"]})  # fmt: skip

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.metrics import MetricUnit
 
 from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, client_address, create_resolver
 
-logger = Logger(service="session")
-tracer = observability.tracer("session")
-metrics = Metrics(service="session")
+observed = observability.for_function("session")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
 app = create_resolver(logger)
 
 
@@ -29,7 +26,7 @@ app = create_resolver(logger)
 )
 def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     session = runtime.login()(request.code, client_address(app))
-    metrics.add_metric(name="SessionsCreated", unit=MetricUnit.Count, value=1)
+    observed.count("SessionsCreated")
     return answer(200, session)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
@@ -13,9 +11,8 @@ from wxface.domain.tokens import refresh_token
 from wxface.jobs import job_entry
 from wxface.settings import settings
 
-logger = Logger(service="token-refresher")
-tracer = observability.tracer("token-refresher")
-metrics = Metrics(service="token-refresher")
+observed = observability.for_function("token-refresher")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
 
 
 def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -29,11 +26,11 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         refused_token_sha256=refused if isinstance(refused, str) else None,
         secret_cache_s=s.secret_cache_s,
     )
-    metrics.add_metric(name="TokenRefreshes", unit=MetricUnit.Count, value=1)
+    observed.count("TokenRefreshes")
     if result["changed"]:
-        metrics.add_metric(name="TokenChanged", unit=MetricUnit.Count, value=1)
+        observed.count("TokenChanged")
     # Alarmed on: below WeChat's 5-minute overlap means the token is not being renewed.
-    metrics.add_metric(name="TokenSecondsLeft", unit=MetricUnit.Seconds, value=result["expires_in"])
+    observed.count("TokenSecondsLeft", result["expires_in"], unit="Seconds")
     logger.info(
         "token checked",
         extra={

@@ -1,14 +1,63 @@
-"""EMF metrics the layer emits (Powertools ``single_metric``: each is its own EMF record with its
-own dimensions, flushed at once). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the
-template sets per stack, so the stack's alarms watch only their own stack."""
+"""Observability, set up once per function: Powertools' Logger (the layer's own loggers log
+through it: JSON, its level, the request's correlation id), Metrics (the cold-start metric,
+flushed per invocation) and, where tracing is on, the Tracer; and the one way to emit a metric,
+:func:`count` (Powertools ``single_metric``: each is its own EMF record with exactly its
+dimensions). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the template sets per
+stack, so the stack's alarms watch only their own stack."""
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Logger, Metrics, Tracer
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One function's logger, metrics and tracer (None where tracing is off)."""
+
+    service: str
+    logger: Logger
+    metrics: Metrics
+    tracer: Tracer | None
+
+    def count(self, name: str, value: float = 1.0, unit: str = "Count", **dimensions: str) -> None:
+        """A metric of this function (dimension ``service``, plus any given). Without further
+        dimensions it joins the invocation's one EMF record (flushed by the entry point)."""
+        if dimensions:
+            count(name, {"service": self.service, **dimensions}, value, unit)
+            return
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+
+
+_FUNCTION: list[Observed] = []  # this container's function (one per container)
+
+
+def metric(name: str, value: float = 1.0, unit: str = "Count", **dimensions: str) -> None:
+    """A metric of the function this container runs (see :meth:`Observed.count`); for code of
+    the layer that is not a handler (a use case's hook)."""
+    if _FUNCTION:
+        _FUNCTION[-1].count(name, value, unit, **dimensions)
+
+
+def for_function(service: str) -> Observed:
+    """Logger, Metrics and Tracer for a function, created once at its import."""
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+    logger = Logger(service=service)
+    # The layer's loggers (wxface.*) propagate to "wxface", which logs through Powertools' handler.
+    logging.getLogger("wxface")
+    copy_config_to_registered_loggers(source_logger=logger, include={"wxface"})
+    observed = Observed(service, logger, Metrics(service=service), tracer(service))
+    _FUNCTION.append(observed)
+    return observed
 
 
 def tracing_enabled() -> bool:

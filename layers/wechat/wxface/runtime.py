@@ -115,7 +115,7 @@ def login_client() -> WeChatClient:
 @cache
 def issuance() -> KeyIssuance:
     from .domain.issuance import IssuancePolicy, KeyIssuance
-    from .observability import count
+    from .observability import metric
 
     s = settings()
     policy = IssuancePolicy(s.face_api_version, s.key_limit_per_hour, s.lookup_window_s, s.audit_retention_s)
@@ -125,7 +125,7 @@ def issuance() -> KeyIssuance:
         wechat(),
         data_key(),
         idempotent_calls=idempotent_calls,
-        issued=lambda: count("KeysIssued", {"service": "face-keys"}),
+        issued=lambda: metric("KeysIssued"),
     )
 
 
