@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "wechat"), str(ROOT / "local")]
 
 from devstack.template import load
-from tests.deploy.tools import runtime_python, tools_bin
-from tests.people import ALICE, CAROL
-from tests.stack import RunningStack, start_stack
+from tests.support.people import ALICE, CAROL
+from tests.support.stack import RunningStack, start_stack
+from tests.support.tools import runtime_python, tools_bin
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 FUNCTIONS = {
@@ -282,7 +282,7 @@ def first_requests(build_dir: Path, python: str, stack: RunningStack) -> None:
         return token, key
 
     def lookup_job() -> dict[str, Any]:
-        from tests.simulator import SimTokens
+        from tests.support.simulator import SimTokens
         from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
         from wxface.wechat import ClientConfig, WeChatClient
 

@@ -6,9 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.aws import Deployment, clients, create_table, fresh_container
-from tests.simulator import RunningSim, SimTokens, fast_config, start_sim
+from tests.support.aws import Deployment, clients, create_table, fresh_container
+from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
 from wxface.wechat import WeChatClient
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_all`` read what every other test left behind: they run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)  # stable
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws import Deployment, clients
+from tests.support.aws import Deployment, clients
 from wxface.api.errors import from_domain
 from wxface.dal import aws
 from wxface.domain.errors import DomainError, RateLimited

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.aws import Deployment, clients, fresh_container
-from tests.component.test_handlers import Context, event, load, login, refresh
-from tests.simulator import RunningSim
+from tests.support.aws import Deployment, clients, fresh_container
+from tests.support.handlers import Context, event, load, login, refresh
+from tests.support.simulator import RunningSim
 from wxface import runtime
 from wxface.api.errors import from_domain
 from wxface.dal.params import write_secure

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws import Deployment
+from tests.support.aws import Deployment
 from wxface.api.errors import from_domain
 from wxface.dal.table import Table
 from wxface.domain.errors import DomainError

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.aws import Deployment, clients
-from tests.simulator import APPID, RunningSim
+from tests.support.aws import Deployment, clients
+from tests.support.simulator import APPID, RunningSim
 from wxface.dal import aws
 from wxface.dal.table import Table
 from wxface.domain.keys_material import sha256_hex
@@ -191,8 +191,8 @@ def test_a_new_app_secret_in_ssm_is_used_once_the_cache_age_has_passed(
 ) -> None:
     """The operator resets the AppSecret in WeChat's console and puts the new one into SSM: the
     refresher uses it after SECRET_CACHE_SECONDS without meeting a single 40125."""
-    from tests.aws import fresh_container
-    from tests.component.test_handlers import refresh
+    from tests.support.aws import fresh_container
+    from tests.support.handlers import refresh
 
     monkeypatch.setenv("SECRET_CACHE_SECONDS", "1")
     fresh_container()

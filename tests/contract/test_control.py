@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.people import ALICE
-from tests.simulator import APPID, SECRET, RunningSim
+from tests.support.people import ALICE
+from tests.support.simulator import APPID, SECRET, RunningSim
 from wxface.wechat import WeChatClient
 
 pytestmark = pytest.mark.integration

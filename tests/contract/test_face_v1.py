@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.people import ALICE, BOB
-from tests.simulator import RunningSim
+from tests.support.people import ALICE, BOB
+from tests.support.simulator import RunningSim
 from wxface.identity import id_card_number_md5, name_utf8_md5
 from wxface.wechat import IDENTIFY_PASS, WeChatApiError, WeChatClient, WeChatNotFound, WeChatResultExpired
 

@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.people import CAROL, DAVE
-from tests.simulator import RunningSim, SimTokens, fast_config
+from tests.support.people import CAROL, DAVE
+from tests.support.simulator import RunningSim, SimTokens, fast_config
 from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
 from wxface.wechat import VERIFY_PASS, WeChatApiError, WeChatClient
 from wxface.wechat.models import VerifyId

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.people import ALICE
-from tests.simulator import RunningSim, SimTokens, fast_config
+from tests.support.people import ALICE
+from tests.support.simulator import RunningSim, SimTokens, fast_config
 from wxface.wechat import (
     ClientConfig,
     WeChatBusy,

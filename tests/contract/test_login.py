@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulator import APPID, SECRET, RunningSim
+from tests.support.simulator import APPID, SECRET, RunningSim
 from wxface.wechat import WeChatClient, WeChatCredentialsRejected, WeChatLoginCodeError
 
 pytestmark = pytest.mark.integration

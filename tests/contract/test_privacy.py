@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.people import PEOPLE
-from tests.simulator import APPID, SECRET, SimTokens, fast_config, start_sim
+from tests.support.people import PEOPLE
+from tests.support.simulator import APPID, SECRET, SimTokens, fast_config, start_sim
 from wxface.wechat import WeChatClient, WeChatError
 
 pytestmark = pytest.mark.integration

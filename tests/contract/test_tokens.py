@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.people import ERIN
-from tests.simulator import APPID, SECRET, RunningSim, SimTokens, fast_config, start_sim
+from tests.support.people import ERIN
+from tests.support.simulator import APPID, SECRET, RunningSim, SimTokens, fast_config, start_sim
 from wxface.wechat import (
     WeChatClient,
     WeChatCredentialsRejected,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.tools import ROOT, runtime_python, tools_bin
-from tests.people import CAROL
-from tests.stack import RunningStack, start_stack
+from tests.support.people import CAROL
+from tests.support.stack import RunningStack, start_stack
+from tests.support.tools import ROOT, runtime_python, tools_bin
 
 pytestmark = pytest.mark.integration
 

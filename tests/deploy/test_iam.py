@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.tools import transform
+from tests.support.tools import transform
 
 NO_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The one account-level resource a role may touch: Parameter Store's throughput setting

@@ -78,7 +78,10 @@ def test_alarms_go_to_the_topic(template: dict[str, Any]) -> None:
 def test_token_alarm_watches_the_metric_the_refresher_emits(template: dict[str, Any]) -> None:
     alarm = template["Resources"]["TokenNotRefreshedAlarm"]["Properties"]
     source = (ROOT / "functions" / "token_refresher" / "refresher_handler.py").read_text()
-    assert f'name="{alarm["MetricName"]}"' in source
+    assert f'observed.count("{alarm["MetricName"]}"' in source
+    # ... with the dimension the alarm watches: the function's service name.
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    assert f'for_function("{dimensions["service"]}")' in source
     assert alarm["Threshold"] == 300  # WeChat's overlap of old and new token
     assert alarm["TreatMissingData"] == "breaching"  # a refresher that stopped reporting is an alarm
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack import RunningStack, start_stack
+from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
 

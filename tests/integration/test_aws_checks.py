@@ -23,8 +23,8 @@ from devstack.aws_endpoint import AwsEndpoint
 from devstack.functions import Functions
 from devstack.iam import LocalIam, Principal
 from devstack.template import ACCOUNT_ID, load
-from tests.people import ALICE, BOB
-from tests.stack import OPERATOR, RunningStack, start_stack
+from tests.support.people import ALICE, BOB
+from tests.support.stack import OPERATOR, RunningStack, start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "wechat-face-local"

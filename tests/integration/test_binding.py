@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.people import ALICE, CAROL
-from tests.stack import RunningStack, start_stack
+from tests.support.people import ALICE, CAROL
+from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
 

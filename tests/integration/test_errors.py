@@ -9,8 +9,8 @@ import uuid
 import jwt
 import pytest
 
-from tests.people import ALICE
-from tests.stack import RunningStack
+from tests.support.people import ALICE
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

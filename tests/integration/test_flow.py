@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tests.people import ALICE, BOB
-from tests.stack import RunningStack
+from tests.support.people import ALICE, BOB
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

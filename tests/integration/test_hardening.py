@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from devstack.iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY
-from tests.people import ALICE, BOB, CAROL, PEOPLE
-from tests.stack import RunningStack, start_stack
+from tests.support.people import ALICE, BOB, CAROL, PEOPLE
+from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -329,7 +329,7 @@ def test_audit_records_say_who_when_and_how_without_personal_data(hard: RunningS
         assert name not in dump and number not in dump
 
 
-def test_zz_nothing_personal_or_secret_in_this_stacks_log(hard: RunningStack) -> None:
+def test_nothing_personal_or_secret_in_this_stacks_log_last_in_this_module(hard: RunningStack) -> None:
     log = hard.log_text()
     assert "rotated-secret" not in log and "sim-app-secret" not in log
     for name, number in PEOPLE:

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.people import ALICE, DAVE
-from tests.stack import RunningStack
+from tests.support.people import ALICE, DAVE
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -99,7 +99,7 @@ def test_make_run_refuses_an_unknown_face_api_version(tmp_path: Path) -> None:
 
 
 def test_the_runner_exits_cleanly_on_sigint_and_sigterm(tmp_path: Path) -> None:
-    from tests.stack import start_stack
+    from tests.support.stack import start_stack
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         stack = start_stack(2, tmp_path / f"stack-{sig}.log")

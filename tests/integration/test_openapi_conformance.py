@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from tests.stack import RunningStack
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

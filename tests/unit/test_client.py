@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.people import CAROL
+from tests.support.people import CAROL
 from wxface.wechat import (
     ClientConfig,
     WeChatApiError,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.people import ALICE, make_id
+from tests.support.people import ALICE, make_id
 from wxface.identity import (
     InvalidIdentity,
     cert_hash,

@@ -7,7 +7,7 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from tests.people import BOB
+from tests.support.people import BOB
 from wxface.identity import InvalidIdentity
 from wxface.wechat import WeChatApiError, WeChatTokenError
 from wxface.wechat.errors import error_for_errcode

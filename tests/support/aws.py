@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def clients(endpoint: str) -> dict[str, Any]:
@@ -23,15 +26,21 @@ def clients(endpoint: str) -> dict[str, Any]:
 
 
 def create_table(dynamodb: Any, name: str) -> None:
+    """The stack's table, with the schema template.yaml gives it (as the local stack creates it)."""
+    props = _table_properties()
     dynamodb.create_table(
         TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
     )
+
+
+@cache
+def _table_properties() -> dict[str, Any]:
+    from devstack.template import load
+
+    return load(ROOT / "template.yaml", stack_name="unit").table_properties
 
 
 def fresh_container() -> None:

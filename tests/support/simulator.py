@@ -14,7 +14,7 @@ import httpx
 
 from wxface.wechat import ClientConfig, WeChatClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APPID = "wx0000000000000001"
 SECRET = "sim-app-secret"
 

@@ -5,7 +5,8 @@ with a customer-managed key also the KMS calls that SSM and DynamoDB make on the
 (key policies and kms:ViaService are AWS's alone). Also the calls the Lambda service makes with
 the role: its logs and, for the scheduled functions, the on-failure destination.
 
-Named to run after the other integration tests, whose calls it reads from the session's stacks.
+Runs after the other integration tests (``after_all``): it reads their calls from the session's
+stacks.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import pytest
 
 from devstack.iam import AuthzRequest, evaluate
 from devstack.template import ACCOUNT_ID, AWS, AWS_CN, Partition, function_roles
-from tests.deploy.tools import transform
-from tests.stack import RunningStack
+from tests.support.stack import RunningStack
+from tests.support.tools import transform
+
+pytestmark = [pytest.mark.integration, pytest.mark.after_all]
 
 STACK = "wechat-face-local"
 CMK_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -14,7 +14,7 @@ import boto3
 import httpx
 
 from devstack.iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY
-from tests.simulator import pythonpath
+from tests.support.simulator import pythonpath
 
 TIMEOUT = httpx.Timeout(30.0)
 OPERATOR = {"aws_access_key_id": OPERATOR_ACCESS_KEY_ID, "aws_secret_access_key": OPERATOR_SECRET_ACCESS_KEY}

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from tests.people import PEOPLE
-from tests.stack import RunningStack
+from tests.support.people import PEOPLE
+from tests.support.stack import RunningStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.after_all]  # reads every test's log lines
 
 
 def drive_everything(stack: RunningStack) -> list[str]:

@@ -1,0 +1,1 @@
+"""What the tests share: the local stacks, the simulator, people, AWS set-up, handlers."""
