@@ -266,15 +266,28 @@ def test_nothing_logged_carries_tokens_secrets_or_identity(caplog: pytest.LogCap
         assert value not in caplog.text  # ...with the values redacted
 
 
-def test_config_from_environment() -> None:
-    cfg = ClientConfig.from_env(
-        {
-            "WECHAT_BASE_URL": "http://127.0.0.1:3001/",
-            "WECHAT_FALLBACK_BASE_URL": "none",
-            "WECHAT_READ_TIMEOUT": "1.5",
-        }
-    )
+def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wxface import runtime
+    from wxface.settings import Settings
+
+    for key, value in {
+        "PARAM_PATH": "/p",
+        "WECHAT_BASE_URL": "http://127.0.0.1:3001/",
+        "WECHAT_FALLBACK_BASE_URL": "none",
+        "WECHAT_READ_TIMEOUT": "1.5",
+    }.items():
+        monkeypatch.setenv(key, value)
+    runtime.reset()
+    cfg = runtime._client_config()
+    runtime.reset()
     assert cfg.base_urls == ("http://127.0.0.1:3001",)
     assert cfg.read_timeout == 1.5
-    default = ClientConfig.from_env({})
-    assert default.base_urls == ("https://api.weixin.qq.com", "https://api2.weixin.qq.com")
+    default = Settings.from_env({"PARAM_PATH": "/p"})
+    assert (default.wechat_base_url, default.wechat_fallback_base_url) == (
+        "https://api.weixin.qq.com",
+        "https://api2.weixin.qq.com",
+    )
+    assert (
+        Settings.from_env({"PARAM_PATH": "/p", "WECHAT_FALLBACK_BASE_URL": ""}).wechat_fallback_base_url
+        is None
+    )

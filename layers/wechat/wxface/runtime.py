@@ -87,26 +87,35 @@ def invoke_refresher(payload: dict[str, Any]) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {"ok": False}
 
 
+def _client_config() -> ClientConfig:
+    s = settings()
+    return ClientConfig(
+        base_url=s.wechat_base_url,
+        fallback_base_url=s.wechat_fallback_base_url,
+        connect_timeout=s.wechat_connect_timeout,
+        read_timeout=s.wechat_read_timeout,
+        total_budget=s.wechat_total_budget,
+    )
+
+
 @cache
 def wechat() -> WeChatClient:
     """The API functions' client: tokens come from SSM, written by the refresher."""
     s = settings()
     reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(
-        ClientConfig.from_env(), tokens=reader, observer=wechat_event, admit=quota_guard().admit
-    )
+    return WeChatClient(_client_config(), tokens=reader, observer=wechat_event, admit=quota_guard().admit)
 
 
 @cache
 def wechat_without_token() -> WeChatClient:
     """The refresher's client: stable_token authenticates with the AppSecret (not counted)."""
-    return WeChatClient(ClientConfig.from_env(), observer=wechat_event)
+    return WeChatClient(_client_config(), observer=wechat_event)
 
 
 @cache
 def login_client() -> WeChatClient:
     """The session function's client: jscode2session, counted by the quota guard."""
-    return WeChatClient(ClientConfig.from_env(), observer=wechat_event, admit=quota_guard().admit)
+    return WeChatClient(_client_config(), observer=wechat_event, admit=quota_guard().admit)
 
 
 # --- the use cases ----------------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Function settings, read once per container from the environment the template sets."""
+"""Function settings: the environment the template sets, parsed once per container by a pydantic
+model. This is the one place the layer reads its environment (Powertools reads its own
+POWERTOOLS_* variables); everything else takes a :class:`Settings`."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # Daily quotas the guard assumes when WECHAT_DAILY_QUOTAS does not say: set your account's own
 # (the mini-program admin console shows them). jscode2session has none: counted, never refused.
@@ -17,8 +20,8 @@ DEFAULT_DAILY_QUOTAS: Mapping[str, int] = {
     "/cityservice/face/identify/getverifyid": 100_000,
     "/cityservice/face/identify/queryverifyinfo": 100_000,
 }
-
-
+DEFAULT_BASE_URL = "https://api.weixin.qq.com"
+DEFAULT_FALLBACK_BASE_URL = "https://api2.weixin.qq.com"  # WeChat's disaster-recovery host
 DAY_S = 86400
 
 
@@ -26,57 +29,64 @@ class SettingsError(RuntimeError):
     """A setting is missing or malformed: a deployment mistake, reported at first use."""
 
 
-def _int(env: Mapping[str, str], key: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{key} must be an integer") from None
-    if value < minimum:
-        raise SettingsError(f"{key} must be at least {minimum}")
-    return value
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
-
-def _quotas(env: Mapping[str, str]) -> dict[str, int]:
-    raw = env.get("WECHAT_DAILY_QUOTAS", "").strip()
-    quotas = dict(DEFAULT_DAILY_QUOTAS)
-    if not raw:
-        return quotas
-    try:
-        given = json.loads(raw)
-    except json.JSONDecodeError:
-        raise SettingsError("WECHAT_DAILY_QUOTAS must be a JSON object of endpoint path to count") from None
-    if not isinstance(given, dict) or not all(
-        isinstance(k, str) and k.startswith("/") and isinstance(v, int) and v >= 0 for k, v in given.items()
-    ):
-        raise SettingsError("WECHAT_DAILY_QUOTAS must map endpoint paths to counts of 0 or more")
-    quotas.update(given)
-    return quotas
-
-
-@dataclass(frozen=True)
-class Settings:
-    app_id: str
-    app_secret_param: str  # SSM SecureString the operator creates
+    app_id: str = ""
+    app_secret_param: str = ""  # SSM SecureString the operator creates
     param_path: str  # this stack's SSM path: access token, signing and HMAC keys live under it
-    table_name: str
-    face_api_version: Literal[1, 2]
-    refresher_function: str
-    session_ttl_s: int = 3600
-    key_limit_per_hour: int = 10
-    lookup_window_s: int = 24 * 3600
-    result_retention_days: int = 30
-    token_cache_s: int = 60  # shorter than WeChat's 5-minute overlap of old and new tokens
-    lookup_limit_per_hour: int = 60
-    session_limit_per_address: int = 600  # per hour; carrier NAT puts many users behind one address
-    wechat_daily_quotas: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
-    quota_alarm_percent: int = 80
-    quota_refuse_percent: int = 95
-    audit_retention_days: int = 180
-    key_cache_s: int = 300  # signing and data keys; also the signing key's activation delay
-    secret_cache_s: int = 60  # the AppSecret
+    table_name: str = ""
+    face_api_version: Literal[1, 2] = 2
+    refresher_function: str = ""
+    session_ttl_s: int = Field(3600, ge=60)
+    key_limit_per_hour: int = Field(10, ge=1)
+    lookup_window_s: int = Field(24 * 3600, ge=0)
+    result_retention_days: int = Field(30, ge=1)
+    token_cache_s: int = Field(60, ge=1)  # shorter than WeChat's 5-minute overlap of old and new tokens
+    lookup_limit_per_hour: int = Field(60, ge=1)
+    session_limit_per_address: int = Field(
+        600, ge=1
+    )  # per hour; carrier NAT puts many users behind one address
+    wechat_daily_quotas: Mapping[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
+    quota_alarm_percent: int = Field(80, ge=1)
+    quota_refuse_percent: int = Field(95, ge=1)
+    audit_retention_days: int = Field(180, ge=1)
+    key_cache_s: int = Field(300, ge=1)  # signing and data keys; also the signing key's activation delay
+    secret_cache_s: int = Field(60, ge=1)  # the AppSecret
+    ssm_kms_key_id: str = ""  # the stack's customer-managed key for SSM writes; empty: AWS-managed
+    # The WeChat client (README, "Configuration of the WeChat client").
+    wechat_base_url: str = DEFAULT_BASE_URL
+    wechat_fallback_base_url: str | None = DEFAULT_FALLBACK_BASE_URL  # "none" or empty: no fallback
+    wechat_connect_timeout: float = Field(2.0, gt=0)
+    wechat_read_timeout: float = Field(5.0, gt=0)
+    wechat_total_budget: float = Field(10.0, gt=0)
+
+    @field_validator("face_api_version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, str) and value in ("1", "2") else value
+
+    @field_validator("param_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("an absolute SSM path such as /face-verify/prod")
+        return value.rstrip("/")
+
+    @field_validator("wechat_daily_quotas", mode="before")
+    @classmethod
+    def _quotas(cls, value: Any) -> Any:
+        given = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(given, dict) or not all(
+            isinstance(k, str) and k.startswith("/") and type(v) is int and v >= 0 for k, v in given.items()
+        ):
+            raise ValueError("a JSON object of endpoint path to a count of 0 or more")
+        return {**DEFAULT_DAILY_QUOTAS, **given}
+
+    @field_validator("wechat_fallback_base_url", mode="before")
+    @classmethod
+    def _fallback(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.lower() == "none" else value
 
     @property
     def result_retention_s(self) -> int:
@@ -100,34 +110,51 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Parsed from ``env`` (the process environment by default); an empty variable is unset.
+        A malformed one is a :class:`SettingsError` naming the variable, never its value."""
         env = os.environ if env is None else env
-        version = env.get("FACE_API_VERSION", "2").strip()
-        if version not in ("1", "2"):
-            raise SettingsError("FACE_API_VERSION must be 1 or 2")
-        path = env.get("PARAM_PATH", "").strip().rstrip("/")
-        if not path.startswith("/"):
-            raise SettingsError("PARAM_PATH must be an absolute SSM path such as /face-verify/prod")
-        return cls(
-            app_id=env.get("WECHAT_APP_ID", "").strip(),
-            app_secret_param=env.get("WECHAT_APP_SECRET_PARAM", "").strip(),
-            param_path=path,
-            table_name=env.get("TABLE_NAME", "").strip(),
-            face_api_version=1 if version == "1" else 2,
-            refresher_function=env.get("REFRESHER_FUNCTION", "").strip(),
-            session_ttl_s=_int(env, "SESSION_TTL_SECONDS", 3600, 60),
-            key_limit_per_hour=_int(env, "KEY_LIMIT_PER_HOUR", 10),
-            lookup_window_s=_int(env, "LOOKUP_WINDOW_SECONDS", 24 * 3600, 0),
-            result_retention_days=_int(env, "RESULT_RETENTION_DAYS", 30),
-            token_cache_s=_int(env, "TOKEN_CACHE_SECONDS", 60),
-            lookup_limit_per_hour=_int(env, "LOOKUP_LIMIT_PER_HOUR", 60),
-            session_limit_per_address=_int(env, "SESSION_LIMIT_PER_ADDRESS_PER_HOUR", 600),
-            wechat_daily_quotas=_quotas(env),
-            quota_alarm_percent=_int(env, "QUOTA_ALARM_PERCENT", 80),
-            quota_refuse_percent=_int(env, "QUOTA_REFUSE_PERCENT", 95),
-            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 180),
-            key_cache_s=_int(env, "KEY_CACHE_SECONDS", 300),
-            secret_cache_s=_int(env, "SECRET_CACHE_SECONDS", 60),
-        )
+        given = {field: env[name].strip() for field, name in ENVIRONMENT.items() if env.get(name, "").strip()}
+        if "WECHAT_FALLBACK_BASE_URL" in env and not env["WECHAT_FALLBACK_BASE_URL"].strip():
+            given["wechat_fallback_base_url"] = "none"  # set but empty: no fallback host
+        try:
+            return cls.model_validate(given)
+        except ValidationError as err:
+            problems = sorted(
+                f"{ENVIRONMENT.get(str(e['loc'][0]), e['loc'][0])} ({e['msg']})"
+                for e in err.errors()
+                if e["loc"]
+            )
+            raise SettingsError(f"malformed settings: {'; '.join(problems)}") from None
+
+
+# Each setting's environment variable, as template.yaml sets it.
+ENVIRONMENT: Final[dict[str, str]] = {
+    "app_id": "WECHAT_APP_ID",
+    "app_secret_param": "WECHAT_APP_SECRET_PARAM",
+    "param_path": "PARAM_PATH",
+    "table_name": "TABLE_NAME",
+    "face_api_version": "FACE_API_VERSION",
+    "refresher_function": "REFRESHER_FUNCTION",
+    "session_ttl_s": "SESSION_TTL_SECONDS",
+    "key_limit_per_hour": "KEY_LIMIT_PER_HOUR",
+    "lookup_window_s": "LOOKUP_WINDOW_SECONDS",
+    "result_retention_days": "RESULT_RETENTION_DAYS",
+    "token_cache_s": "TOKEN_CACHE_SECONDS",
+    "lookup_limit_per_hour": "LOOKUP_LIMIT_PER_HOUR",
+    "session_limit_per_address": "SESSION_LIMIT_PER_ADDRESS_PER_HOUR",
+    "wechat_daily_quotas": "WECHAT_DAILY_QUOTAS",
+    "quota_alarm_percent": "QUOTA_ALARM_PERCENT",
+    "quota_refuse_percent": "QUOTA_REFUSE_PERCENT",
+    "audit_retention_days": "AUDIT_RETENTION_DAYS",
+    "key_cache_s": "KEY_CACHE_SECONDS",
+    "secret_cache_s": "SECRET_CACHE_SECONDS",
+    "ssm_kms_key_id": "SSM_KMS_KEY_ID",
+    "wechat_base_url": "WECHAT_BASE_URL",
+    "wechat_fallback_base_url": "WECHAT_FALLBACK_BASE_URL",
+    "wechat_connect_timeout": "WECHAT_CONNECT_TIMEOUT",
+    "wechat_read_timeout": "WECHAT_READ_TIMEOUT",
+    "wechat_total_budget": "WECHAT_TOTAL_BUDGET",
+}
 
 
 @cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
@@ -82,8 +81,10 @@ def prefetch_secure(ages: dict[str, int]) -> None:
 def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
     """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
     client = aws.ssm()
+    from ..settings import settings
+
     # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
-    key_id = os.environ.get("SSM_KMS_KEY_ID", "").strip()
+    key_id = settings().ssm_kms_key_id
     try:
         if key_id:
             client.put_parameter(

@@ -17,10 +17,9 @@ request body, or a response body.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, TypeVar
 
@@ -104,11 +103,6 @@ class TokenSource(Protocol):
         ...
 
 
-def _float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    return float(raw) if raw else default
-
-
 @dataclass(frozen=True)
 class ClientConfig:
     base_url: str = DEFAULT_BASE_URL
@@ -127,20 +121,6 @@ class ClientConfig:
         if self.fallback_base_url and self.fallback_base_url.rstrip("/") not in urls:
             urls.append(self.fallback_base_url.rstrip("/"))
         object.__setattr__(self, "base_urls", tuple(urls))
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ClientConfig:
-        """``WECHAT_BASE_URL``, ``WECHAT_FALLBACK_BASE_URL`` (empty or ``none`` disables it),
-        ``WECHAT_CONNECT_TIMEOUT``, ``WECHAT_READ_TIMEOUT``, ``WECHAT_TOTAL_BUDGET`` (seconds)."""
-        env = os.environ if env is None else env
-        fallback = env.get("WECHAT_FALLBACK_BASE_URL", DEFAULT_FALLBACK_BASE_URL).strip()
-        return cls(
-            base_url=env.get("WECHAT_BASE_URL", "").strip() or DEFAULT_BASE_URL,
-            fallback_base_url=None if fallback.lower() in ("", "none") else fallback,
-            connect_timeout=_float(env, "WECHAT_CONNECT_TIMEOUT", cls.connect_timeout),
-            read_timeout=_float(env, "WECHAT_READ_TIMEOUT", cls.read_timeout),
-            total_budget=_float(env, "WECHAT_TOTAL_BUDGET", cls.total_budget),
-        )
 
 
 class _NoTokens:
