@@ -322,9 +322,9 @@ def warm_overhead() -> None:
                        "WECHAT_APP_ID": "wx0000000000000001", "WECHAT_APP_SECRET_PARAM": "/bench/secret"})  # fmt: skip
     from wxface import runtime
     from wxface.dal.table import Table
-    from wxface.domain.keys_material import DataKey, SigningKey
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
     from wxface.domain.sessions import issue_session
+    from wxface.domain.stack_keys import DataKey, SigningKey
     from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
     from wxface.settings import DEFAULT_DAILY_QUOTAS
     from wxface.wechat import ClientConfig, WeChatClient
@@ -707,7 +707,7 @@ def token_under_load(stack: RunningStack, containers: int, requests: int) -> Non
     rows.append(("5 token under load", "SSM reads per container during the run",
                  f"{ssm_reads / containers:.1f} in {elapsed:.0f} s, 4 token lifetimes compressed: one per rotation "
                  "and per key read", ""))  # fmt: skip
-    from wxface.domain.keys_material import KEY_CACHE_S
+    from wxface.domain.stack_keys import KEY_CACHE_S
     from wxface.settings import Settings
 
     token_cache = Settings.from_env({"PARAM_PATH": "/x"}).token_cache_s

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "wechat"
 
 import boto3
 
-from wxface.domain.keys_material import DataKey
+from wxface.domain.stack_keys import DataKey
 
 
 def records(table: str, owner: str, dynamodb: Any) -> list[dict[str, Any]]:

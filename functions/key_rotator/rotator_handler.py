@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability
-from wxface.domain.keys_material import rotate_signing_keys
+from wxface.domain.stack_keys import rotate_signing_keys
 from wxface.jobs import job_entry
 from wxface.settings import settings
 

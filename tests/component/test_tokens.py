@@ -13,7 +13,7 @@ from tests.support.aws import Deployment, clients
 from tests.support.simulator import APPID, RunningSim
 from wxface.dal import aws
 from wxface.dal.table import Table
-from wxface.domain.keys_material import sha256_hex
+from wxface.domain.stack_keys import sha256_hex
 from wxface.domain.tokens import LEASE_NAME, SharedTokenReader, StoredToken, refresh_token
 from wxface.wechat import ClientConfig, WeChatClient, WeChatUnavailable
 

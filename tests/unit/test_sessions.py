@@ -9,8 +9,8 @@ import pytest
 from wxface.api.errors import ApiError, from_domain
 from wxface.api.http import bearer_token
 from wxface.domain.errors import DomainError
-from wxface.domain.keys_material import SigningKey
 from wxface.domain.sessions import issue_session, verify_session
+from wxface.domain.stack_keys import SigningKey
 
 CURRENT = SigningKey("k2", b"c" * 32)
 PREVIOUS = SigningKey("k1", b"p" * 32)

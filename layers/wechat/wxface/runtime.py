@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .dal import aws
 from .dal.table import Table
-from .domain.keys_material import DataKey, SigningKey, load_data_key, load_signing_keys
 from .domain.limits import QuotaGuard, QuotaPolicy
+from .domain.stack_keys import DataKey, SigningKey, load_data_key, load_signing_keys
 from .domain.tokens import SharedTokenReader
 from .observability import quota_used, wechat_event
 from .settings import settings

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import IdempotencyConflict, IdempotencyInProgress, InvalidIdempotencyKey, StoreUnavailable
-from .keys_material import DataKey
+from .stack_keys import DataKey
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

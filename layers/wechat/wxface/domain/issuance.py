@@ -18,8 +18,8 @@ from ..identity import (
     normalize_name,
 )
 from ..wechat.client import WeChatClient
-from .keys_material import DataKey, sha256_hex
 from .limits import Limit, charge
+from .stack_keys import DataKey, sha256_hex
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

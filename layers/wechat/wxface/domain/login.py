@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from ..answers import SessionAnswer
 from ..dal.table import Table
 from ..wechat.client import WeChatClient
-from .keys_material import DataKey, SigningKey
 from .limits import Limit, charge
 from .sessions import issue_session
+from .stack_keys import DataKey, SigningKey
 from .tokens import with_app_secret
 
 

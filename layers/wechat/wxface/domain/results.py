@@ -12,8 +12,8 @@ from ..dal.table import AuditEntry, Table
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
 from .errors import Forbidden, KeyExpired, NoResult, NotFound
-from .keys_material import DataKey, sha256_hex
 from .limits import Limit, charge
+from .stack_keys import DataKey, sha256_hex
 
 LOOKUP_ROUTE = "POST /v1/face/results"
 ERASE_ROUTE = "DELETE /v1/me"

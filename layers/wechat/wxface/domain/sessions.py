@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import jwt
 
 from .errors import SessionExpired, Unauthorized
-from .keys_material import SigningKey, active_signing_key
+from .stack_keys import SigningKey, active_signing_key
 
 AUDIENCE = "wxface-session"
 

@@ -26,7 +26,7 @@ from ..dal.table import Table
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatUnavailable
 from ..wechat.models import AccessToken
-from .keys_material import sha256_hex
+from .stack_keys import sha256_hex
 
 logger = logging.getLogger("wxface.tokens")
 

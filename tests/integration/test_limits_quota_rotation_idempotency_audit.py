@@ -279,7 +279,7 @@ def test_a_new_app_secret_is_picked_up_on_40125_with_exactly_one_re_read(hard: R
 
 
 def test_audit_records_say_who_when_and_how_without_personal_data(hard: RunningStack) -> None:
-    from wxface.domain.keys_material import DataKey
+    from wxface.domain.stack_keys import DataKey
 
     openid = user()
     token = login(hard, openid)

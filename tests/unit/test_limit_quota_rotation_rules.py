@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from wxface.api.errors import from_domain
 from wxface.domain.errors import DomainError
 from wxface.domain.idempotency import idempotency_key
-from wxface.domain.keys_material import SigningKey, active_signing_key, rotated
 from wxface.domain.limits import QuotaPolicy, wechat_day
+from wxface.domain.stack_keys import SigningKey, active_signing_key, rotated
 from wxface.domain.tokens import with_app_secret
 from wxface.settings import Settings, SettingsError
 from wxface.wechat.errors import WeChatApiError
