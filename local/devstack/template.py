@@ -119,6 +119,7 @@ class Resolver:
         partition: Partition | None = None,
     ) -> None:
         where = partition or AWS
+        self.parameters = dict(parameters)
         self.values = {
             "AWS::StackName": stack_name,
             "AWS::Region": where.region,
@@ -266,7 +267,6 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     resources: dict[str, Any] = doc["Resources"]
     table_id = next(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
     resolve, physical = resolver_for(doc, stack_name=stack_name, overrides=overrides)
-    parameters = {k: v for k, v in resolve.values.items() if not k.startswith("AWS::") and k not in physical}
     table_name = physical[table_id]
 
     globals_fn = doc.get("Globals", {}).get("Function", {})
@@ -316,7 +316,7 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         functions[logical_id] = fn
     return Stack(
         name=stack_name,
-        parameters=parameters,
+        parameters=resolve.parameters,
         functions=functions,
         routes=routes,
         table_name=table_name,
