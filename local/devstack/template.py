@@ -8,31 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
 
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...)."""
+def read(template_path: Path) -> dict[str, Any]:
+    """The template as CloudFormation reads it, short-form tags (``!Ref``, ``!Sub``, ``!GetAtt``)
+    turned into their long form, by cfn-lint's decoder (what ``make test``'s gates run)."""
+    from cfnlint.decode import decode  # type: ignore[import-untyped]
 
-
-def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _tag)
+    doc, problems = decode(str(template_path))
+    if problems or doc is None:
+        raise ValueError(f"{template_path}: " + "; ".join(str(p) for p in problems))
+    return dict(doc)
 
 
 @dataclass
@@ -263,7 +251,7 @@ def _exists(resource: dict[str, Any], resolve: Resolver) -> bool:
 
 def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | None = None) -> Stack:
     root = template_path.parent
-    doc = yaml.load(template_path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    doc = read(template_path)
     resources: dict[str, Any] = doc["Resources"]
     table_id = next(k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table")
     resolve, physical = resolver_for(doc, stack_name=stack_name, overrides=overrides)

@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from devstack.template import CfnLoader
+from devstack.template import read
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
-    return doc
+    return read(ROOT / "template.yaml")
 
 
 def of_type(template: dict[str, Any], kind: str) -> dict[str, Any]:

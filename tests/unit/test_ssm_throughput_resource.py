@@ -15,16 +15,15 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from botocore.stub import Stubber
 
-from devstack.template import CfnLoader
+from devstack.template import read
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def handler_module() -> types.ModuleType:
-    doc = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
+    doc = read(ROOT / "template.yaml")
     code = doc["Resources"]["ParameterStoreThroughputFunction"]["Properties"]["InlineCode"]
     module = types.ModuleType("index")
     exec(compile(code, "index.py", "exec"), module.__dict__)  # noqa: S102 - the template's own inline code

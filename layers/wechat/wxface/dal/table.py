@@ -18,15 +18,13 @@ Items (``pk`` / ``sk``); no name, ID number or openid is stored in clear:
 from __future__ import annotations
 
 import contextlib
-import json
 import random
-import secrets
 import time
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import aws
+from .records import AuditEntry, Item, KeyRecord, StoredResult, values_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -54,44 +52,6 @@ def cancellation_reasons(err: Exception) -> list[str]:
     return [str(r.get("Code", "None")) for r in reasons]
 
 
-def _item_to_dict(item: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in item.items():
-        if "S" in value:
-            out[key] = value["S"]
-        elif "N" in value:
-            out[key] = int(value["N"])
-        elif "BOOL" in value:
-            out[key] = value["BOOL"]
-    return out
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One audit record: no personal data (``owner`` is the openid's HMAC)."""
-
-    owner: str
-    route: str  # e.g. "POST /v1/face/keys"
-    outcome: str  # "issued", "passed", "not_passed", "erased"
-    at_ms: int
-    ttl: int
-    result_code: int | None = None
-
-    def item(self, table: str) -> TransactWriteItemTypeDef:
-        item: dict[str, AttributeValueTypeDef] = {
-            "pk": _s(f"AUDIT#{self.owner}"),
-            "sk": _s(f"{self.at_ms:015d}#{self.route}#{secrets.token_hex(3)}"),
-            "owner": _s(self.owner),
-            "route": _s(self.route),
-            "outcome": _s(self.outcome),
-            "at": _n(self.at_ms // 1000),
-            "ttl": _n(self.ttl),
-        }
-        if self.result_code is not None:
-            item["result_code"] = _n(self.result_code)
-        return {"Put": {"TableName": table, "Item": item}}
-
-
 class Table:
     def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
         self.name = name
@@ -105,36 +65,24 @@ class Table:
 
     # --- keys -------------------------------------------------------------------------------
 
-    def put_key(
-        self,
-        ref: str,
-        owner: str,
-        fields: dict[str, str | int],
-        issued_ms: int,
-        ttl: int,
-        audit: AuditEntry | None = None,
-    ) -> None:
-        item: dict[str, AttributeValueTypeDef] = {
-            "pk": _s(f"KEY#{ref}"),
-            "sk": _s("KEY"),
-            "owner": _s(owner),
-            "ttl": _n(ttl),
-        }
-        for key, value in fields.items():
-            item[key] = _n(value) if isinstance(value, int) else _s(value)
-        index: dict[str, AttributeValueTypeDef] = {
-            "pk": _s(f"USER#{owner}"),
+    def put_key(self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None) -> None:
+        """The key record and the user's index entry (and the audit record) in one transaction."""
+        index: Item = {
+            "pk": _s(f"USER#{record.owner}"),
             "sk": _s(f"KEY#{issued_ms:015d}#{ref}"),
             "target": _s(f"KEY#{ref}"),
-            "ttl": _n(ttl),
+            "ttl": _n(record.ttl),
         }
         self._transact(
             [
-                {"Put": {"TableName": self.name, "Item": item}},
+                {"Put": {"TableName": self.name, "Item": record.item(ref)}},
                 {"Put": {"TableName": self.name, "Item": index}},
-                *([audit.item(self.name)] if audit else []),
+                *self._audit(audit),
             ]
         )
+
+    def _audit(self, audit: AuditEntry | None) -> list[TransactWriteItemTypeDef]:
+        return [{"Put": {"TableName": self.name, "Item": audit.item()}}] if audit else []
 
     def _transact(self, items: list[TransactWriteItemTypeDef]) -> None:
         """TransactWriteItems, retried while it is cancelled only by conflicts with other
@@ -154,57 +102,48 @@ class Table:
                     raise
             time.sleep(random.uniform(0, TRANSACTION_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter, not a secret
 
-    def get_key(self, ref: str) -> dict[str, Any] | None:
+    def get_key(self, ref: str) -> KeyRecord | None:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}, ConsistentRead=True
         )
-        return _item_to_dict(resp["Item"]) if "Item" in resp else None
+        return KeyRecord.from_item(resp["Item"]) if "Item" in resp else None
 
     # --- results ----------------------------------------------------------------------------
-    def get_result_and_key(self, ref: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]:
         """The stored result and the key record of one reference, in one read."""
         wanted = [{"pk": _s(f"RESULT#{ref}"), "sk": _s("RESULT")}, {"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}]
-        found: dict[str, dict[str, Any]] = {}
+        result: StoredResult | None = None
+        key: KeyRecord | None = None
         pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
         while pending:
             resp = self.client.batch_get_item(RequestItems=pending)
             for item in resp.get("Responses", {}).get(self.name, []):
-                found[item["pk"]["S"].split("#", 1)[0]] = _item_to_dict(item)
+                if item["sk"] == _s("RESULT"):
+                    result = StoredResult.from_item(item)
+                else:
+                    key = KeyRecord.from_item(item)
             pending = resp.get("UnprocessedKeys") or None
-        result = found.get("RESULT")
-        if result is not None:
-            result["data"] = json.loads(result["data"])
-        return result, found.get("KEY")
+        return result, key
 
-    def get_result(self, ref: str) -> dict[str, Any] | None:
+    def get_result(self, ref: str) -> StoredResult | None:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"RESULT#{ref}"), "sk": _s("RESULT")}, ConsistentRead=True
         )
-        if "Item" not in resp:
-            return None
-        item = _item_to_dict(resp["Item"])
-        item["data"] = json.loads(item["data"])
-        return item
+        return StoredResult.from_item(resp["Item"]) if "Item" in resp else None
 
     def put_result(
-        self,
-        ref: str,
-        owner: str,
-        data: dict[str, Any],
-        verified_at: int,
-        ttl: int,
-        audit: AuditEntry | None = None,
+        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
     ) -> bool:
-        """Store a final result once. False if one is already stored under ``ref``."""
-        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        result: dict[str, AttributeValueTypeDef] = {
+        """Store a final result (``body``: the answer's JSON) once. False if one is already
+        stored under ``ref``."""
+        result: Item = {
             "pk": _s(f"RESULT#{ref}"),
             "sk": _s("RESULT"),
             "owner": _s(owner),
             "data": _s(body),
             "ttl": _n(ttl),
         }
-        index: dict[str, AttributeValueTypeDef] = {
+        index: Item = {
             "pk": _s(f"USER#{owner}"),
             "sk": _s(f"RESULT#{verified_at:012d}#{ref}"),
             "target": _s(f"RESULT#{ref}"),
@@ -223,7 +162,7 @@ class Table:
                         }
                     },
                     {"Put": {"TableName": self.name, "Item": index}},
-                    *([audit.item(self.name)] if audit else []),
+                    *self._audit(audit),
                 ]
             )
         except client.exceptions.TransactionCanceledException as err:
@@ -234,8 +173,9 @@ class Table:
             raise
         return True
 
-    def latest_result(self, owner: str, now: int) -> dict[str, Any] | None:
-        """The newest unexpired result in the user's index (TTL deletes late, so filter)."""
+    def latest_result(self, owner: str, now: int) -> str | None:
+        """The newest unexpired result in the user's index (TTL deletes late, so filter), as the
+        answer's JSON."""
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.name,
@@ -248,9 +188,8 @@ class Table:
             PaginationConfig={"PageSize": 25},
         ):
             for item in page.get("Items", []):
-                found = _item_to_dict(item)
-                data: dict[str, Any] = json.loads(found["data"])
-                return data
+                body: str = values_of(item)["data"]
+                return body
         return None
 
     # --- erasure ----------------------------------------------------------------------------
@@ -258,7 +197,7 @@ class Table:
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int:
         """Delete every key record and result of ``owner``, and the user's index (idempotent); the
         audit record, if any, is written in the same batch."""
-        keys: list[dict[str, AttributeValueTypeDef]] = []
+        keys: list[Item] = []
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.name,
@@ -269,11 +208,11 @@ class Table:
         ):
             for item in page.get("Items", []):
                 keys.append({"pk": item["pk"], "sk": item["sk"]})
-                target = item["target"]["S"]
+                target: str = values_of(item)["target"]
                 keys.append({"pk": _s(target), "sk": _s(target.split("#", 1)[0])})
         writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys]
         if audit is not None:
-            writes.insert(0, {"PutRequest": {"Item": audit.item(self.name)["Put"]["Item"]}})
+            writes.insert(0, {"PutRequest": {"Item": audit.item()}})
         for start in range(0, len(writes), 25):
             pending: Any = {self.name: writes[start : start + 25]}
             while pending:
@@ -309,7 +248,8 @@ class Table:
             )
         except client.exceptions.ConditionalCheckFailedException:
             return None
-        return int(resp["Attributes"]["n"]["N"])
+        total: int = values_of(resp["Attributes"])["n"]
+        return total
 
     def give_back(self, counter: str) -> None:
         """Undo one :meth:`take` (the request it counted did not go through)."""

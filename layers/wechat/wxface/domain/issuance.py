@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..answers import KeyAnswerV1, KeyAnswerV2
-from ..dal.table import AuditEntry, Table
+from ..dal.records import AuditEntry, KeyRecord, Store
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -43,7 +43,7 @@ def issue_key(
     raw_number: str,
     *,
     policy: IssuancePolicy,
-    table: Table,
+    table: Store,
     wechat: WeChatClient,
     data_key: DataKey,
     now: float | None = None,
@@ -60,7 +60,7 @@ def issue_key(
             v1 = wechat.get_user_id_key(name, number)
             ref, expires_in = sha256_hex(v1.user_id_key), v1.expires_in
             answer: KeyAnswerV1 | KeyAnswerV2 = KeyAnswerV1(user_id_key=v1.user_id_key, expires_in=expires_in)
-            fields: dict[str, str | int] = {
+            binding: dict[str, str] = {
                 "id_mac": data_key.mac("id_md5", id_card_number_md5(number)),
                 "name_mac": data_key.mac("name_md5", name_utf8_md5(name)),
             }
@@ -68,7 +68,7 @@ def issue_key(
             v2 = wechat.get_verify_id(name, number, openid)
             ref, expires_in = sha256_hex(v2.verify_id), v2.expires_in
             answer = KeyAnswerV2(verify_id=v2.verify_id, expires_in=expires_in)
-            fields = {
+            binding = {
                 "out_seq_no": v2.out_seq_no,
                 # Sent back to WeChat on lookup, so kept as is, for the lookup window only.
                 "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
@@ -78,11 +78,16 @@ def issue_key(
         raise
 
     expires_at = int(at) + expires_in
-    fields.update({"api_version": policy.api_version, "issued_at": int(at), "expires_at": expires_at})
-    audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
-    table.put_key(
-        ref, owner, fields, issued_ms=int(at * 1000), ttl=expires_at + policy.lookup_window_s, audit=audit
+    record = KeyRecord(
+        owner=owner,
+        api_version=policy.api_version,
+        issued_at=int(at),
+        expires_at=expires_at,
+        ttl=expires_at + policy.lookup_window_s,
+        **binding,
     )
+    audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
+    table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit)
     return answer
 
 
@@ -95,7 +100,7 @@ class KeyIssuance:
     """
 
     policy: IssuancePolicy
-    table: Table
+    table: Store
     wechat: WeChatClient
     data_key: DataKey
     idempotent_calls: Callable[[], IdempotentCalls]

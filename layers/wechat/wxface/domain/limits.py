@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..dal.table import Table
+from ..dal.records import Store
 from .errors import QuotaGuardRefused, RateLimited
 
 HOUR_S = 3600
@@ -34,14 +34,14 @@ class Limit:
 class Charge:
     """One request counted against a limit; :meth:`give_back` if it turned out not to count."""
 
-    table: Table
+    table: Store
     counter: str
 
     def give_back(self) -> None:
         self.table.give_back(self.counter)
 
 
-def charge(table: Table, limit: Limit, subject: str, now: float) -> Charge:
+def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
     """Count one request of ``subject`` (an HMAC, never a value in clear), or refuse it."""
     window = int(now // limit.window_s)
     counter = f"{limit.scope}#{subject}#{window}"
@@ -87,7 +87,7 @@ class QuotaGuard:
     over_alarm)`` hears the share of the quota used after every reservation (the alarm metric).
     """
 
-    table: Table
+    table: Store
     policy: QuotaPolicy
     report: Callable[[str, float, bool], None]
     clock: Callable[[], float]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..answers import SessionAnswer
-from ..dal.table import Table
+from ..dal.records import Store
 from ..wechat.client import WeChatClient
 from .limits import Limit, charge
 from .sessions import issue_session
@@ -27,7 +27,7 @@ def log_in(
     address: str,
     *,
     policy: LoginPolicy,
-    table: Table,
+    table: Store,
     data_key: DataKey,
     wechat: WeChatClient,
     app_secret: Callable[[bool], str],
@@ -54,7 +54,7 @@ class Login:
     """``POST /v1/session`` as one call."""
 
     policy: LoginPolicy
-    table: Table
+    table: Store
     data_key: DataKey
     wechat: WeChatClient
     app_secret: Callable[[bool], str]

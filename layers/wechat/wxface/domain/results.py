@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.table import AuditEntry, Table
+from ..dal.records import AuditEntry, Store, StoredResult
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
 from .errors import Forbidden, KeyExpired, NoResult, NotFound
@@ -51,7 +51,7 @@ def build_answer(
 class ResultLookup:
     """``POST /v1/face/results`` for either face API version, the latest result and erasure."""
 
-    table: Table
+    table: Store
     wechat: WeChatClient
     data_key: DataKey
     retention_s: int
@@ -69,12 +69,12 @@ class ResultLookup:
         identity_matched: bool | None = None
         if info.user_id_key:
             record = self.table.get_key(sha256_hex(info.user_id_key))
-            if record is not None and record["ttl"] > at:
+            if record is not None and record.live(at):
                 mac = self.data_key.mac
                 identity_matched = (
-                    record["owner"] == owner
-                    and record.get("id_mac") == mac("id_md5", (info.id_card_number_md5 or "").lower())
-                    and record.get("name_mac") == mac("name_md5", (info.name_utf8_md5 or "").lower())
+                    record.owner == owner
+                    and record.id_mac == mac("id_md5", (info.id_card_number_md5 or "").lower())
+                    and record.name_mac == mac("name_md5", (info.name_utf8_md5 or "").lower())
                 )
         answer = build_answer(
             1, info.identify_ret, identity_matched, info.identify_time or int(at), info.validate_data or None
@@ -89,13 +89,15 @@ class ResultLookup:
         stored = self._checked(result, owner, at)
         if stored is not None:
             return stored
-        if record is None or record["ttl"] <= at or record.get("api_version") != 2:
+        if record is None or not record.live(at) or record.api_version != 2:
             raise NotFound("verify_id")
-        if record["owner"] != owner:
+        if record.owner != owner:
             raise Forbidden
-        if at >= record["expires_at"]:
+        if at >= record.expires_at:
             raise KeyExpired
-        answer = self.wechat.query_verify_info(verify_id, record["out_seq_no"], record["cert_hash"], openid)
+        answer = self.wechat.query_verify_info(
+            verify_id, record.out_seq_no or "", record.cert_hash or "", openid
+        )
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at)
 
@@ -123,15 +125,14 @@ class ResultLookup:
         charge(self.table, Limit("lookups", self.lookups_per_hour), owner, at)
         return at, owner, sha256_hex(reference)
 
-    def _checked(self, stored: dict[str, Any] | None, owner: str, now: float) -> ResultAnswer | None:
-        if stored is None or stored["ttl"] <= now:
+    def _checked(self, stored: StoredResult | None, owner: str, now: float) -> ResultAnswer | None:
+        if stored is None or not stored.live(now):
             return None
-        if stored["owner"] != owner:
+        if stored.owner != owner:
             raise Forbidden
-        return ResultAnswer.model_validate(stored["data"])
+        return ResultAnswer.model_validate_json(stored.body)
 
     def _store(self, ref: str, owner: str, answer: ResultAnswer, now: float) -> ResultAnswer:
-        data: dict[str, Any] = answer.model_dump(mode="json")
         audit = AuditEntry(
             owner,
             LOOKUP_ROUTE,
@@ -141,7 +142,12 @@ class ResultLookup:
             result_code=answer.result_code,
         )
         if self.table.put_result(
-            ref, owner, data, answer.verified_at, ttl=int(now) + self.retention_s, audit=audit
+            ref,
+            owner,
+            answer.model_dump_json(),
+            answer.verified_at,
+            ttl=int(now) + self.retention_s,
+            audit=audit,
         ):
             return answer
         # Someone stored it first (a concurrent lookup): answer what is stored.
@@ -149,21 +155,21 @@ class ResultLookup:
 
 
 def latest(
-    openid: str, *, table: Table, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
+    openid: str, *, table: Store, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
 ) -> ResultAnswer:
     at = time.time() if now is None else now
     owner = data_key.owner(openid)
     charge(table, Limit("lookups", lookups_per_hour), owner, at)
-    data = table.latest_result(owner, int(at))
-    if data is None:
+    body = table.latest_result(owner, int(at))
+    if body is None:
         raise NoResult
-    return ResultAnswer.model_validate(data)
+    return ResultAnswer.model_validate_json(body)
 
 
 def erase(
     openid: str,
     *,
-    table: Table,
+    table: Store,
     data_key: DataKey,
     erasures_per_hour: int = 60,
     audit_retention_s: int = 180 * 86400,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..dal.params import ParameterMissing, read_secure, write_secure
-from ..dal.table import Table
+from ..dal.records import Store
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatUnavailable
 from ..wechat.models import AccessToken
@@ -62,7 +62,7 @@ class SharedTokenReader:
     def __init__(
         self,
         param: str,
-        table: Table,
+        table: Store,
         invoke_refresher: Invoke,
         *,
         cache_s: int = 60,

@@ -1,0 +1,163 @@
+"""What the table holds, as typed records, and the interface the domain stores them through.
+
+Items are read with boto3's ``TypeDeserializer`` and written with its ``TypeSerializer``; a
+record knows its own attributes, so no caller indexes an item by string. ``Store`` is the
+interface the domain depends on: :class:`wxface.dal.table.Table` implements it on DynamoDB, and
+the tests' in-memory fake implements it too (and runs the same domain tests, so it can never be
+more lenient than DynamoDB).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+_deserializer = TypeDeserializer()
+_serializer = TypeSerializer()
+
+Item = dict[str, "AttributeValueTypeDef"]
+
+
+def to_item(values: dict[str, str | int | bool | None]) -> Item:
+    """A DynamoDB item from plain values (``None`` values are left out, as DynamoDB has no use
+    for an empty attribute)."""
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def values_of(item: dict[str, Any]) -> dict[str, Any]:
+    """Plain values of a DynamoDB item; numbers become ``int`` (the table holds no fractions)."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        plain = _deserializer.deserialize(value)
+        out[key] = int(plain) if isinstance(plain, Decimal) else plain
+    return out
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """``KEY#<ref>``: what a lookup needs to bind a result to the key issued here.
+
+    ``owner`` is the HMAC of the openid. 1.0 keeps HMACs of the MD5s WeChat answers in
+    ``getinfo`` (``id_mac``, ``name_mac``); 2.0 keeps what ``queryverifyinfo`` needs back
+    (``out_seq_no``, ``cert_hash``).
+    """
+
+    owner: str
+    api_version: Literal[1, 2]
+    issued_at: int
+    expires_at: int  # when WeChat stops accepting the key
+    ttl: int  # when the record goes (expires_at + the lookup window)
+    id_mac: str | None = None
+    name_mac: str | None = None
+    out_seq_no: str | None = None
+    cert_hash: str | None = None
+
+    def item(self, ref: str) -> Item:
+        return to_item(
+            {
+                "pk": f"KEY#{ref}",
+                "sk": "KEY",
+                "owner": self.owner,
+                "api_version": self.api_version,
+                "issued_at": self.issued_at,
+                "expires_at": self.expires_at,
+                "ttl": self.ttl,
+                "id_mac": self.id_mac,
+                "name_mac": self.name_mac,
+                "out_seq_no": self.out_seq_no,
+                "cert_hash": self.cert_hash,
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> KeyRecord:
+        v = values_of(item)
+        return cls(
+            owner=v["owner"],
+            api_version=2 if v.get("api_version") == 2 else 1,
+            issued_at=v.get("issued_at", 0),
+            expires_at=v.get("expires_at", 0),
+            ttl=v["ttl"],
+            id_mac=v.get("id_mac"),
+            name_mac=v.get("name_mac"),
+            out_seq_no=v.get("out_seq_no"),
+            cert_hash=v.get("cert_hash"),
+        )
+
+    def live(self, now: float) -> bool:
+        """Not yet past its TTL (DynamoDB deletes expired items late, so reads check)."""
+        return self.ttl > now
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """``RESULT#<ref>``: a final result (the answer as JSON), whose it is, until when."""
+
+    owner: str
+    body: str  # the answer, JSON
+    ttl: int
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> StoredResult:
+        v = values_of(item)
+        return cls(owner=v["owner"], body=v["data"], ttl=v["ttl"])
+
+    def live(self, now: float) -> bool:
+        return self.ttl > now
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit record: no personal data (``owner`` is the openid's HMAC)."""
+
+    owner: str
+    route: str  # e.g. "POST /v1/face/keys"
+    outcome: str  # "issued", "passed", "not_passed", "erased"
+    at_ms: int
+    ttl: int
+    result_code: int | None = None
+
+    def item(self) -> Item:
+        return to_item(
+            {
+                "pk": f"AUDIT#{self.owner}",
+                "sk": f"{self.at_ms:015d}#{self.route}#{secrets.token_hex(3)}",
+                "owner": self.owner,
+                "route": self.route,
+                "outcome": self.outcome,
+                "at": self.at_ms // 1000,
+                "ttl": self.ttl,
+                "result_code": self.result_code,
+            }
+        )
+
+
+class Store(Protocol):
+    """The table as the domain uses it."""
+
+    # keys and results
+    def put_key(
+        self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None
+    ) -> None: ...
+    def get_key(self, ref: str) -> KeyRecord | None: ...
+    def get_result(self, ref: str) -> StoredResult | None: ...
+    def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]: ...
+    def put_result(
+        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
+    ) -> bool: ...
+    def latest_result(self, owner: str, now: int) -> str | None: ...
+    def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...
+
+    # counters and leases
+    def take(self, counter: str, limit: int, ttl: int) -> bool: ...
+    def reserve(self, counter: str, amount: int, *, below: int | None, ttl: int) -> int | None: ...
+    def give_back(self, counter: str) -> None: ...
+    def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool: ...
+    def release_lease(self, name: str, holder: str) -> None: ...
