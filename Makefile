@@ -27,7 +27,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
 	@echo "make test  - every test and check"
-	@echo "make test-fast - unit and contract tests only (under a minute), while you work"
+	@echo "make test-fast - unit, domain and contract tests (under a minute), while you work"
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
 	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
@@ -79,7 +79,7 @@ test: lint typecheck gates
 # While working: the unit (domain rules, validators, the local IAM evaluator) and contract (the
 # WeChat client against the simulator) tests; `make test` is still what a change must pass.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q tests/unit tests/contract
+	$(BIN)/pytest -q -m "not slow" tests/unit tests/domain tests/contract
 
 bench: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python bench/run.py

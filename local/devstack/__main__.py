@@ -314,7 +314,11 @@ def main(argv: list[str] | None = None) -> int:
 
         server = uvicorn.Server(
             uvicorn.Config(
-                HttpApi(stack.routes, functions), access_log=False, log_config=None, lifespan="off"
+                HttpApi(stack.routes, functions),
+                access_log=False,
+                log_config=None,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
             )
         )
         threading.Thread(target=server.run, kwargs={"sockets": [api_sock]}, daemon=True).start()

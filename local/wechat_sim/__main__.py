@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             log_config=None,  # keep the logging set up above
             log_level=args.log_level,
             lifespan="off",
+            # A request held by a delay fault must not hold up Ctrl-C (uvicorn waits for
+            # requests in flight without a limit otherwise).
+            timeout_graceful_shutdown=2,
         )
     )
     server.run(sockets=[sock])

@@ -27,7 +27,7 @@ class Clock:
 
 def calls(dep: Deployment) -> tuple[IdempotentCalls, Clock]:
     clock = Clock()
-    return IdempotentCalls(dep.table, aws.dynamodb(), sleep=clock.sleep, clock=clock), clock
+    return IdempotentCalls.on_table(dep.table, aws.dynamodb(), sleep=clock.sleep, clock=clock), clock
 
 
 def test_the_same_key_and_body_run_once_another_body_is_a_409(deployment: Deployment) -> None:

@@ -67,6 +67,7 @@ def test_a_slow_wechat_is_cut_off_within_the_budget(fresh_sim: RunningSim, clien
     assert err.value.http_status == 503
 
 
+@pytest.mark.slow
 def test_default_settings_answer_within_about_ten_seconds(fresh_sim: RunningSim) -> None:
     """The production settings: 5 s read timeout, 10 s for every attempt together."""
     config = ClientConfig(base_url=fresh_sim.url, fallback_base_url=None)

@@ -44,7 +44,7 @@ def signing_keys() -> tuple[SigningKey, ...]:
 def idempotent_calls() -> IdempotentCalls:
     from .domain.idempotency import IdempotentCalls
 
-    return IdempotentCalls(settings().table_name, aws.dynamodb())
+    return IdempotentCalls.on_table(settings().table_name, aws.dynamodb())
 
 
 @cache

@@ -18,6 +18,7 @@ from .errors import IdempotencyConflict, IdempotencyInProgress, InvalidIdempoten
 from .stack_keys import DataKey
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -42,35 +43,26 @@ def idempotency_key(headers: Mapping[str, str] | None) -> str | None:
 
 
 class IdempotentCalls:
-    """Runs ``work()`` at most once per (owner, key) in :data:`TTL_S`, replaying its answer."""
+    """Runs ``work()`` at most once per (owner, key) in :data:`TTL_S`, replaying its answer.
+
+    ``store`` is a Powertools persistence layer: :meth:`on_table` gives the stack's DynamoDB
+    table (what the functions use); tests may give another layer with the same semantics.
+    """
 
     def __init__(
         self,
-        table_name: str,
-        client: DynamoDBClient,
+        store: BasePersistenceLayer,
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         self._config = IdempotencyConfig(
             event_key_jmespath="[owner, key]",
             payload_validation_jmespath="body",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=TTL_S,
-        )
-        store = DynamoDBPersistenceLayer(
-            table_name=table_name,
-            key_attr="pk",
-            sort_key_attr="sk",
-            static_pk_value="IDEMPOTENCY#face-keys",
-            expiry_attr="ttl",  # the table's TTL attribute: DynamoDB deletes expired records
-            boto3_client=client,
         )
 
         def run(*, request: dict[str, str], work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -81,6 +73,28 @@ class IdempotentCalls:
         )(run)
         self._sleep = sleep
         self._clock = clock
+
+    @classmethod
+    def on_table(
+        cls,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> IdempotentCalls:
+        """Records in the stack's table, under one partition, expiring through its TTL."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        store = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY#face-keys",
+            expiry_attr="ttl",  # the table's TTL attribute: DynamoDB deletes expired records
+            boto3_client=client,
+        )
+        return cls(store, sleep=sleep, clock=clock)
 
     def __call__(
         self,

@@ -1,0 +1,120 @@
+"""Every domain test runs twice: on the in-memory store (milliseconds) and on the local AWS
+endpoint (moto's server mode, the same requests the functions make), so the fake can never be
+more lenient than DynamoDB. WeChat is the simulator, over a real socket."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytest
+
+from tests.support.aws import clients, create_table
+from tests.support.handlers import Context
+from tests.support.memory import MemoryIdempotency, MemoryStore
+from tests.support.simulator import RunningSim
+from wxface.answers import ResultAnswer
+from wxface.dal.records import Store
+from wxface.dal.table import Table
+from wxface.domain.idempotency import IdempotentCalls
+from wxface.domain.issuance import IssuancePolicy, KeyIssuance
+from wxface.domain.results import ResultLookup
+from wxface.domain.stack_keys import DataKey
+from wxface.wechat import WeChatClient
+
+
+@dataclass
+class Backend:
+    kind: str
+    store: Store
+    idempotent_calls: Callable[[], IdempotentCalls]
+
+
+@pytest.fixture(params=["memory", "local-aws"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "memory":
+        calls = IdempotentCalls(MemoryIdempotency())
+        return Backend("memory", MemoryStore(), lambda: calls)
+    endpoint: str = request.getfixturevalue("moto_endpoint")
+    dynamodb = clients(endpoint)["dynamodb"]
+    name = f"domain-{uuid.uuid4().hex[:10]}"
+    create_table(dynamodb, name)
+    on_table = IdempotentCalls.on_table(name, dynamodb)
+    return Backend("local-aws", Table(name, dynamodb), lambda: on_table)
+
+
+@pytest.fixture
+def data_key() -> DataKey:
+    return DataKey(secrets.token_bytes(32))
+
+
+@dataclass
+class Domain:
+    """The use cases as a container builds them, on one backend, one WeChat, one data key."""
+
+    backend: Backend
+    wechat: WeChatClient
+    sim: RunningSim
+    data_key: DataKey
+    version: Literal[1, 2] = 2
+    keys_per_hour: int = 5
+    lookups_per_hour: int = 60
+    lookup_window_s: int = 900
+
+    def issuance(self) -> KeyIssuance:
+        policy = IssuancePolicy(self.version, self.keys_per_hour, self.lookup_window_s)
+        return KeyIssuance(
+            policy, self.backend.store, self.wechat, self.data_key, self.backend.idempotent_calls
+        )
+
+    def lookup(self) -> ResultLookup:
+        return ResultLookup(
+            self.backend.store,
+            self.wechat,
+            self.data_key,
+            retention_s=86400,
+            lookups_per_hour=self.lookups_per_hour,
+        )
+
+    def key(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
+        answer = self.issuance()(openid, *person, context=Context(), **kwargs)  # type: ignore[arg-type]
+        return str(answer["verify_id" if self.version == 2 else "user_id_key"])
+
+    def face_check(self, openid: str, key: str, result_code: int | None = None) -> str:
+        """The user does the face check on the phone; answers what the mini-program then holds
+        (1.0: a verify_result; 2.0: the verify_id itself)."""
+        body: dict[str, Any] = {"openid": openid, ("verify_id" if self.version == 2 else "user_id_key"): key}
+        if result_code is not None:
+            body["result_code"] = result_code
+        answer = self.sim.control("/sim/verify", body)
+        return key if self.version == 2 else str(answer["verify_result"])
+
+    def look_up(self, openid: str, ref: str, now: float | None = None) -> ResultAnswer:
+        lookup = self.lookup()
+        return lookup.v2(openid, ref, now) if self.version == 2 else lookup.v1(openid, ref, now)
+
+
+@pytest.fixture(params=[1, 2], ids=["face-api-1", "face-api-2"])
+def domain(
+    request: pytest.FixtureRequest,
+    backend: Backend,
+    client: WeChatClient,
+    fresh_sim: RunningSim,
+    data_key: DataKey,
+) -> Domain:
+    return Domain(backend, client, fresh_sim, data_key, version=request.param)
+
+
+@pytest.fixture
+def v1(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+    """Face API 1.0 only (for rules that exist only there)."""
+    return Domain(backend, client, fresh_sim, data_key, version=1)
+
+
+@pytest.fixture
+def v2(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+    """Face API 2.0 only."""
+    return Domain(backend, client, fresh_sim, data_key, version=2)

@@ -1,0 +1,73 @@
+"""Whose result is it, and for which identity: the rules behind 403, 404, 410 and
+``identity_matched``, on both face API versions and both backends."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.domain.conftest import Domain
+from tests.support.people import ALICE, BOB
+from wxface.domain.errors import Forbidden, KeyExpired, NotFound
+from wxface.domain.stack_keys import sha256_hex
+from wxface.wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS
+from wxface.wechat.errors import WeChatNotFound
+
+QUERY_ENDPOINT = {1: "/cityservice/face/identify/getinfo", 2: "/cityservice/face/identify/queryverifyinfo"}
+
+
+def test_a_pass_for_the_identity_issued_is_bound_and_answered_from_the_table_after(domain: Domain) -> None:
+    ref = domain.face_check("alice", domain.key("alice", ALICE))
+    first = domain.look_up("alice", ref)
+    wechat_pass = IDENTIFY_PASS if domain.version == 1 else VERIFY_PASS
+    assert (first.passed, first.identity_matched, first.result_code) == (True, True, wechat_pass)
+    again = domain.look_up("alice", ref)
+    assert again == first
+    assert domain.sim.calls().get(QUERY_ENDPOINT[domain.version], 0) == 1  # the repeat came from the table
+
+
+def test_another_users_result_is_forbidden_before_and_after_it_is_stored(domain: Domain) -> None:
+    ref = domain.face_check("alice", domain.key("alice", ALICE))
+    with pytest.raises(Forbidden):
+        domain.look_up("mallory", ref)
+    domain.look_up("alice", ref)
+    with pytest.raises(Forbidden):
+        domain.look_up("mallory", ref)
+
+
+def test_a_verify_id_nobody_issued_here_is_not_found_without_asking_wechat(v2: Domain) -> None:
+    with pytest.raises(NotFound):
+        v2.look_up("alice", "a" * 32)
+    assert v2.sim.calls().get(QUERY_ENDPOINT[2], 0) == 0
+
+
+def test_a_verify_result_wechat_does_not_know_is_its_not_found(v1: Domain) -> None:
+    with pytest.raises(WeChatNotFound):  # 84001/84003: the edge answers 404
+        v1.look_up("alice", "vr_" + "0" * 48)
+
+
+def test_a_key_checked_by_another_user_does_not_match_the_identity(v1: Domain) -> None:
+    """Bob holds Alice's user_id_key (leaked, or a shared phone) and does the face check himself.
+    (In 2.0 WeChat itself refuses a verify_id on another openid than it was issued for.)"""
+    ref = v1.face_check("bob", v1.key("alice", ALICE))
+    answer = v1.look_up("bob", ref)
+    assert (answer.passed, answer.identity_matched) == (False, False)
+
+
+def test_a_face_check_without_a_key_issued_here_is_not_bound_to_an_identity(v1: Domain) -> None:
+    answer = v1.sim.control("/sim/verify", {"openid": "alice", "name": BOB[0], "id_card_number": BOB[1]})
+    assert v1.look_up("alice", str(answer["verify_result"])).identity_matched is None
+
+
+def test_a_verify_id_past_its_expiry_is_gone_and_past_the_lookup_window_not_found(v2: Domain) -> None:
+    verify_id = v2.key("alice", ALICE)
+    record = v2.backend.store.get_key(sha256_hex(verify_id))
+    assert record is not None
+    assert record.ttl - record.expires_at == v2.lookup_window_s
+    assert record.issued_at <= time.time()
+    with pytest.raises(KeyExpired):
+        v2.look_up("alice", verify_id, now=record.expires_at + 1)
+    with pytest.raises(NotFound):
+        v2.look_up("alice", verify_id, now=record.ttl + 1)
+    assert v2.sim.calls().get(QUERY_ENDPOINT[2], 0) == 0

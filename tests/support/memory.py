@@ -1,0 +1,176 @@
+"""In-memory stand-ins for the table, for domain tests that run in milliseconds.
+
+``MemoryStore`` implements :class:`wxface.dal.records.Store` with DynamoDB's semantics as the
+product relies on them: transactions all or nothing, conditional writes, expired items still
+readable until deleted (TTL deletes late; readers check ``live``). ``MemoryIdempotency`` is a
+Powertools persistence layer with the DynamoDB layer's conditions. The domain tests run every
+rule against these *and* against the local AWS endpoint, so neither can be more lenient.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+
+from wxface.dal.records import AuditEntry, KeyRecord, StoredResult
+
+
+@dataclass
+class _Counter:
+    n: int
+    ttl: int
+
+
+@dataclass
+class MemoryStore:
+    keys: dict[str, KeyRecord] = field(default_factory=dict)
+    results: dict[str, StoredResult] = field(default_factory=dict)
+    # the user's index: owner → sort key → (target, the result's body or None, ttl)
+    index: dict[str, dict[str, tuple[str, str | None, int]]] = field(default_factory=dict)
+    counters: dict[str, _Counter] = field(default_factory=dict)
+    leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- keys and results -------------------------------------------------------------------
+
+    def put_key(self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None) -> None:
+        with self._lock:
+            self.keys[ref] = record
+            self.index.setdefault(record.owner, {})[f"KEY#{issued_ms:015d}#{ref}"] = (
+                f"KEY#{ref}",
+                None,
+                record.ttl,
+            )
+            self._audit(audit)
+
+    def get_key(self, ref: str) -> KeyRecord | None:
+        return self.keys.get(ref)
+
+    def get_result(self, ref: str) -> StoredResult | None:
+        return self.results.get(ref)
+
+    def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]:
+        with self._lock:
+            return self.results.get(ref), self.keys.get(ref)
+
+    def put_result(
+        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
+    ) -> bool:
+        with self._lock:
+            if ref in self.results:  # attribute_not_exists(pk): even an expired one is still there
+                return False
+            self.results[ref] = StoredResult(owner=owner, body=body, ttl=ttl)
+            self.index.setdefault(owner, {})[f"RESULT#{verified_at:012d}#{ref}"] = (
+                f"RESULT#{ref}",
+                body,
+                ttl,
+            )
+            self._audit(audit)
+            return True
+
+    def latest_result(self, owner: str, now: int) -> str | None:
+        with self._lock:
+            entries = self.index.get(owner, {})
+            newest = sorted(
+                (sk for sk, e in entries.items() if sk.startswith("RESULT#") and e[2] > now), reverse=True
+            )
+            return entries[newest[0]][1] if newest else None
+
+    def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int:
+        with self._lock:
+            entries = self.index.pop(owner, {})
+            for target, _, _ in entries.values():
+                kind, ref = target.split("#", 1)
+                (self.keys if kind == "KEY" else self.results).pop(ref, None)
+            self._audit(audit)
+            return len(entries)
+
+    def _audit(self, audit: AuditEntry | None) -> None:
+        if audit is not None:
+            self.audit.append(audit)
+
+    # --- counters and leases ----------------------------------------------------------------
+
+    def take(self, counter: str, limit: int, ttl: int) -> bool:
+        return self.reserve(counter, 1, below=limit, ttl=ttl) is not None
+
+    def reserve(self, counter: str, amount: int, *, below: int | None, ttl: int) -> int | None:
+        with self._lock:
+            current = self.counters.get(counter)
+            if below is not None and current is not None and current.n >= below:
+                return None
+            total = (current.n if current else 0) + amount
+            self.counters[counter] = _Counter(total, ttl)
+            return total
+
+    def give_back(self, counter: str) -> None:
+        with self._lock:
+            current = self.counters.get(counter)
+            if current is not None and current.n > 0:
+                self.counters[counter] = replace(current, n=current.n - 1)
+
+    def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool:
+        with self._lock:
+            held = self.leases.get(name)
+            if held is not None and not int(held[1]) < int(now):  # the table compares whole seconds
+                return False
+            self.leases[name] = (holder, now + lease_s)
+            return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._lock:
+            if self.leases.get(name, ("", 0.0))[0] == holder:
+                del self.leases[name]
+
+
+class MemoryIdempotency(BasePersistenceLayer):
+    """Powertools' persistence contract with the DynamoDB layer's put condition: a record may be
+    written if none exists, it expired, or it is in progress past its in-progress expiry."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.records: dict[str, DataRecord] = {}
+        self._lock = threading.Lock()
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        with self._lock:
+            if idempotency_key not in self.records:
+                raise IdempotencyItemNotFoundError
+            return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        now = time.time()
+        with self._lock:
+            old = self.records.get(data_record.idempotency_key)
+            if old is not None:
+                expired = old.expiry_timestamp is not None and old.expiry_timestamp < int(now)
+                stale = (
+                    old.status == STATUS_CONSTANTS["INPROGRESS"]
+                    and old.in_progress_expiry_timestamp is not None
+                    and old.in_progress_expiry_timestamp < int(now * 1000)
+                )
+                if not (expired or stale):
+                    # As the DynamoDB layer does with the old item its failed condition returns:
+                    # the body is compared first (IdempotencyValidationError → 409).
+                    # _validate_payload is the base class's own (private) check; the domain's
+                    # conflict test fails on both backends if an upgrade removes or changes it.
+                    self._validate_payload(data_payload=data_record, stored_data_record=old)
+                    raise IdempotencyItemAlreadyExistsError(old_data_record=old)
+            self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        with self._lock:
+            self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        with self._lock:
+            self.records.pop(data_record.idempotency_key, None)
