@@ -82,7 +82,7 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow" tests/unit tests/domain tests/contract
 
 bench: $(STAMP) $(TOOLS_STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench
 
 openapi: $(STAMP)
 	$(BIN)/python tools/openapi.py

@@ -1,0 +1,155 @@
+"""What the sections share: the rows of the report, statistics, the build, a function's
+environment as the template gives it, events, and fresh processes running a probe."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devstack.template import load
+from tests.support.tools import runtime_python, tools_bin
+
+if TYPE_CHECKING:
+    from tests.support.stack import RunningStack
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBES = Path(__file__).resolve().parent / "probes"
+REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+CREDENTIALS = ROOT / ".aws-sam" / "bench-credentials.json"
+FUNCTIONS = {
+    "TokenRefresherFunction": "refresher_handler",
+    "SessionFunction": "session_handler",
+    "FaceKeysFunction": "keys_handler",
+    "FaceResultsFunction": "results_handler",
+    "KeyRotatorFunction": "rotator_handler",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    measure: str
+    value: str
+    target: str = ""
+
+
+rows: list[Row] = []
+
+
+def row(section: str, measure: str, value: str, target: str = "") -> None:
+    rows.append(Row(section, measure, value, target))
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def p99(xs: list[float]) -> float:
+    ordered = sorted(xs)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.1f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def target(limit: str, ok: bool) -> str:
+    return f"{limit}: {verdict(ok)}"
+
+
+# --- the build ------------------------------------------------------------------------------
+
+
+def build() -> tuple[Path, str]:
+    """``sam build`` for this machine's architecture, bytecode compiled as ``make build`` does;
+    answers the build directory and the runtime's Python."""
+    python = runtime_python("3.13")
+    if python is None:
+        sys.exit("make bench needs python3.13 (the Lambda runtime's Python) on PATH or through pyenv")
+    build_dir = ROOT / ".aws-sam" / "bench-build"
+    arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
+        "SAM_CLI_TELEMETRY": "0",
+    }
+    sam = [tools_bin("sam"), "build", "--build-dir", str(build_dir), "--cached"]
+    sam += ["--cache-dir", str(ROOT / ".aws-sam" / "cache"), "--region", "us-east-1"]
+    sam += ["--parameter-overrides", f"Architecture={arch}"]
+    subprocess.run(sam, cwd=ROOT, env=env, check=True, capture_output=True)
+    # As `make build` does: ship bytecode, since Lambda cannot write it (read-only /opt, /var/task).
+    compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(build_dir)]
+    subprocess.run(compile_all, check=True, capture_output=True)
+    return build_dir, python
+
+
+def without_bytecode(build_dir: Path) -> Path:
+    """A copy of the build without .pyc files: what a cold start compiles when none are shipped."""
+    copy = ROOT / ".aws-sam" / "bench-build-nopyc"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(build_dir, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return copy
+
+
+def function_env(build_dir: Path, stack: RunningStack | None, logical_id: str) -> dict[str, str]:
+    """The function's environment as the template gives it, with its role's credentials as the
+    local stack issued them (the endpoint enforces IAM); without a stack, nothing reachable."""
+    overrides = {"WeChatAppId": "wx0000000000000001", "FaceApiVersion": "2", "WeChatFallbackBaseUrl": "none"}
+    if stack is not None:
+        overrides["WeChatBaseUrl"] = stack.sim
+    template = load(build_dir / "template.yaml", stack_name="wechat-face-local", overrides=overrides)
+    fn = template.functions[logical_id]
+    credentials = (
+        json.loads(CREDENTIALS.read_text())[logical_id]
+        if stack
+        else {"AWS_ACCESS_KEY_ID": "none", "AWS_SECRET_ACCESS_KEY": "none"}
+    )
+    return {
+        "PATH": os.environ["PATH"],
+        **fn.environment,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **credentials,
+        "AWS_ENDPOINT_URL": stack.aws if stack else "http://127.0.0.1:9",
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+def event(name: str, token: str | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One of ``events/`` with a session token and a body of the bench's own."""
+    data: dict[str, Any] = json.loads((ROOT / "events" / name).read_text())
+    if token:
+        data["headers"]["authorization"] = f"Bearer {token}"
+    if body is not None:
+        data["body"] = json.dumps(body, ensure_ascii=False)
+    return data
+
+
+def probe(python: str, name: str, args: list[str], env: dict[str, str], stdin: Any = None) -> dict[str, Any]:
+    """Run ``bench/probes/<name>.py`` in a fresh, isolated process (a new container); answers the
+    JSON object its last line prints."""
+    out = subprocess.run(
+        [python, "-I", "-S", "-B", str(PROBES / f"{name}.py"), *args],
+        input=None if stdin is None else json.dumps(stdin, ensure_ascii=False),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"a fresh process ({name}) failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result

@@ -1,0 +1,149 @@
+"""2. First request: a fresh container's import and first answer, against a fresh process that
+makes the same SSM read and WeChat call with plain boto3 and httpx (and, in a second baseline,
+the route's own DynamoDB calls too)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.people import ALICE, CAROL
+from tests.support.stack import RunningStack
+
+from .common import REPEATS, event, function_env, median, ms, probe, row, target
+
+SECTION = "2 first request"
+TOKEN_PARAM = "/wechat-face-local/access-token"
+
+
+@dataclass(frozen=True)
+class Case:
+    logical_id: str
+    module: str
+    make_event: Callable[[], dict[str, Any]]
+    make_job: Callable[[], dict[str, Any]]
+    same_io: int  # the DynamoDB calls the route makes on a first request
+    io: str  # which they are
+
+
+def run(build_dir: Path, python: str, stack: RunningStack) -> None:
+    layer = str(build_dir / "WeChatLayer" / "python")
+    table = stack.aws_client("dynamodb").list_tables()["TableNames"][0]
+    for case in cases(stack, table):
+        env = function_env(build_dir, stack, case.logical_id)
+        handler, baseline, full = [], [], []
+        for _ in range(REPEATS):
+            code = [str(build_dir / case.logical_id), layer, case.module]
+            answer = probe(python, "first_request", code, env, case.make_event())
+            assert answer["status"] == 200, answer
+            handler.append(answer["s"])
+            baseline.append(
+                probe(python, "baseline_first_request", [layer, layer], env, case.make_job())["s"]
+            )
+            same = {**case.make_job(), "table": table, "writes": case.same_io}  # login codes are single-use
+            full.append(probe(python, "baseline_first_request", [layer, layer], env, same)["s"])
+        ratio = median(handler) / median(baseline)
+        row(
+            SECTION,
+            case.logical_id,
+            f"{ms(median(handler))} vs baseline {ms(median(baseline))} ({ratio:.2f}x)",
+            target("<= 1.5x", ratio <= 1.5),
+        )
+        row(
+            SECTION,
+            f"{case.logical_id} vs a baseline with the route's own DynamoDB calls ({case.io})",
+            f"{ms(median(handler))} vs {ms(median(full))} ({median(handler) / median(full):.2f}x)",
+        )
+
+
+def cases(stack: RunningStack, table: str) -> list[Case]:
+    """The session route's baseline writes nothing (its one write is a counter); the keys and
+    results baselines write once, as the route's own record."""
+    sim = stack.sim
+    ssm = stack.aws_client("ssm")
+
+    def access_token() -> str:
+        value = ssm.get_parameter(Name=TOKEN_PARAM, WithDecryption=True)["Parameter"]["Value"]
+        return str(json.loads(value)["access_token"])
+
+    def login_code() -> str:
+        return str(stack.sim_control("/sim/login", {"openid": "o-b"})["code"])
+
+    def session_job() -> dict[str, Any]:
+        params = {
+            "appid": "wx0000000000000001",
+            "secret": "sim-app-secret",
+            "js_code": login_code(),
+            "grant_type": "authorization_code",
+        }
+        return {
+            "param": "/wechat-face/app-secret",
+            "method": "GET",
+            "url": f"{sim}/sns/jscode2session",
+            "params": params,
+        }
+
+    def key_job() -> dict[str, Any]:
+        cert_info = {"cert_type": "IDENTITY_CARD", "cert_name": CAROL[0], "cert_no": CAROL[1]}
+        return {
+            "param": TOKEN_PARAM,
+            "method": "POST",
+            "table": table,
+            "url": f"{sim}/cityservice/face/identify/getverifyid?access_token={access_token()}",
+            "json": {"out_seq_no": uuid.uuid4().hex, "openid": "o-b", "cert_info": cert_info},
+        }
+
+    def lookup_event() -> dict[str, Any]:
+        openid = f"o-{uuid.uuid4().hex[:8]}"
+        token = stack.login(openid)
+        key = stack.key_of(token, ALICE)
+        stack.verify_on_phone(openid, key)
+        return event("face_results_v2.json", token=token, body={"verify_id": key})
+
+    def lookup_job() -> dict[str, Any]:
+        from tests.support.simulator import SimTokens
+        from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
+        from wxface.wechat import ClientConfig, WeChatClient
+
+        client = WeChatClient(ClientConfig(base_url=sim, fallback_base_url=None), tokens=SimTokens(sim))
+        issued = client.get_verify_id(*CAROL, "o-base")
+        stack.sim_control("/sim/verify", {"openid": "o-base", "verify_id": issued.verify_id})
+        body = {
+            "verify_id": issued.verify_id,
+            "out_seq_no": issued.out_seq_no,
+            "openid": "o-base",
+            "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, *CAROL),
+        }
+        url = f"{sim}/cityservice/face/identify/queryverifyinfo?access_token={access_token()}"
+        return {"param": TOKEN_PARAM, "method": "POST", "table": table, "url": url, "json": body}
+
+    return [
+        Case(
+            "SessionFunction",
+            "session_handler",
+            lambda: event("session.json", body={"code": login_code()}),
+            session_job,
+            2,
+            "per-address counter, quota reservation",
+        ),
+        Case(
+            "FaceKeysFunction",
+            "keys_handler",
+            lambda: event("face_keys.json", token=stack.login(f"o-{uuid.uuid4().hex[:8]}")),
+            key_job,
+            3,
+            "per-user counter, quota reservation, key transaction",
+        ),
+        Case(
+            "FaceResultsFunction",
+            "results_handler",
+            lookup_event,
+            lookup_job,
+            4,
+            "per-user counter, result and key read, quota reservation, result transaction",
+        ),
+    ]

@@ -1,0 +1,294 @@
+"""3. Warm overhead, in-process: WeChat answered by ``httpx.MockTransport``, AWS by botocore's
+``Stubber``. This process is one warm container of each API function; each is measured against
+a baseline handler that does only the route's unavoidable work (the same WeChat call and write,
+plain httpx and boto3)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from tests.support.handlers import Context
+from tests.support.people import ALICE
+
+from .common import ROOT, event, median, ms, p99, row, target
+from .spans import Spans
+
+SECTION = "3 warm overhead"
+WHERE = "3 warm overhead: where a key issuance's time goes (medians inside the requests)"
+WARM_UP, SAMPLES = 50, 400
+ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "FACE_API_VERSION": "2",
+    "PARAM_PATH": "/bench",
+    "TABLE_NAME": "bench",
+    "WECHAT_APP_ID": "wx0000000000000001",
+    "WECHAT_APP_SECRET_PARAM": "/bench/secret",
+}
+WECHAT_ANSWERS: dict[str, dict[str, Any]] = {
+    "/sns/jscode2session": {"openid": "o-warm", "session_key": "c2s="},
+    "/cityservice/face/identify/getverifyid": {"errcode": 0, "verify_id": "vid-bench", "expires_in": 3600},
+    "/cityservice/face/identify/queryverifyinfo": {"errcode": 0, "verify_ret": 10000},
+}
+WECHAT = "https://wechat.test"
+
+
+def wechat_answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=WECHAT_ANSWERS[request.url.path])
+
+
+class FixedToken:
+    def get(self) -> str:
+        return "T"
+
+    def stale(self, token: str) -> None:
+        pass
+
+
+def handler(directory: str, module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A function's handler loaded from its source file, as Lambda loads it."""
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{module}", ROOT / "functions" / directory / f"{module}.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fn: Callable[[dict[str, Any], Any], dict[str, Any]] = mod.lambda_handler
+    return fn
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """The functions' EMF lines go to stdout, as in Lambda; here nowhere, not the terminal."""
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
+
+
+def run() -> None:
+    os.environ.update(ENV)
+    import boto3
+    import jwt
+    from botocore.stub import Stubber
+
+    from wxface import runtime
+    from wxface.dal import aws
+    from wxface.dal.table import Table
+    from wxface.domain import issuance
+    from wxface.domain.limits import QuotaGuard, QuotaPolicy
+    from wxface.domain.sessions import issue_session
+    from wxface.domain.stack_keys import DataKey, SigningKey
+    from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
+    from wxface.settings import DEFAULT_DAILY_QUOTAS
+    from wxface.wechat import ClientConfig, WeChatClient
+
+    ddb = boto3.client("dynamodb")  # the baselines': plain boto3
+    base_stub = Stubber(ddb)
+    base_stub.activate()
+    product_ddb = aws.dynamodb()  # the product's, configured as deployed
+    stub = Stubber(product_ddb)
+    stub.activate()
+    table = Table("bench", product_ddb)
+    # The quota guard as deployed: a container reserves 50 calls of an endpoint at a time, so one
+    # call in 50 writes the table (its stubbed answer is queued where that write happens).
+    guard = QuotaGuard(table, QuotaPolicy(DEFAULT_DAILY_QUOTAS), report=lambda *a: None, clock=time.time)
+    quota_calls: dict[str, int] = {}
+
+    def quota(endpoint: str) -> None:
+        if quota_calls.get(endpoint, 0) % 50 == 0:
+            stub.add_response("update_item", {"Attributes": {"n": {"N": "50"}}})
+        quota_calls[endpoint] = quota_calls.get(endpoint, 0) + 1
+
+    transport = httpx.MockTransport(wechat_answer)
+    config = ClientConfig(base_url=WECHAT, fallback_base_url=None)
+    client = WeChatClient(config, tokens=FixedToken(), transport=transport, admit=guard.admit)
+    plain = httpx.Client(transport=transport)  # the baselines' own httpx client
+    keys = (SigningKey("k", b"k" * 32),)
+    data_key = DataKey(b"d" * 32)
+    # This process is one warm container: its singletons answer from the stubs.
+    vars(runtime).update(
+        wechat=lambda: client,
+        login_client=lambda: client,
+        table=lambda: table,
+        signing_keys=lambda: keys,
+        data_key=lambda: data_key,
+        app_secret=lambda force=False: "secret",
+        prefetch_for_api=lambda: None,  # warm, these are cache look-ups
+        prefetch_for_login=lambda: None,
+    )
+
+    token = issue_session("o-warm", keys, 3600)
+    vid = "vid-bench"
+    now = int(time.time())
+    key_record = {
+        "pk": {"S": "KEY#x"},
+        "sk": {"S": "KEY"},
+        "owner": {"S": data_key.owner("o-warm")},
+        "api_version": {"N": "2"},
+        "ttl": {"N": str(now + 86400)},
+        "expires_at": {"N": str(now + 3600)},
+        "out_seq_no": {"S": "a" * 32},
+        "cert_hash": {"S": cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE)},
+    }
+    # Where a key issuance's time goes: its pieces timed inside the real requests.
+    spans = Spans()
+    spans.wrap(Table, "take", "the per-user counter (UpdateItem; the key limit needs it)")
+    spans.wrap(
+        WeChatClient,
+        "get_verify_id",
+        "the WeChat call through the client (quota guard, typed models, retries)",
+    )
+    spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
+    spans.wrap(issuance, "issue_key", "issuance")
+    session_fn = handler("session", "session_handler")
+    keys_fn = handler("face_keys", "keys_handler")
+    results_fn = handler("face_results", "results_handler")
+    session_event = event("session.json", body={"code": "c"})
+    key_event = event("face_keys.json", token=token)
+    key_body = json.loads(key_event["body"])
+    lookup_event = event("face_results_v2.json", token=token, body={"verify_id": vid})
+
+    def answered(fn: Callable[[dict[str, Any], Any], dict[str, Any]], ev: dict[str, Any]) -> None:
+        answer = fn(ev, Context())
+        assert answer["statusCode"] == 200, answer
+
+    def session() -> None:
+        stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-address count
+        quota("/sns/jscode2session")
+        answered(session_fn, session_event)
+
+    def session_base() -> None:
+        params = {"appid": "wx0000000000000001", "secret": "secret", "js_code": "c"}
+        r = plain.get(f"{WECHAT}/sns/jscode2session", params=params)
+        jwt.encode({"sub": r.json()["openid"], "exp": int(time.time()) + 3600}, b"k" * 32, algorithm="HS256")
+
+    def key() -> None:
+        stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-user count
+        quota("/cityservice/face/identify/getverifyid")
+        stub.add_response("transact_write_items", {})  # key, index and audit records
+        started = time.perf_counter()
+        answered(keys_fn, key_event)
+        spans.add("handler", time.perf_counter() - started)
+
+    def key_base() -> None:
+        base_stub.add_response("put_item", {})
+        started = time.perf_counter()
+        url = f"{WECHAT}/cityservice/face/identify/getverifyid"
+        r = plain.post(url, params={"access_token": "T"}, json={"cert_info": key_body})
+        called = time.perf_counter()
+        ddb.put_item(TableName="bench", Item={"pk": {"S": r.json()["verify_id"]}, "sk": {"S": "K"}})
+        spans.add("the baseline's WeChat call (plain httpx)", called - started)
+        spans.add("the baseline's write (put_item, plain boto3)", time.perf_counter() - called)
+
+    def key_same_io() -> None:
+        """The baseline plus the rest of the route's required I/O: the counter and a 3-item transaction."""
+        base_stub.add_response("update_item", {})
+        base_stub.add_response("transact_write_items", {})
+        ddb.update_item(
+            TableName="bench",
+            Key={"pk": {"S": "RATE#x"}, "sk": {"S": "RATE"}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        url = f"{WECHAT}/cityservice/face/identify/getverifyid"
+        ref = plain.post(url, params={"access_token": "T"}, json={"cert_info": key_body}).json()["verify_id"]
+        items = [
+            {"pk": {"S": f"KEY#{ref}"}, "sk": {"S": "KEY"}, "o": {"S": "x" * 32}},
+            {"pk": {"S": "USER#x"}, "sk": {"S": f"KEY#{ref}"}},
+            {"pk": {"S": "AUDIT#x"}, "sk": {"S": "1#issued"}},
+        ]
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "bench", "Item": i}} for i in items])
+
+    def lookup() -> None:
+        stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-user count
+        stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
+        quota("/cityservice/face/identify/queryverifyinfo")
+        stub.add_response("transact_write_items", {})  # result, index and audit records
+        answered(results_fn, lookup_event)
+
+    def lookup_base() -> None:
+        base_stub.add_response("put_item", {})
+        url = f"{WECHAT}/cityservice/face/identify/queryverifyinfo"
+        r = plain.post(url, params={"access_token": "T"}, json={"verify_id": vid})
+        ddb.put_item(TableName="bench", Item={"pk": {"S": vid}, "sk": {"S": str(r.json()["verify_ret"])}})
+
+    cases = [
+        ("POST /v1/session", session, session_base),
+        ("POST /v1/face/keys", key, key_base),
+        ("POST /v1/face/results (first lookup)", lookup, lookup_base),
+    ]
+    samples: dict[str, list[float]] = {}
+    with quiet_stdout():
+        for _, product, base in cases:
+            for fn in (product, base):
+                for _ in range(WARM_UP):
+                    fn()
+        for _ in range(WARM_UP):
+            key_same_io()
+        spans.on = True
+        for _ in range(SAMPLES):
+            for name, product, base in cases:
+                for label, fn in ((name, product), (f"{name} baseline", base)):
+                    started = time.perf_counter()
+                    fn()
+                    samples.setdefault(label, []).append(time.perf_counter() - started)
+            started = time.perf_counter()
+            key_same_io()
+            samples.setdefault("same I/O", []).append(time.perf_counter() - started)
+        spans.on = False
+    stub.assert_no_pending_responses()
+    base_stub.assert_no_pending_responses()
+    report(cases, samples, spans)
+
+
+def report(cases: list[tuple[str, Any, Any]], samples: dict[str, list[float]], spans: Spans) -> None:
+    for name, _, _ in cases:
+        product, base = samples[name], samples[f"{name} baseline"]
+        ratio = median(product) / median(base)
+        row(
+            SECTION,
+            f"{name} handler: median",
+            f"{ms(median(product))} vs baseline {ms(median(base))} ({ratio:.2f}x)",
+            target("<= 2x", ratio <= 2),
+        )
+        row(SECTION, f"{name} handler: p99", f"{ms(p99(product))} vs baseline {ms(p99(base))}")
+    keys_s, same_s = median(samples["POST /v1/face/keys"]), median(samples["same I/O"])
+    row(
+        SECTION,
+        "POST /v1/face/keys handler vs a baseline with the route's own I/O (counter, WeChat call, "
+        "3-item transaction)",
+        f"{ms(keys_s)} vs {ms(same_s)} ({keys_s / same_s:.2f}x)",
+    )
+    for label in ("the baseline's WeChat call (plain httpx)", "the baseline's write (put_item, plain boto3)"):
+        row(WHERE, label, f"{spans.median(label) * 1e6:.0f} µs")
+    pieces = [
+        label for label in spans.times if label not in ("handler", "issuance") and "baseline" not in label
+    ]
+    for label in pieces:
+        row(WHERE, label, f"{spans.median(label) * 1e6:.0f} µs")
+    inside = spans.median("issuance") - sum(spans.median(label) for label in pieces)
+    row(
+        WHERE,
+        "the rest of the issuance: GB 11643 and name checks, cert_hash, HMACs, records",
+        f"{max(0.0, inside) * 1e6:.0f} µs",
+    )
+    entry = spans.median("handler") - spans.median("issuance")
+    row(
+        WHERE,
+        "the entry around it: Logger, Metrics, body checks, the session token, Powertools' resolver "
+        "and body validation, the answer",
+        f"{entry * 1e6:.0f} µs",
+    )

@@ -1,0 +1,40 @@
+"""`make bench` takes minutes, so it does not run in `make test`; these keep its parts working:
+the probes a fresh process runs, and the report it writes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+import bench
+from bench.common import Row, probe
+from bench.report import render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_section_imports() -> None:
+    for module in pkgutil.iter_modules(bench.__path__):
+        if module.name != "probes":
+            importlib.import_module(f"bench.{module.name}")
+
+
+def test_the_import_probe_times_a_handler_in_an_isolated_process_without_touching_the_network() -> None:
+    env = {"PATH": os.environ["PATH"], "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PARAM_PATH": "/x"}
+    code = [str(ROOT / "functions" / "face_keys"), str(ROOT / "layers" / "wechat"), "keys_handler"]
+    # -I -S: no site-packages; the venv's own libraries are reached through the layer argument.
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    answer = probe(sys.executable, "import_time", [code[0], f"{code[1]}{os.pathsep}{site}", code[2]], env)
+    assert 0 < answer["s"] < 30
+
+
+def test_the_report_is_a_markdown_table_of_the_rows() -> None:
+    text = render(
+        [Row("1 init", "baseline", "80.0 ms"), Row("2 first request", "keys", "1.1x", "<= 1.5x: met")],
+        sys.executable,
+    )
+    assert "| 1 init | baseline | 80.0 ms |  |" in text
+    assert "| 2 first request | keys | 1.1x | <= 1.5x: met |" in text
