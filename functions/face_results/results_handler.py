@@ -8,11 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from wxface import observability, runtime
-from wxface.api.errors import api_error
-from wxface.api.models import ResultAnswer, ResultRequest, ResultRequestV1
+from wxface.api.models import ResultAnswer, ResultRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
-from wxface.settings import settings
 
 observed = observability.for_function("face-results")
 logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
@@ -30,20 +28,7 @@ app = create_resolver(logger)
     ),
 )
 def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
-    s = settings()
-    if isinstance(request, ResultRequestV1) != (s.face_api_version == 1):
-        field = "verify_result" if s.face_api_version == 1 else "verify_id"
-        raise api_error(
-            "invalid_request",
-            message=f"This deployment uses face API {s.face_api_version}.0: send {field}",
-            message_zh=f"本服务使用人脸核身 {s.face_api_version}.0 接口：请提供 {field}",
-        )
-    openid, lookup = caller_openid(app), runtime.results()
-    found = (
-        lookup.v1(openid, request.verify_result)
-        if isinstance(request, ResultRequestV1)
-        else lookup.v2(openid, request.verify_id)
-    )
+    found = runtime.results().look_up(caller_openid(app), request.api_version, request.reference)
     observed.count("ResultsPassed" if found.passed else "ResultsNotPassed")
     observed.count("Results", passed=str(found.passed).lower(), result_code=str(found.result_code))
     return answer(200, found)

@@ -77,6 +77,7 @@ class Domain:
             self.data_key,
             retention_s=86400,
             lookups_per_hour=self.lookups_per_hour,
+            api_version=self.version,
         )
 
     def key(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
@@ -93,8 +94,7 @@ class Domain:
         return key if self.version == 2 else str(answer["verify_result"])
 
     def look_up(self, openid: str, ref: str, now: float | None = None) -> ResultAnswer:
-        lookup = self.lookup()
-        return lookup.v2(openid, ref, now) if self.version == 2 else lookup.v1(openid, ref, now)
+        return self.lookup().look_up(openid, self.version, ref, now)
 
 
 @pytest.fixture(params=[1, 2], ids=["face-api-1", "face-api-2"])

@@ -9,7 +9,7 @@ import pytest
 
 from tests.domain.conftest import Domain
 from tests.support.people import ALICE, BOB
-from wxface.domain.errors import Forbidden, KeyExpired, NotFound
+from wxface.domain.errors import Forbidden, KeyExpired, NotFound, WrongFaceApiVersion
 from wxface.domain.stack_keys import sha256_hex
 from wxface.wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS
 from wxface.wechat.errors import WeChatNotFound
@@ -71,3 +71,15 @@ def test_a_verify_id_past_its_expiry_is_gone_and_past_the_lookup_window_not_foun
     with pytest.raises(NotFound):
         v2.look_up("alice", verify_id, now=record.ttl + 1)
     assert v2.sim.calls().get(QUERY_ENDPOINT[2], 0) == 0
+
+
+def test_the_other_face_api_versions_reference_is_refused_before_it_counts_or_reaches_wechat(
+    domain: Domain,
+) -> None:
+    domain.lookups_per_hour = 1
+    ref = domain.face_check("alice", domain.key("alice", ALICE))
+    other = 2 if domain.version == 1 else 1
+    with pytest.raises(WrongFaceApiVersion) as refused:
+        domain.lookup().look_up("alice", other, ref)
+    assert refused.value.deployed == domain.version
+    assert domain.look_up("alice", ref).passed  # the refused one did not use up the hourly lookup

@@ -150,6 +150,7 @@ def results() -> ResultLookup:
         retention_s=s.result_retention_s,
         lookups_per_hour=s.lookup_limit_per_hour,
         audit_retention_s=s.audit_retention_s,
+        api_version=s.face_api_version,
     )
 
 

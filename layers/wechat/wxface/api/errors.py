@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import DomainError, NotFound, WrongFaceApiVersion
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 
@@ -95,6 +95,13 @@ def from_domain(err: DomainError) -> ApiError:
     if isinstance(err, NotFound) and err.what:
         return api_error(
             err.code, message=f"Unknown {err.what}", message_zh=f"未知的 {err.what}", headers=headers
+        )
+    if isinstance(err, WrongFaceApiVersion):
+        field = "verify_result" if err.deployed == 1 else "verify_id"
+        return api_error(
+            err.code,
+            message=f"This deployment uses face API {err.deployed}.0: send {field}",
+            message_zh=f"本服务使用人脸核身 {err.deployed}.0 接口：请提供 {field}",
         )
     return api_error(err.code, headers=headers)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -56,9 +56,25 @@ class KeyRequest(_Request):
 class ResultRequestV1(_Request):
     verify_result: str = Field(min_length=1, max_length=512)
 
+    @property
+    def api_version(self) -> Literal[1]:
+        return 1
+
+    @property
+    def reference(self) -> str:
+        return self.verify_result
+
 
 class ResultRequestV2(_Request):
     verify_id: str = Field(min_length=1, max_length=256)
+
+    @property
+    def api_version(self) -> Literal[2]:
+        return 2
+
+    @property
+    def reference(self) -> str:
+        return self.verify_id
 
 
 # One document serves both face API versions: a deployment uses one of each pair.

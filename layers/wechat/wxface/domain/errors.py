@@ -8,7 +8,7 @@ English and Chinese messages live in the edge's table. A message here only narro
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 
 class DomainError(Exception):
@@ -102,3 +102,14 @@ class StoreUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(retry_after=AWS_RETRY_AFTER_S)
+
+
+class WrongFaceApiVersion(DomainError):
+    """A lookup for the other face API version than this deployment uses (a 1.0 verify_result
+    sent to a 2.0 deployment, or the reverse): a 400, never a call to WeChat."""
+
+    code = "invalid_request"
+
+    def __init__(self, deployed: Literal[1, 2]) -> None:
+        super().__init__()
+        self.deployed: Literal[1, 2] = deployed

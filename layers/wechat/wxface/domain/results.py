@@ -11,7 +11,7 @@ from ..answers import ResultAnswer
 from ..dal.records import AuditEntry, Store, StoredResult
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
-from .errors import Forbidden, KeyExpired, NoResult, NotFound
+from .errors import Forbidden, KeyExpired, NoResult, NotFound, WrongFaceApiVersion
 from .limits import Limit, charge
 from .stack_keys import DataKey, sha256_hex
 
@@ -57,6 +57,16 @@ class ResultLookup:
     retention_s: int
     lookups_per_hour: int = 60
     audit_retention_s: int = 180 * 86400
+    api_version: Literal[1, 2] = 2  # the deployment's
+
+    def look_up(
+        self, openid: str, api_version: Literal[1, 2], reference: str, now: float | None = None
+    ) -> ResultAnswer:
+        """``POST /v1/face/results``: ``reference`` is a 1.0 verify_result or a 2.0 verify_id, as
+        the deployment uses (the other version's is refused before anything is counted or called)."""
+        if api_version != self.api_version:
+            raise WrongFaceApiVersion(self.api_version)
+        return self.v1(openid, reference, now) if api_version == 1 else self.v2(openid, reference, now)
 
     def v1(self, openid: str, verify_result: str, now: float | None = None) -> ResultAnswer:
         at, owner, ref = self._begin(openid, verify_result, now)
