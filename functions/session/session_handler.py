@@ -22,7 +22,7 @@ app = create_resolver(logger)
     summary="Log in with a wx.login code",
     operation_id="createSession",
     tags=["session"],
-    responses=responses(200, SessionAnswer, "A session token for the user", 429),
+    responses=responses(200, SessionAnswer, "A session token for the user", 403, 429),
 )
 def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     session = runtime.login()(request.code, client_address(app))

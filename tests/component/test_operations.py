@@ -65,6 +65,24 @@ def test_metrics_the_alarms_read_are_emitted(
     assert (result["passed"], result["result_code"]) == ("false", "10004")
 
 
+def test_a_high_risk_user_is_a_403_in_both_languages_and_not_an_operators_alarm(
+    deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WeChat's 40226 (the user's login refused as high risk) is about the user: 403 with its own
+    code, not a 502, and counted by code but not in WeChatErrcodes, which the alarm watches."""
+    session = load("session", "session_handler").lambda_handler
+    fresh_sim.control("/sim/faults", {"path": "/sns/jscode2session", "errcode": 40226})
+    code = fresh_sim.login_code("o-risky")
+    answer = session(event("session.json", body={"code": code}), Context())
+    assert answer["statusCode"] == 403
+    error = json.loads(answer["body"])["error"]
+    assert (error["code"], error["wechat_errcode"]) == ("login_high_risk", 40226)
+    assert "high risk" in error["message"] and "高风险" in error["message_zh"]
+    names = metric_names(emf(capsys.readouterr().out))
+    assert "WeChatErrcodesByCode" in names
+    assert "WeChatErrcodes" not in names
+
+
 def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
     deployment: Deployment, fresh_sim: RunningSim
 ) -> None:

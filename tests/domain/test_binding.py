@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import pytest
 
@@ -55,9 +56,35 @@ def test_a_key_checked_by_another_user_does_not_match_the_identity(v1: Domain) -
     assert (answer.passed, answer.identity_matched) == (False, False)
 
 
-def test_a_face_check_without_a_key_issued_here_is_not_bound_to_an_identity(v1: Domain) -> None:
+def test_a_face_check_without_a_key_issued_here_is_never_passed(v1: Domain) -> None:
+    """A tampered mini-program skips the key this backend issued (for the identity the user
+    claimed) and has WeChat check any name and number itself: WeChat passes it, the backend
+    must not."""
+    v1.key("alice", ALICE)  # the key issued for the identity Alice claimed, never used
     answer = v1.sim.control("/sim/verify", {"openid": "alice", "name": BOB[0], "id_card_number": BOB[1]})
-    assert v1.look_up("alice", str(answer["verify_result"])).identity_matched is None
+    result = v1.look_up("alice", str(answer["verify_result"]))
+    assert (result.result_code, result.identity_matched, result.passed) == (IDENTIFY_PASS, None, False)
+    assert "not bound" in result.message and "未绑定" in result.message_zh
+
+
+def test_a_face_check_looked_up_after_erasure_is_not_passed_or_not_found(domain: Domain) -> None:
+    """``DELETE /v1/me`` erased the key record: the face check can no longer be bound to it."""
+    ref = domain.face_check("alice", domain.key("alice", ALICE))
+    domain.lookup().erase("alice")
+    if domain.version == 2:  # the verify_id's record was this backend's only knowledge of it
+        with pytest.raises(NotFound):
+            domain.look_up("alice", ref)
+        return
+    result = domain.look_up("alice", ref)  # 1.0: WeChat still answers getinfo, the binding is gone
+    assert (result.identity_matched, result.passed) == (None, False)
+
+
+def test_a_stored_result_records_the_key_it_was_bound_to(domain: Domain) -> None:
+    key = domain.key("alice", ALICE)
+    ref = domain.face_check("alice", key)
+    domain.look_up("alice", ref)
+    stored = domain.backend.store.get_result(sha256_hex(ref))
+    assert stored is not None and stored.key_ref == sha256_hex(key)
 
 
 def test_a_verify_id_past_its_expiry_is_gone_and_past_the_lookup_window_not_found(v2: Domain) -> None:
@@ -78,7 +105,7 @@ def test_the_other_face_api_versions_reference_is_refused_before_it_counts_or_re
 ) -> None:
     domain.lookups_per_hour = 1
     ref = domain.face_check("alice", domain.key("alice", ALICE))
-    other = 2 if domain.version == 1 else 1
+    other: Literal[1, 2] = 2 if domain.version == 1 else 1
     with pytest.raises(WrongFaceApiVersion) as refused:
         domain.lookup().look_up("alice", other, ref)
     assert refused.value.deployed == domain.version

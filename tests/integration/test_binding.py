@@ -52,7 +52,7 @@ def test_v1_key_used_by_another_user_does_not_match(stack_v1: RunningStack) -> N
     assert body["result_code"] == 0  # WeChat said pass; the binding says no
 
 
-def test_v1_front_end_name_flow_has_no_binding(stack_v1: RunningStack) -> None:
+def test_v1_front_end_name_flow_is_never_passed(stack_v1: RunningStack) -> None:
     stack_v1.sim_control("/sim/reset")
     openid = user()
     token = stack_v1.login(openid)
@@ -61,7 +61,9 @@ def test_v1_front_end_name_flow_has_no_binding(stack_v1: RunningStack) -> None:
     )["verify_result"]
     body = stack_v1.lookup(token, ref).json()
     assert body["identity_matched"] is None
-    assert body["passed"] is True
+    assert body["result_code"] == 0  # WeChat's pass, for an identity nobody issued a key for here
+    assert body["passed"] is False
+    assert "not bound" in body["message"]
 
 
 def test_v1_still_checking_is_answered_but_not_stored(stack_v1: RunningStack) -> None:

@@ -63,17 +63,14 @@ class MemoryStore:
             return self.results.get(ref), self.keys.get(ref)
 
     def put_result(
-        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
+        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
     ) -> bool:
         with self._lock:
             if ref in self.results:  # attribute_not_exists(pk): even an expired one is still there
                 return False
-            self.results[ref] = StoredResult(owner=owner, body=body, ttl=ttl)
-            self.index.setdefault(owner, {})[f"RESULT#{verified_at:012d}#{ref}"] = (
-                f"RESULT#{ref}",
-                body,
-                ttl,
-            )
+            self.results[ref] = result
+            entry = (f"RESULT#{ref}", result.body, result.ttl)
+            self.index.setdefault(result.owner, {})[f"RESULT#{verified_at:012d}#{ref}"] = entry
             self._audit(audit)
             return True
 

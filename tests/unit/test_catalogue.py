@@ -30,6 +30,7 @@ API_STATUS = {
     45011: 429,
     40029: 400,
     40163: 400,
+    40226: 403,
     84001: 404,
     84002: 410,
     84003: 404,
@@ -103,7 +104,7 @@ def test_every_entry_has_a_snake_case_name_and_both_languages() -> None:
         assert info.message and info.message[0].isupper(), info
         assert re.search(r"[\u4e00-\u9fff]", info.message_zh), info
         if info.kind is CodeKind.API:
-            assert info.http_status in {400, 404, 410, 429, 502, 503}
+            assert info.http_status in {400, 403, 404, 410, 429, 502, 503}
 
 
 def test_names_are_unique_within_a_kind() -> None:
@@ -119,3 +120,20 @@ def test_unknown_codes_get_a_generic_entry() -> None:
     ret = describe(CodeKind.VERIFY_RET, 10099)
     assert ret.http_status is None
     assert ret.name == "not_passed"
+
+
+@pytest.mark.parametrize("errcode", [40013, 40125, 40164, 41001])
+def test_configuration_problems_are_a_generic_502_that_discloses_nothing(errcode: int) -> None:
+    from wxface.api.errors import from_wechat
+    from wxface.wechat.errors import error_for_errcode
+
+    answered = from_wechat(error_for_errcode("/sns/jscode2session", errcode, "invalid appsecret, rid: x"))
+    assert (answered.status, answered.code, answered.wechat_errcode) == (502, "wechat_error", None)
+    said = f"{answered.message} {answered.message_zh}".lower()
+    assert not any(word in said for word in ("appsecret", "appid", "allow", "ip ", "白名单", "token"))
+
+
+@pytest.mark.parametrize("errcode", [40029, 40163, 40226, 84001, 84002, 84003])
+def test_codes_about_the_caller_keep_their_code_and_stay_out_of_the_alarm(errcode: int) -> None:
+    info = lookup(CodeKind.API, errcode)
+    assert info is not None and info.caller_error and not info.config_error

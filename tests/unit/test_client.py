@@ -189,6 +189,20 @@ def test_unknown_errcode_is_an_api_error_of_502() -> None:
     assert err.value.http_status == 502
 
 
+def test_an_unknown_errcode_is_logged_with_its_endpoint_never_with_the_bodies(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """How an operator finds the real codes WeChat answers (docs/runbook.md): endpoint and
+    errcode in the log; neither what was sent (a name, an ID number) nor WeChat's errmsg."""
+    client, _ = make(Recorder({"errcode": 84999, "errmsg": f"cert of {CAROL[0]} {CAROL[1]} rejected"}))
+    with caplog.at_level(logging.DEBUG), pytest.raises(WeChatApiError):
+        client.get_verify_id(CAROL[0], CAROL[1], "openid-1")
+    (logged,) = [r for r in caplog.records if r.getMessage() == "wechat errcode"]
+    assert (logged.endpoint, logged.errcode) == ("/cityservice/face/identify/getverifyid", 84999)  # type: ignore[attr-defined]
+    everything = caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert CAROL[0] not in everything and CAROL[1] not in everything and "rejected" not in everything
+
+
 def test_retried_getverifyid_sends_a_fresh_out_seq_no_and_reports_the_accepted_one() -> None:
     rec = Recorder(lambda r: httpx.Response(500), {"errcode": 0, "verify_id": "vid-1", "expires_in": 3600})
     client, _ = make(rec)

@@ -89,9 +89,12 @@ def count(name: str, dimensions: dict[str, str], value: float = 1.0, unit: str =
 
 
 def wechat_event(kind: str, endpoint: str, code: int | None) -> None:
-    """The WeChat client's observer: every errcode and every retry, by endpoint."""
-    if kind == "errcode":
-        count("WeChatErrcodes", {"service": "wechat"})
+    """The WeChat client's observer: every errcode and every retry, by endpoint. Errcodes about
+    the caller (``caller_errcode``: a bad login code, a high-risk user, an unknown verify_result)
+    are counted by code but stay out of ``WeChatErrcodes``, which the WeChat-errors alarm watches."""
+    if kind in ("errcode", "caller_errcode"):
+        if kind == "errcode":
+            count("WeChatErrcodes", {"service": "wechat"})
         count("WeChatErrcodesByCode", {"service": "wechat", "endpoint": endpoint, "errcode": str(code)})
     elif kind == "retry":
         count("WeChatRetries", {"service": "wechat", "endpoint": endpoint})

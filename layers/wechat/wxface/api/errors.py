@@ -74,6 +74,7 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
     "wechat_unavailable": (503, "WeChat is unavailable; try again shortly", "微信服务暂不可用，请稍后再试"),
     "service_unavailable": (503, "The service is briefly unavailable; try again shortly", "服务暂不可用，请稍后再试"),
     "wechat_bad_response": (502, "WeChat answered something unexpected", "微信返回了无法识别的结果"),
+    "wechat_error": (502, "WeChat could not handle the request; try again later", "微信暂时无法处理该请求，请稍后再试"),
 }  # fmt: skip
 
 
@@ -113,6 +114,10 @@ def from_identity(err: InvalidIdentity) -> ApiError:
 
 
 def from_wechat(err: WeChatError) -> ApiError:
+    if isinstance(err, WeChatApiError) and err.info.config_error:
+        # The AppID, AppSecret or IP allow-list: the public learns nothing of the configuration
+        # (the errcode and its name are in the logs and WeChatErrcodesByCode).
+        return api_error("wechat_error")
     if isinstance(err, WeChatApiError):
         info = err.info
         return ApiError(err.http_status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode)

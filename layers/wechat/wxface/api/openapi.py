@@ -11,7 +11,7 @@ _ERRORS = {
     400: "Malformed JSON, missing or mistyped fields, an ID number failing GB 11643, an unusable name, "
     "a bad or used wx.login code",
     401: "No, bad or expired session token",
-    403: "A result or key that belongs to another user",
+    403: "A result or key that belongs to another user; WeChat refusing the user's login as high risk (40226)",
     404: "Unknown verify_result / verify_id, or no stored result yet",
     409: "An Idempotency-Key reused with a different body",
     410: "An expired key or result",

@@ -12,30 +12,38 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-_deserializer = TypeDeserializer()
-_serializer = TypeSerializer()
-
 Item = dict[str, "AttributeValueTypeDef"]
+
+
+@cache
+def _codec() -> tuple[TypeSerializer, TypeDeserializer]:
+    # Imported on first use: boto3.dynamodb.types imports boto3 itself, which a function whose
+    # first request does not need it should not pay for at init (docs/benchmarks.md, init).
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def to_item(values: dict[str, str | int | bool | None]) -> Item:
     """A DynamoDB item from plain values (``None`` values are left out, as DynamoDB has no use
     for an empty attribute)."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    serializer = _codec()[0]
+    return {k: serializer.serialize(v) for k, v in values.items() if v is not None}
 
 
 def values_of(item: dict[str, Any]) -> dict[str, Any]:
     """Plain values of a DynamoDB item; numbers become ``int`` (the table holds no fractions)."""
+    deserializer = _codec()[1]
     out: dict[str, Any] = {}
     for key, value in item.items():
-        plain = _deserializer.deserialize(value)
+        plain = deserializer.deserialize(value)
         out[key] = int(plain) if isinstance(plain, Decimal) else plain
     return out
 
@@ -98,16 +106,30 @@ class KeyRecord:
 
 @dataclass(frozen=True)
 class StoredResult:
-    """``RESULT#<ref>``: a final result (the answer as JSON), whose it is, until when."""
+    """``RESULT#<ref>``: a final result (the answer as JSON), whose it is, until when, and the
+    reference of the key issued here it was bound to (None: not bound, never ``passed``)."""
 
     owner: str
     body: str  # the answer, JSON
     ttl: int
+    key_ref: str | None = None
+
+    def item(self, ref: str) -> Item:
+        return to_item(
+            {
+                "pk": f"RESULT#{ref}",
+                "sk": "RESULT",
+                "owner": self.owner,
+                "data": self.body,
+                "ttl": self.ttl,
+                "key_ref": self.key_ref,
+            }
+        )
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredResult:
         v = values_of(item)
-        return cls(owner=v["owner"], body=v["data"], ttl=v["ttl"])
+        return cls(owner=v["owner"], body=v["data"], ttl=v["ttl"], key_ref=v.get("key_ref"))
 
     def live(self, now: float) -> bool:
         return self.ttl > now
@@ -150,7 +172,7 @@ class Store(Protocol):
     def get_result(self, ref: str) -> StoredResult | None: ...
     def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]: ...
     def put_result(
-        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
+        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
     ) -> bool: ...
     def latest_result(self, owner: str, now: int) -> str | None: ...
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...

@@ -132,17 +132,10 @@ class Table:
         return StoredResult.from_item(resp["Item"]) if "Item" in resp else None
 
     def put_result(
-        self, ref: str, owner: str, body: str, verified_at: int, ttl: int, audit: AuditEntry | None = None
+        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
     ) -> bool:
-        """Store a final result (``body``: the answer's JSON) once. False if one is already
-        stored under ``ref``."""
-        result: Item = {
-            "pk": _s(f"RESULT#{ref}"),
-            "sk": _s("RESULT"),
-            "owner": _s(owner),
-            "data": _s(body),
-            "ttl": _n(ttl),
-        }
+        """Store a final result once. False if one is already stored under ``ref``."""
+        owner, body, ttl = result.owner, result.body, result.ttl
         index: Item = {
             "pk": _s(f"USER#{owner}"),
             "sk": _s(f"RESULT#{verified_at:012d}#{ref}"),
@@ -157,7 +150,7 @@ class Table:
                     {
                         "Put": {
                             "TableName": self.name,
-                            "Item": result,
+                            "Item": result.item(ref),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },

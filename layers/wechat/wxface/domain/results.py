@@ -35,9 +35,12 @@ def build_answer(
     if wechat_pass and identity_matched is False:
         message = "The face check passed, but not for the identity this user's key was issued for"
         message_zh = "人脸核身通过，但与为该用户签发凭证时的身份不一致"
+    elif wechat_pass and identity_matched is None:
+        message = "The face check passed, but it is not bound to an identity this service issued a key for"
+        message_zh = "人脸核身通过，但未绑定本服务签发凭证时的身份，不能视为核身通过"
     return ResultAnswer(
         api_version=api_version,
-        passed=wechat_pass and identity_matched is not False,
+        passed=wechat_pass and identity_matched is True,  # a pass bound to the identity issued here
         result_code=result_code,
         message=message,
         message_zh=message_zh,
@@ -77,9 +80,13 @@ class ResultLookup:
         if info.openid != openid:
             raise Forbidden
         identity_matched: bool | None = None
+        key_ref: str | None = None  # the key issued here this result is bound to, if any
         if info.user_id_key:
-            record = self.table.get_key(sha256_hex(info.user_id_key))
-            if record is not None and record.live(at):
+            key_ref = sha256_hex(info.user_id_key)
+            record = self.table.get_key(key_ref)
+            if record is None or not record.live(at):
+                key_ref = None  # never issued here, erased, or past its lookup window: unbound
+            else:
                 mac = self.data_key.mac
                 identity_matched = (
                     record.owner == owner
@@ -91,7 +98,7 @@ class ResultLookup:
         )
         if info.identify_ret == STILL_CHECKING:
             return answer
-        return self._store(ref, owner, answer, at)
+        return self._store(ref, owner, answer, at, key_ref)
 
     def v2(self, openid: str, verify_id: str, now: float | None = None) -> ResultAnswer:
         at, owner, ref = self._begin(openid, verify_id, now)
@@ -109,7 +116,7 @@ class ResultLookup:
             verify_id, record.out_seq_no or "", record.cert_hash or "", openid
         )
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at)
+        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at, ref)
 
     def latest(self, openid: str, now: float | None = None) -> ResultAnswer:
         """``GET /v1/face/results/latest``."""
@@ -142,7 +149,9 @@ class ResultLookup:
             raise Forbidden
         return ResultAnswer.model_validate_json(stored.body)
 
-    def _store(self, ref: str, owner: str, answer: ResultAnswer, now: float) -> ResultAnswer:
+    def _store(
+        self, ref: str, owner: str, answer: ResultAnswer, now: float, key_ref: str | None
+    ) -> ResultAnswer:
         audit = AuditEntry(
             owner,
             LOOKUP_ROUTE,
@@ -151,14 +160,8 @@ class ResultLookup:
             ttl=int(now) + self.audit_retention_s,
             result_code=answer.result_code,
         )
-        if self.table.put_result(
-            ref,
-            owner,
-            answer.model_dump_json(),
-            answer.verified_at,
-            ttl=int(now) + self.retention_s,
-            audit=audit,
-        ):
+        stored = StoredResult(owner, answer.model_dump_json(), int(now) + self.retention_s, key_ref)
+        if self.table.put_result(ref, stored, answer.verified_at, audit=audit):
             return answer
         # Someone stored it first (a concurrent lookup): answer what is stored.
         return self._checked(self.table.get_result(ref), owner, now) or answer

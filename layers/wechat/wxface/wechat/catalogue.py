@@ -51,13 +51,19 @@ class CodeInfo:
     http_status: int | None = None  # API errcodes only
     retryable: bool = False  # API: transient, retried with backoff
     token_error: bool = False  # API: the access token is stale; re-read it once
+    # API: about the caller (a bad or used login code, a high-risk user, an unknown or expired
+    # verify_result), not this backend's health: counted by code, not in the WeChat-errors alarm.
+    caller_error: bool = False
+    # API: this deployment's configuration (AppID, AppSecret, IP allow-list): the caller gets a
+    # generic 502, the cause goes only to the logs and metrics (never disclosed to the public).
+    config_error: bool = False
 
 
 IDENTIFY_PASS: Final = 0
 VERIFY_PASS: Final = 10000
 TOKEN_ERRCODES: Final = frozenset({40001, 40014, 42001})
 
-# (code, name, English, Chinese, http status, flags)
+# (code, name, English, Chinese, http status, flags: "retry", "token", "caller", "config" or "")
 _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
     (-1, "wechat_busy", "WeChat is busy; try again shortly", "微信系统繁忙，请稍后再试", 503, "retry"),
     (
@@ -70,16 +76,16 @@ _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
     ),
     (40014, "access_token_illegal", "The access token is not valid", "不合法的 access_token", 503, "token"),
     (42001, "access_token_expired", "The access token has expired", "access_token 已过期", 503, "token"),
-    (41001, "access_token_missing", "The access token is missing", "缺少 access_token 参数", 502, ""),
-    (40013, "invalid_appid", "WeChat rejected the AppID", "AppID 无效", 502, ""),
-    (40125, "invalid_appsecret", "WeChat rejected the AppSecret", "AppSecret 无效", 502, ""),
+    (41001, "access_token_missing", "The access token is missing", "缺少 access_token 参数", 502, "config"),
+    (40013, "invalid_appid", "WeChat rejected the AppID", "AppID 无效", 502, "config"),
+    (40125, "invalid_appsecret", "WeChat rejected the AppSecret", "AppSecret 无效", 502, "config"),
     (
         40164,
         "ip_not_allowlisted",
         "The caller's IP address is not on the account's allow-list",
         "调用方 IP 不在白名单中",
         502,
-        "",
+        "config",
     ),
     (
         45009,
@@ -103,7 +109,7 @@ _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
         "The wx.login code is invalid or expired",
         "wx.login 的 code 无效或已过期",
         400,
-        "",
+        "caller",
     ),
     (
         40163,
@@ -111,17 +117,32 @@ _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
         "The wx.login code has already been used",
         "wx.login 的 code 已被使用",
         400,
-        "",
+        "caller",
     ),
-    (84001, "verify_result_illegal", "The verify_result is not valid", "非法的 verify_result", 404, ""),
-    (84002, "verify_info_expired", "The verification information has expired", "用户信息已过期", 410, ""),
+    (
+        40226,
+        "login_high_risk",
+        "WeChat refused this user's login as high risk",
+        "微信判定该用户为高风险用户，已拒绝登录",
+        403,
+        "caller",
+    ),
+    (84001, "verify_result_illegal", "The verify_result is not valid", "非法的 verify_result", 404, "caller"),
+    (
+        84002,
+        "verify_info_expired",
+        "The verification information has expired",
+        "用户信息已过期",
+        410,
+        "caller",
+    ),
     (
         84003,
         "verify_info_not_found",
         "The verification information does not exist",
         "用户信息不存在",
         404,
-        "",
+        "caller",
     ),
     (84006, "name_or_id_missing", "The name or ID number is empty", "姓名或身份证号为空", 400, ""),
 )
@@ -305,7 +326,16 @@ def _build() -> dict[tuple[CodeKind, int], CodeInfo]:
     table: dict[tuple[CodeKind, int], CodeInfo] = {}
     for code, name, en, zh, status, flags in _API:
         table[(CodeKind.API, code)] = CodeInfo(
-            CodeKind.API, code, name, en, zh, status, retryable=flags == "retry", token_error=flags == "token"
+            CodeKind.API,
+            code,
+            name,
+            en,
+            zh,
+            status,
+            retryable=flags == "retry",
+            token_error=flags == "token",
+            caller_error=flags == "caller",
+            config_error=flags == "config",
         )
     for kind, rows in (
         (CodeKind.IDENTIFY_RET, _IDENTIFY),

@@ -148,8 +148,9 @@ class WeChatClient:
         observer: Callable[[str, str, int | None], None] | None = None,
         admit: Callable[[str], None] | None = None,
     ) -> None:
-        """``observer(kind, endpoint, code)`` hears of every ``"errcode"`` WeChat answers and
-        every ``"retry"`` (metrics); it must not raise. ``admit(endpoint)`` runs before every
+        """``observer(kind, endpoint, code)`` hears of every errcode WeChat answers (``"errcode"``,
+        or ``"caller_errcode"`` for codes about the caller, such as a used login code) and every
+        ``"retry"`` (metrics); it must not raise. ``admit(endpoint)`` runs before every
         call (the quota guard): whatever it raises stops the call before anything is sent."""
         self.config = config or ClientConfig()
         self._admit = admit
@@ -287,7 +288,7 @@ class WeChatClient:
                     return resp
                 err = error_for_errcode(endpoint, errcode, status.errmsg)
                 logger.warning("wechat errcode", extra={"endpoint": endpoint, "errcode": errcode})
-                self._observe("errcode", endpoint, errcode)
+                self._observe("caller_errcode" if err.info.caller_error else "errcode", endpoint, errcode)
                 if err.info.token_error and token is not None and not token_retried:
                     token_retried = True
                     self._tokens.stale(token)

@@ -107,6 +107,10 @@ class WeChatLoginCodeError(WeChatApiError):
     """40029 / 40163: the wx.login code is invalid, expired or already used."""
 
 
+class WeChatLoginRefused(WeChatApiError):
+    """40226: WeChat refuses this user's login as high risk (403; not an operator's alarm)."""
+
+
 class WeChatNotFound(WeChatApiError):
     """84001 / 84003: the verify_result is illegal or unknown."""
 
@@ -127,6 +131,7 @@ _BY_ERRCODE: Final[dict[int, type[WeChatApiError]]] = {
     45011: WeChatQuotaExceeded,
     40029: WeChatLoginCodeError,
     40163: WeChatLoginCodeError,
+    40226: WeChatLoginRefused,
     84001: WeChatNotFound,
     84003: WeChatNotFound,
     84002: WeChatResultExpired,
