@@ -64,7 +64,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 # The deployment gates: the template must pass SAM's validation, cfn-lint with the serverless
 # rules, and checkov (findings that do not fit are suppressed in the template, with a reason).

@@ -90,7 +90,7 @@ def run() -> None:
     from wxface.domain import issuance
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
     from wxface.domain.sessions import issue_session
-    from wxface.domain.stack_keys import DataKey, SigningKey
+    from wxface.domain.stack_keys import DataKey, SigningKey, sha256_hex
     from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
     from wxface.settings import DEFAULT_DAILY_QUOTAS
     from wxface.wechat import ClientConfig, WeChatClient
@@ -141,7 +141,9 @@ def run() -> None:
         "ttl": {"N": str(now + 86400)},
         "expires_at": {"N": str(now + 3600)},
         "out_seq_no": {"S": "a" * 32},
-        "cert_hash": {"S": cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE)},
+        "cert_hash": {
+            "S": data_key.seal("cert_hash", cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE), sha256_hex(vid))
+        },
     }
     # Where a key issuance's time goes: its pieces timed inside the real requests.
     spans = Spans()

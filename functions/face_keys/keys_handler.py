@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest
 from wxface.api.openapi import responses
-from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
+from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
 observed = observability.for_function("face-keys")
 logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
@@ -37,7 +37,7 @@ def create_key(
     ] = None,
 ) -> Response[str]:
     issued = runtime.issuance()(
-        caller_openid(app),
+        caller(app),
         request.name,
         request.id_card_number,
         idempotency_key=idempotency,  # read by the resolver, checked by the use case
@@ -47,5 +47,5 @@ def create_key(
 
 
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, signing_keys=runtime.signing_keys, prefetch=runtime.prefetch_for_api
+    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_api
 )

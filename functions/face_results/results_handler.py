@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from wxface import observability, runtime
 from wxface.api.models import ResultAnswer, ResultRequest
 from wxface.api.openapi import responses
-from wxface.api.resolver import answer, api_entry, caller_openid, create_resolver
+from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
 observed = observability.for_function("face-results")
 logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
@@ -28,7 +28,7 @@ app = create_resolver(logger)
     ),
 )
 def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
-    found = runtime.results().look_up(caller_openid(app), request.api_version, request.reference)
+    found = runtime.results().look_up(caller(app), request.api_version, request.reference)
     observed.count("ResultsPassed" if found.passed else "ResultsNotPassed")
     observed.count("Results", passed=str(found.passed).lower(), result_code=str(found.result_code))
     return answer(200, found)
@@ -43,7 +43,7 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
     responses=responses(200, ResultAnswer, "The newest stored result", 401, 404, 429),
 )
 def latest() -> Response[str]:
-    return answer(200, runtime.results().latest(caller_openid(app)))
+    return answer(200, runtime.results().latest(caller(app)))
 
 
 @app.delete(
@@ -55,11 +55,11 @@ def latest() -> Response[str]:
     responses=responses(204, None, "Erased (also when there was nothing to erase)", 401, 429),
 )
 def erase_me() -> Response[str]:
-    runtime.results().erase(caller_openid(app))
+    runtime.results().erase(caller(app))
     observed.count("Erasures")
     return answer(204)
 
 
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, signing_keys=runtime.signing_keys, prefetch=runtime.prefetch_for_api
+    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_api
 )

@@ -24,14 +24,23 @@ MARGIN_S = 60  # clock skew between containers; never more than the cache age it
 
 
 def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The schedule's event rotates gently; ``{"emergency": true}`` (an operator, after a leak)
+    replaces the whole set with a key that signs at once: every older token fails on every
+    container within ``KEY_CACHE_SECONDS`` (docs/runbook.md)."""
     s = settings()
+    emergency = isinstance(event, dict) and event.get("emergency") is True
     result = rotate_signing_keys(
         s.signing_key_param,
         int(time.time()),
         activation_delay_s=s.key_cache_s + min(MARGIN_S, s.key_cache_s),
         keep_s=s.session_ttl_s + MARGIN_S,
+        emergency=emergency,
     )
     observed.count("SigningKeyRotations")
+    if emergency:
+        logger.warning(
+            "emergency rotation: every session signed before now ends", extra={"kid": result["kid"]}
+        )
     # The kid is public (it is in every token's header); the key itself never leaves SSM.
     logger.info("signing key rotated", extra={"kid": result["kid"], "signs_from": result["not_before"],
                                               "keys": result["keys"]})  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from wxface.dal.params import write_secure
 from wxface.dal.table import Table
 from wxface.domain.errors import DomainError
 from wxface.domain.results import ResultLookup, latest
+from wxface.domain.sessions import Session
 from wxface.wechat import ClientConfig, WeChatClient
 
 
@@ -102,14 +104,15 @@ def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
 
     table, data_key = Table(deployment.table), runtime.data_key()
     lookup = ResultLookup(table, WeChatClient(ClientConfig(base_url=fresh_sim.url)), data_key, retention_s=60)
-    assert latest("o-retention", table=table, data_key=data_key).passed is True
+    caller = Session("o-retention", int(time.time()) - 60)
+    assert latest(caller, table=table, data_key=data_key).passed is True
     later = 10**10  # far past any retention, while the items are still in the table
     with pytest.raises(DomainError) as err:
-        latest("o-retention", table=table, data_key=data_key, now=later)
+        latest(caller, table=table, data_key=data_key, now=later)
     assert from_domain(err.value).status == 404
     # Past the key's lookup window too: the stored result is not served and the key is unknown.
     with pytest.raises(DomainError) as err:
-        lookup.v2("o-retention", verify_id, now=later)
+        lookup.v2(caller, verify_id, now=later)
     assert from_domain(err.value).status == 404
 
 

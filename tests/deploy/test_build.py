@@ -59,6 +59,8 @@ def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, s
     for package in ("wxface", "pydantic_core", "httpx", "aws_lambda_powertools", "jwt", "tenacity", "boto3"):
         assert (layer / package).is_dir(), package
     assert list((layer / "pydantic_core").glob(f"*cpython-{RUNTIME.replace('.', '')}*.so"))
+    # Nothing of a developer's tools ships: no caches of linters or test runners in the layer.
+    assert not [p.name for p in layer.iterdir() if p.name.startswith(".")]
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ more lenient than DynamoDB. WeChat is the simulator, over a real socket."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
@@ -22,6 +23,7 @@ from wxface.dal.table import Table
 from wxface.domain.idempotency import IdempotentCalls
 from wxface.domain.issuance import IssuancePolicy, KeyIssuance
 from wxface.domain.results import ResultLookup
+from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey
 from wxface.wechat import WeChatClient
 
@@ -36,7 +38,8 @@ class Backend:
 @pytest.fixture(params=["memory", "local-aws"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
-        calls = IdempotentCalls(MemoryIdempotency())
+        memory = MemoryIdempotency()
+        calls = IdempotentCalls(memory, erase=memory.erase_owner)
         return Backend("memory", MemoryStore(), lambda: calls)
     endpoint: str = request.getfixturevalue("moto_endpoint")
     dynamodb = clients(endpoint)["dynamodb"]
@@ -60,6 +63,7 @@ class Domain:
     sim: RunningSim
     data_key: DataKey
     version: Literal[1, 2] = 2
+    sessions: dict[str, Session] = field(default_factory=dict)
     keys_per_hour: int = 5
     lookups_per_hour: int = 60
     lookup_window_s: int = 900
@@ -78,10 +82,20 @@ class Domain:
             retention_s=86400,
             lookups_per_hour=self.lookups_per_hour,
             api_version=self.version,
+            forget_idempotency=lambda owner: self.backend.idempotent_calls().erase(owner),
         )
 
+    def session(self, openid: str) -> Session:
+        """The user's session (signed in a minute ago, once per test)."""
+        return self.sessions.setdefault(openid, Session(openid, int(time.time()) - 60))
+
+    def sign_in_again(self, openid: str) -> Session:
+        """A new session, issued after everything so far (as after an erasure ended the old one)."""
+        self.sessions[openid] = Session(openid, int(time.time()) + 1)
+        return self.sessions[openid]
+
     def key(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
-        answer = self.issuance()(openid, *person, context=Context(), **kwargs)  # type: ignore[arg-type]
+        answer = self.issuance()(self.session(openid), *person, context=Context(), **kwargs)  # type: ignore[arg-type]
         return str(answer["verify_id" if self.version == 2 else "user_id_key"])
 
     def face_check(self, openid: str, key: str, result_code: int | None = None) -> str:
@@ -94,7 +108,7 @@ class Domain:
         return key if self.version == 2 else str(answer["verify_result"])
 
     def look_up(self, openid: str, ref: str, now: float | None = None) -> ResultAnswer:
-        return self.lookup().look_up(openid, self.version, ref, now)
+        return self.lookup().look_up(self.session(openid), self.version, ref, now)
 
 
 @pytest.fixture(params=[1, 2], ids=["face-api-1", "face-api-2"])

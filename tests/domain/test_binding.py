@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Literal
 
 import pytest
@@ -70,7 +71,8 @@ def test_a_face_check_without_a_key_issued_here_is_never_passed(v1: Domain) -> N
 def test_a_face_check_looked_up_after_erasure_is_not_passed_or_not_found(domain: Domain) -> None:
     """``DELETE /v1/me`` erased the key record: the face check can no longer be bound to it."""
     ref = domain.face_check("alice", domain.key("alice", ALICE))
-    domain.lookup().erase("alice")
+    domain.lookup().erase(domain.session("alice"))
+    domain.sign_in_again("alice")
     if domain.version == 2:  # the verify_id's record was this backend's only knowledge of it
         with pytest.raises(NotFound):
             domain.look_up("alice", ref)
@@ -107,6 +109,25 @@ def test_the_other_face_api_versions_reference_is_refused_before_it_counts_or_re
     ref = domain.face_check("alice", domain.key("alice", ALICE))
     other: Literal[1, 2] = 2 if domain.version == 1 else 1
     with pytest.raises(WrongFaceApiVersion) as refused:
-        domain.lookup().look_up("alice", other, ref)
+        domain.lookup().look_up(domain.session("alice"), other, ref)
     assert refused.value.deployed == domain.version
     assert domain.look_up("alice", ref).passed  # the refused one did not use up the hourly lookup
+
+
+def test_the_stored_cert_hash_is_sealed_and_bound_to_its_record(v2: Domain) -> None:
+    """A table dump must not hold a SHA-256 of a name and an ID number (reversed by brute force in
+    seconds); a sealed value copied onto another key's record does not open there."""
+    from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
+
+    first, second = v2.key("alice", ALICE), v2.key("alice", BOB)
+    record = v2.backend.store.get_key(sha256_hex(first))
+    assert record is not None and record.cert_hash is not None
+    assert record.cert_hash.startswith("v1:")
+    assert cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE) not in record.cert_hash
+    v2.face_check("alice", first)
+    assert v2.look_up("alice", first).passed  # WeChat received the real cert_hash back
+    other = v2.backend.store.get_key(sha256_hex(second))
+    assert other is not None
+    v2.backend.store.put_key(sha256_hex(second), replace(other, cert_hash=record.cert_hash), issued_ms=1)
+    with pytest.raises(NotFound):
+        v2.look_up("alice", second)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
 from tests.domain.conftest import Domain
 from tests.support.people import ALICE, BOB
+from tests.support.simulator import SimTokens, fast_config
 from wxface.domain.errors import NotFound, QuotaGuardRefused, RateLimited
 from wxface.domain.limits import QuotaGuard, QuotaPolicy
-from wxface.wechat.errors import WeChatError
+from wxface.wechat import WeChatClient
+from wxface.wechat.errors import WeChatError, WeChatUnavailable
 
 KEY_ENDPOINT = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
 
@@ -28,13 +31,25 @@ def test_keys_per_user_per_hour_then_refused_until_the_hour_ends(domain: Domain)
     assert domain.sim.calls()[KEY_ENDPOINT[domain.version]] == 3  # the refused one never reached WeChat
 
 
-def test_a_key_wechat_did_not_issue_does_not_count(domain: Domain) -> None:
+def test_a_key_request_wechat_saw_counts_even_when_it_failed(domain: Domain) -> None:
+    """WeChat's quota was used (here it answered 40001 on every attempt): the user's count stays,
+    or a script could drain WeChat's quota through failing requests without ever being limited."""
     domain.keys_per_hour = 1
     domain.sim.control("/sim/faults", {"path": KEY_ENDPOINT[domain.version], "errcode": 40001, "times": 5})
     with pytest.raises(WeChatError):
         domain.key("alice", ALICE)
     domain.sim.control("/sim/reset")
-    domain.key("alice", ALICE)
+    with pytest.raises(RateLimited):
+        domain.key("alice", ALICE)
+
+
+def test_a_key_request_that_never_reached_wechat_gives_its_count_back(domain: Domain) -> None:
+    domain.keys_per_hour = 1
+    unreachable = WeChatClient(fast_config("http://127.0.0.1:9"), tokens=SimTokens(domain.sim.url))
+    with unreachable, pytest.raises(WeChatUnavailable) as err:
+        replace(domain, wechat=unreachable).key("alice", ALICE)
+    assert err.value.reached is False
+    domain.key("alice", ALICE)  # the failed request was not counted
 
 
 def test_lookups_count_found_or_not_so_probing_costs_too(v2: Domain) -> None:
@@ -51,7 +66,7 @@ def test_the_quota_guard_refuses_new_keys_past_its_share_of_wechats_daily_quota(
     reports: list[tuple[str, float, bool]] = []
     guard = QuotaGuard(
         domain.backend.store,
-        QuotaPolicy({endpoint: 20}, alarm_percent=50, refuse_percent=90),
+        QuotaPolicy({endpoint: 20}, alarm_percent=50, refuse_percent=90, hourly_share=0),
         report=lambda *r: reports.append(r),
         clock=time.time,
     )
@@ -63,3 +78,22 @@ def test_the_quota_guard_refuses_new_keys_past_its_share_of_wechats_daily_quota(
     assert 0 < refused.value.retry_after <= 86400
     assert reports[-1][2] is True and any(r[1] >= 50 and r[2] for r in reports)
     guard.admit("/cityservice/face/identify/getinfo")  # lookups of keys issued are never refused
+
+
+def test_the_hourly_budget_stops_new_keys_within_the_hour(domain: Domain) -> None:
+    endpoint = KEY_ENDPOINT[domain.version]
+    now = time.time()
+    hour_start = now - now % 3600
+    guard = QuotaGuard(
+        domain.backend.store,
+        QuotaPolicy({endpoint: 240}),
+        report=lambda *r: None,
+        clock=lambda: hour_start + 60,
+    )
+    for _ in range(29):  # 95 % of an hourly budget of 3 x 240 / 24 = 30
+        guard.admit(endpoint)
+    with pytest.raises(QuotaGuardRefused) as refused:
+        guard.admit(endpoint)
+    assert refused.value.retry_after == 3540  # until the hour ends, not Beijing midnight
+    guard.clock = lambda: hour_start + 3600  # the next hour
+    guard.admit(endpoint)

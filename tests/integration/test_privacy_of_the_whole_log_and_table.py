@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.people import PEOPLE
 from tests.support.stack import RunningStack
+from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash, id_card_number_md5, name_utf8_md5
 
 pytestmark = [pytest.mark.integration, pytest.mark.after_all]  # reads every test's log lines
 
@@ -67,6 +68,9 @@ def test_no_personal_data_or_secret_in_logs_or_table(request: pytest.FixtureRequ
     assert "KEY#" in items and "RESULT#" in items
     for name, number in PEOPLE:
         assert name not in items and number not in items
+        # Nor any brute-forceable hash of them: 2.0's cert_hash is sealed, 1.0's MD5s are HMACs.
+        assert cert_hash(CERT_TYPE_IDENTITY_CARD, name, number) not in items
+        assert id_card_number_md5(number) not in items and name_utf8_md5(name) not in items
     assert "o-privacy-" not in items  # openids are stored as HMACs
     for secret in secrets:
         assert secret not in items

@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
-from wxface.dal.records import AuditEntry, KeyRecord, StoredResult
+from wxface.dal.records import AuditEntry, KeyRecord, StoredResult, UserCount
+from wxface.domain.idempotency import current_owner
 
 
 @dataclass
@@ -37,6 +38,7 @@ class MemoryStore:
     index: dict[str, dict[str, tuple[str, str | None, int]]] = field(default_factory=dict)
     counters: dict[str, _Counter] = field(default_factory=dict)
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    users: dict[str, dict[str, int]] = field(default_factory=dict)  # LIMITS#<owner>
     audit: list[AuditEntry] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,6 +97,34 @@ class MemoryStore:
         if audit is not None:
             self.audit.append(audit)
 
+    # --- the user's own item ------------------------------------------------------------------
+
+    def count_user(
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+    ) -> UserCount:
+        with self._lock:
+            state = self.users.setdefault(owner, {})
+            cur = f"{scope}#{window}"
+            ended = state.get("sessions_after", -1) >= issued_at
+            if ended or state.get(cur, 0) >= below:
+                return UserCount(counted=False, sessions_ended=ended)
+            state[cur] = state.get(cur, 0) + 1
+            state.pop(f"{scope}#{window - 2}", None)
+            state["ttl"] = ttl
+            recent_keys = state.get(f"keys#{window}", 0) + state.get(f"keys#{window - 1}", 0)
+            return UserCount(True, False, state[cur], state.get(f"{scope}#{window - 1}", 0), recent_keys)
+
+    def uncount_user(self, owner: str, scope: str, window: int) -> None:
+        with self._lock:
+            state = self.users.get(owner, {})
+            cur = f"{scope}#{window}"
+            if state.get(cur, 0) > 0:
+                state[cur] -= 1
+
+    def end_sessions(self, owner: str, at: int, ttl: int) -> None:
+        with self._lock:
+            self.users.setdefault(owner, {}).update(sessions_after=at, ttl=ttl)
+
     # --- counters and leases ----------------------------------------------------------------
 
     def take(self, counter: str, limit: int, ttl: int) -> bool:
@@ -135,19 +165,23 @@ class MemoryIdempotency(BasePersistenceLayer):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.records: dict[str, DataRecord] = {}
+        self.records: dict[tuple[str, str], DataRecord] = {}  # (owner, key): the owner's partition
         self._lock = threading.Lock()
+
+    def erase_owner(self, owner: str) -> None:
+        with self._lock:
+            self.records = {k: v for k, v in self.records.items() if k[0] != owner}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         with self._lock:
-            if idempotency_key not in self.records:
+            if (current_owner(), idempotency_key) not in self.records:
                 raise IdempotencyItemNotFoundError
-            return self.records[idempotency_key]
+            return self.records[(current_owner(), idempotency_key)]
 
     def _put_record(self, data_record: DataRecord) -> None:
         now = time.time()
         with self._lock:
-            old = self.records.get(data_record.idempotency_key)
+            old = self.records.get((current_owner(), data_record.idempotency_key))
             if old is not None:
                 expired = old.expiry_timestamp is not None and old.expiry_timestamp < int(now)
                 stale = (
@@ -162,12 +196,12 @@ class MemoryIdempotency(BasePersistenceLayer):
                     # conflict test fails on both backends if an upgrade removes or changes it.
                     self._validate_payload(data_payload=data_record, stored_data_record=old)
                     raise IdempotencyItemAlreadyExistsError(old_data_record=old)
-            self.records[data_record.idempotency_key] = data_record
+            self.records[(current_owner(), data_record.idempotency_key)] = data_record
 
     def _update_record(self, data_record: DataRecord) -> None:
         with self._lock:
-            self.records[data_record.idempotency_key] = data_record
+            self.records[(current_owner(), data_record.idempotency_key)] = data_record
 
     def _delete_record(self, data_record: DataRecord) -> None:
         with self._lock:
-            self.records.pop(data_record.idempotency_key, None)
+            self.records.pop((current_owner(), data_record.idempotency_key), None)

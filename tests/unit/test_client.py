@@ -305,3 +305,33 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.from_env({"PARAM_PATH": "/p", "WECHAT_FALLBACK_BASE_URL": ""}).wechat_fallback_base_url
         is None
     )
+
+
+def test_the_quota_guard_admits_every_attempt_wechat_may_see() -> None:
+    """Retries and the retry with a fresh token use WeChat's quota like the first call."""
+    admitted: list[str] = []
+    rec = Recorder({"errcode": -1}, {"errcode": 40001}, {"errcode": 0, "verify_id": "v", "expires_in": 3600})
+    transport = httpx.MockTransport(rec)
+    client = WeChatClient(CONFIG, tokens=Tokens("T1", "T2"), transport=transport, sleep=lambda s: None,
+                          admit=admitted.append)  # fmt: skip
+    client.get_verify_id(CAROL[0], CAROL[1], "openid-1")
+    assert len(rec.requests) == 3
+    assert admitted == ["/cityservice/face/identify/getverifyid"] * 3
+
+
+def test_a_failure_says_whether_anything_reached_wechat() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    def timed_out(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    for handler, reached in ((refused, False), (timed_out, True)):
+        client, _ = make(Recorder(handler))
+        with pytest.raises(WeChatUnavailable) as err:
+            client.get_verify_id(CAROL[0], CAROL[1], "openid-1")
+        assert err.value.reached is reached
+    client, _ = make(Recorder({"errcode": 45009, "errmsg": "quota"}))
+    with pytest.raises(WeChatApiError) as api:
+        client.get_verify_id(CAROL[0], CAROL[1], "openid-1")
+    assert api.value.reached is True

@@ -43,8 +43,17 @@ def test_the_seconds_left_always_reach_the_next_beijing_midnight(now: float) -> 
 
 
 def test_quota_blocks_are_exact_for_small_quotas_and_at_most_50() -> None:
-    policy = QuotaPolicy({"/a": 20, "/b": 100_000, "/c": 1_000_000})
-    assert [policy.block(p) for p in ("/a", "/b", "/c", "/unknown")] == [1, 50, 50, 50]
+    assert [QuotaPolicy.block(budget) for budget in (20, 12_500, 100_000, 1_000_000, 0)] == [1, 6, 50, 50, 50]
+
+
+def test_the_hourly_budget_is_three_even_hourly_shares_and_priorities_order_the_refusals() -> None:
+    policy = QuotaPolicy({"/face": 100_000})
+    assert policy.hourly("/face") == 12_500 and policy.hourly("/unknown") == 0
+    assert QuotaPolicy({"/face": 100_000}, hourly_share=0).hourly("/face") == 0
+    hourly = [policy.refuse_at(1000, p, daily=False) for p in ("unbound", "new", "bound")]
+    assert hourly == [800, 950, 1000]  # lookups with no key here first, bound lookups last
+    daily = [policy.refuse_at(100_000, p, daily=True) for p in ("unbound", "new", "bound")]
+    assert daily == [80_000, 95_000, None]  # a started face check is never refused by the day
 
 
 VISIBLE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=128)

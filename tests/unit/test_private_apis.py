@@ -1,4 +1,4 @@
-"""The two private APIs the project relies on, pinned: each test fails on the upgrade that changes
+"""The private APIs the project relies on, pinned: each test fails on the upgrade that changes
 what the code assumes (the reason sits beside each use, in a comment)."""
 
 from __future__ import annotations
@@ -46,3 +46,21 @@ def test_motos_wsgi_app_serves_a_call_behind_the_gate() -> None:
     )
     assert answer.status_code == 200
     assert "Parameters" in json.loads(answer.get_data())
+
+
+def test_powertools_dynamodb_layer_builds_every_key_through_get_key() -> None:
+    """wxface.domain.idempotency puts each record in its owner's partition by overriding the
+    DynamoDB layer's ``_get_key``: every read and write must go through it."""
+    import inspect
+
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    assert list(inspect.signature(DynamoDBPersistenceLayer._get_key).parameters) == [
+        "self",
+        "idempotency_key",
+    ]
+    source = inspect.getsource(DynamoDBPersistenceLayer)
+    for method in ("_get_record", "_put_record", "_update_record", "_delete_record"):
+        body = inspect.getsource(getattr(DynamoDBPersistenceLayer, method))
+        assert "self._get_key(" in body, method
+    assert "static_pk_value" in source

@@ -9,11 +9,20 @@ import pytest
 from wxface.api.errors import ApiError, from_domain
 from wxface.api.http import bearer_token
 from wxface.domain.errors import DomainError
-from wxface.domain.sessions import issue_session, verify_session
+from wxface.domain.sessions import ISSUER, Session, SessionVerifier, issue_session
+from wxface.domain.sessions import verify_session as verify_with_ttl
 from wxface.domain.stack_keys import SigningKey
 
 CURRENT = SigningKey("k2", b"c" * 32)
 PREVIOUS = SigningKey("k1", b"p" * 32)
+
+
+TTL = 3600
+
+
+def verify_session(token: str, keys: tuple[SigningKey, ...], now: float | None = None) -> str:
+    """The openid, as the API's edge verifies with this stack's session TTL."""
+    return verify_with_ttl(token, keys, max_ttl_s=TTL, now=now).openid
 
 
 def code_of(token: str, keys: tuple[SigningKey, ...]) -> str:
@@ -94,3 +103,78 @@ def test_only_the_exact_verified_string_is_remembered() -> None:
     head, body, signature = token.split(".")
     forged = ".".join((head, body, ("A" if signature[0] != "A" else "B") + signature[1:]))
     assert code_of(forged, (CURRENT,)) == "unauthorized"
+
+
+def claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    return {"iss": ISSUER, "aud": "wxface-session", "sub": "o-1", "iat": now, "exp": now + 600, **overrides}
+
+
+def signed(payload: dict[str, object], key: SigningKey = CURRENT) -> str:
+    import jwt
+
+    return jwt.encode(payload, key.secret, algorithm="HS256", headers={"kid": key.kid})
+
+
+def test_a_session_says_when_its_token_was_issued() -> None:
+    token = issue_session("o-1", (CURRENT,), TTL, now=1_800_000_000)
+    assert verify_with_ttl(token, (CURRENT,), max_ttl_s=TTL, now=1_800_000_001) == Session(
+        "o-1", 1_800_000_000
+    )
+
+
+def test_a_signer_with_a_leaked_key_cannot_mint_long_lived_or_future_tokens() -> None:
+    """The verifier bounds the lifetime, whatever the signer wrote: a year-long token minted with
+    a stolen key is refused, as is one dated in the future; one within the TTL and skew passes."""
+    now = int(time.time())
+    assert code_of(signed(claims(exp=now + 365 * 86400)), (CURRENT,)) == "unauthorized"
+    assert code_of(signed(claims(iat=now + 3600, exp=now + 3600 + 600)), (CURRENT,)) == "unauthorized"
+    assert verify_session(signed(claims(exp=now + TTL + 30)), (CURRENT,)) == "o-1"  # within the skew
+
+
+@pytest.mark.parametrize("bad", [{"iss": "someone-else"}, {"iss": None}, {"aud": "other"}])
+def test_tokens_must_carry_this_stacks_issuer_and_audience(bad: dict[str, object]) -> None:
+    payload = {k: v for k, v in claims(**bad).items() if v is not None}
+    assert code_of(signed(payload), (CURRENT,)) == "unauthorized"
+
+
+class Keys:
+    """A signing key set as SSM holds it, read through a cache as the container does."""
+
+    def __init__(self, *keys: SigningKey) -> None:
+        self.stored = keys
+        self.cached = keys
+        self.reads = 0
+
+    def __call__(self, force: bool) -> tuple[SigningKey, ...]:
+        if force:
+            self.reads += 1
+            self.cached = self.stored
+        return self.cached
+
+
+def test_after_an_emergency_rotation_new_tokens_work_on_a_container_that_cached_the_old_set() -> None:
+    keys = Keys(PREVIOUS)
+    clock = [0.0]
+    verifier = SessionVerifier(keys, max_ttl_s=TTL, reread_interval_s=10, clock=lambda: clock[0])
+    old = issue_session("o-old", (PREVIOUS,), TTL)
+    assert verifier(old) == Session("o-old", verify_with_ttl(old, (PREVIOUS,), max_ttl_s=TTL).issued_at)
+    keys.stored = (CURRENT,)  # the rotator replaced the whole set
+    new = issue_session("o-new", (CURRENT,), TTL)  # signed by a container that already read it
+    assert verifier(new).openid == "o-new"  # this container re-read the set once
+    assert keys.reads == 1
+    assert code_of(old, keys.cached) == "unauthorized"  # and the old key's tokens are gone
+
+
+def test_made_up_key_ids_cannot_turn_every_request_into_an_ssm_read() -> None:
+    keys = Keys(CURRENT)
+    clock = [0.0]
+    verifier = SessionVerifier(keys, max_ttl_s=TTL, reread_interval_s=10, clock=lambda: clock[0])
+    for i in range(20):
+        with pytest.raises(DomainError):
+            verifier(signed(claims(), SigningKey(f"made-up-{i}", b"z" * 32)))
+    assert keys.reads == 1
+    clock[0] = 11
+    with pytest.raises(DomainError):
+        verifier(signed(claims(), SigningKey("made-up-again", b"z" * 32)))
+    assert keys.reads == 2

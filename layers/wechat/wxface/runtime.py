@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .domain.issuance import KeyIssuance
     from .domain.login import Login
     from .domain.results import ResultLookup
+    from .domain.sessions import Session, SessionVerifier
 
 
 @cache
@@ -35,9 +36,21 @@ def data_key() -> DataKey:
     return load_data_key(s.hmac_key_param, s.key_cache_s)
 
 
-def signing_keys() -> tuple[SigningKey, ...]:
+def signing_keys(force: bool = False) -> tuple[SigningKey, ...]:
     s = settings()
-    return load_signing_keys(s.signing_key_param, s.key_cache_s)
+    return load_signing_keys(s.signing_key_param, s.key_cache_s, force=force)
+
+
+@cache
+def sessions() -> SessionVerifier:
+    """The session tokens' verifier (the API's edge calls it before routing)."""
+    from .domain.sessions import SessionVerifier
+
+    return SessionVerifier(signing_keys, max_ttl_s=settings().session_ttl_s)
+
+
+def verify_session(token: str) -> Session:
+    return sessions()(token)
 
 
 @cache
@@ -50,7 +63,12 @@ def idempotent_calls() -> IdempotentCalls:
 @cache
 def quota_guard() -> QuotaGuard:
     s = settings()
-    policy = QuotaPolicy(s.wechat_daily_quotas, s.quota_alarm_percent, s.quota_refuse_percent)
+    policy = QuotaPolicy(
+        s.wechat_daily_quotas,
+        s.quota_alarm_percent,
+        s.quota_refuse_percent,
+        hourly_share=s.wechat_hourly_budget_share,
+    )
     return QuotaGuard(table(), policy, report=quota_used, clock=time.time)
 
 
@@ -151,6 +169,7 @@ def results() -> ResultLookup:
         lookups_per_hour=s.lookup_limit_per_hour,
         audit_retention_s=s.audit_retention_s,
         api_version=s.face_api_version,
+        forget_idempotency=lambda owner: idempotent_calls().erase(owner),
     )
 
 

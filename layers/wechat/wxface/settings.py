@@ -38,9 +38,9 @@ class Settings(BaseModel):
     table_name: str = ""
     face_api_version: Literal[1, 2] = 2
     refresher_function: str = ""
-    session_ttl_s: int = Field(3600, ge=60)
+    session_ttl_s: int = Field(3600, ge=60, le=86400)  # LIMITS#<owner> outlives the longest session
     key_limit_per_hour: int = Field(10, ge=1)
-    lookup_window_s: int = Field(24 * 3600, ge=0)
+    lookup_window_s: int = Field(900, ge=0)  # after a key's expiry: a late face check's lookup
     result_retention_days: int = Field(30, ge=1)
     token_cache_s: int = Field(60, ge=1)  # shorter than WeChat's 5-minute overlap of old and new tokens
     lookup_limit_per_hour: int = Field(60, ge=1)
@@ -50,8 +50,12 @@ class Settings(BaseModel):
     wechat_daily_quotas: Mapping[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
     quota_alarm_percent: int = Field(80, ge=1)
     quota_refuse_percent: int = Field(95, ge=1)
+    # The hourly budget per WeChat endpoint: this many even hourly shares of the daily quota (0: none).
+    wechat_hourly_budget_share: float = Field(3.0, ge=0)
     audit_retention_days: int = Field(180, ge=1)
-    key_cache_s: int = Field(300, ge=1)  # signing and data keys; also the signing key's activation delay
+    # Signing and data keys; also the signing key's activation delay, and the bound within which an
+    # emergency rotation reaches every container (read with the access token: one SSM call).
+    key_cache_s: int = Field(60, ge=1)
     secret_cache_s: int = Field(60, ge=1)  # the AppSecret
     ssm_kms_key_id: str = ""  # the stack's customer-managed key for SSM writes; empty: AWS-managed
     # The WeChat client (README, "Configuration of the WeChat client").
@@ -147,6 +151,7 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "quota_refuse_percent": "QUOTA_REFUSE_PERCENT",
     "audit_retention_days": "AUDIT_RETENTION_DAYS",
     "key_cache_s": "KEY_CACHE_SECONDS",
+    "wechat_hourly_budget_share": "WECHAT_HOURLY_BUDGET_SHARE",
     "secret_cache_s": "SECRET_CACHE_SECONDS",
     "ssm_kms_key_id": "SSM_KMS_KEY_ID",
     "wechat_base_url": "WECHAT_BASE_URL",

@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from ..domain.errors import AWS_RETRY_AFTER_S, DomainError
-from ..domain.sessions import verify_session
+from ..domain.sessions import Session
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import ApiError, api_error, from_domain, from_identity, from_wechat
@@ -42,7 +42,7 @@ from .http import (
     request_id,
 )
 
-OPENID = "openid"
+SESSION = "session"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -139,7 +139,7 @@ def handle(
     *,
     logger: Logger,
     public_routes: Collection[str] = (),
-    signing_keys: Callable[[], Any] | None = None,
+    verify: Callable[[str], Session] | None = None,
     prefetch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
@@ -148,10 +148,9 @@ def handle(
         if prefetch is not None:  # what a cold container reads, in one SSM call
             prefetch()
         if event.get("routeKey") not in public_routes:
-            if signing_keys is None:  # pragma: no cover - a wiring mistake
+            if verify is None:  # pragma: no cover - a wiring mistake
                 raise api_error("unauthorized")
-            token = bearer_token(dict(event.get("headers") or {}))
-            app.context[OPENID] = verify_session(token, signing_keys())
+            app.context[SESSION] = verify(bearer_token(dict(event.get("headers") or {})))
     except ApiError as err:
         return error_event_response(err, event)
     except DomainError as err:  # the session token
@@ -171,9 +170,10 @@ def client_address(app: APIGatewayHttpResolver) -> str:
     return str(app.current_event.request_context.http.source_ip or "unknown")
 
 
-def caller_openid(app: APIGatewayHttpResolver) -> str:
-    """The openid of the verified session token of this request."""
-    return str(app.context[OPENID])
+def caller(app: APIGatewayHttpResolver) -> Session:
+    """The verified session of this request: the caller's openid and when its token was issued."""
+    session: Session = app.context[SESSION]
+    return session
 
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -186,7 +186,7 @@ def api_entry(
     metrics: Metrics,
     *,
     public_routes: Collection[str] = (),
-    signing_keys: Callable[[], Any] | None = None,
+    verify: Callable[[str], Session] | None = None,
     prefetch: Callable[[], None] | None = None,
 ) -> Handler:
     """The Lambda entry point of an API function: the request id as correlation id, cold-start
@@ -200,7 +200,7 @@ def api_entry(
             context,
             logger=logger,
             public_routes=public_routes,
-            signing_keys=signing_keys,
+            verify=verify,
             prefetch=prefetch,
         )
 

@@ -51,21 +51,22 @@ def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
 
 def prefetch_secure(ages: dict[str, int]) -> None:
     """Read several SecureStrings with one GetParameters into the cache :func:`read_secure` uses
-    (name: cache age), when two or more of them are not cached: a container's first request.
-    Entries already cached are never touched (one refreshed after a refused token stays)."""
+    (name: cache age) whenever any of them is not cached (a container's first request, and each
+    time the first of them expires): all are read again together, so they stay in step and a
+    warm container makes one SSM call per cache age instead of one per parameter."""
     provider = _provider()
-    missing = {
-        name: age
-        for name, age in ages.items()
-        if not provider.has_not_expired_in_cache(provider._build_cache_key(name=name))
-    }
-    if len(missing) < 2:  # nothing to batch: read_secure reads the one on its own
+    if all(provider.has_not_expired_in_cache(provider._build_cache_key(name=name)) for name in ages):
         return
+    missing = dict(ages)
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
         found = provider.get_parameters_by_name(
-            {name: {"max_age": age} for name, age in missing.items()}, decrypt=True, raise_on_error=False
+            # max_age 0: always from SSM (the batch's own cache would answer stale values);
+            # the entries `get` reads are seeded below with each parameter's own age.
+            {name: {"max_age": 0} for name in missing},
+            decrypt=True,
+            raise_on_error=False,
         )
     except GetParameterError as exc:
         raise _unwrapped(exc, ", ".join(missing)) from None
@@ -104,14 +105,14 @@ def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
     return True
 
 
-def read_or_create_secure(name: str, make: Callable[[], str], *, max_age: int) -> str:
-    """Read a secret this stack owns, creating it on first use.
+def read_or_create_secure(name: str, make: Callable[[], str], *, max_age: int, force: bool = False) -> str:
+    """Read a secret this stack owns (``force``: bypassing the cache), creating it on first use.
 
     Creation is race-safe: ``Overwrite=False`` lets exactly one container create it; everyone
     else reads the winner's value.
     """
     try:
-        return read_secure(name, max_age=max_age)
+        return read_secure(name, max_age=max_age, force=force)
     except ParameterMissing:
         write_secure(name, make(), overwrite=False)
         return read_secure(name, max_age=max_age, force=True)

@@ -53,8 +53,9 @@ class KeyRecord:
     """``KEY#<ref>``: what a lookup needs to bind a result to the key issued here.
 
     ``owner`` is the HMAC of the openid. 1.0 keeps HMACs of the MD5s WeChat answers in
-    ``getinfo`` (``id_mac``, ``name_mac``); 2.0 keeps what ``queryverifyinfo`` needs back
-    (``out_seq_no``, ``cert_hash``).
+    ``getinfo`` (``id_mac``, ``name_mac``); 2.0 keeps what ``queryverifyinfo`` needs back:
+    ``out_seq_no``, and ``cert_hash`` sealed (AES-256-GCM under the stack's data key, bound to the
+    record's reference), never the brute-forceable hash itself.
     """
 
     owner: str
@@ -161,6 +162,18 @@ class AuditEntry:
         )
 
 
+@dataclass(frozen=True)
+class UserCount:
+    """What counting one request of a user answered (``LIMITS#<owner>``, one item per user: the
+    counts of the current and previous window of each limit, and when their sessions ended)."""
+
+    counted: bool  # False: refused, this window's count had already reached the limit
+    sessions_ended: bool  # the caller's session was issued before an erasure ended it (not counted)
+    current: int = 0  # this window's count, this request included
+    previous: int = 0  # the previous window's count
+    recent_keys: int = 0  # keys the user asked for in this window and the previous one
+
+
 class Store(Protocol):
     """The table as the domain uses it."""
 
@@ -176,6 +189,13 @@ class Store(Protocol):
     ) -> bool: ...
     def latest_result(self, owner: str, now: int) -> str | None: ...
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...
+
+    # the user's own item: per-user limits over two windows, and the end of their sessions
+    def count_user(
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+    ) -> UserCount: ...
+    def uncount_user(self, owner: str, scope: str, window: int) -> None: ...
+    def end_sessions(self, owner: str, at: int, ttl: int) -> None: ...
 
     # counters and leases
     def take(self, counter: str, limit: int, ttl: int) -> bool: ...

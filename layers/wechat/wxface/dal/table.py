@@ -24,7 +24,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from . import aws
-from .records import AuditEntry, Item, KeyRecord, StoredResult, values_of
+from .records import AuditEntry, Item, KeyRecord, StoredResult, UserCount, values_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -212,6 +212,78 @@ class Table:
                 resp = self.client.batch_write_item(RequestItems=pending)
                 pending = resp.get("UnprocessedItems") or None
         return len(keys) // 2
+
+    # --- the user's own item ------------------------------------------------------------------
+
+    def count_user(
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+    ) -> UserCount:
+        """Count one request of ``owner`` in ``scope``'s current window, unless it already
+        reached ``below`` or the caller's session (issued at ``issued_at``) was ended by an
+        erasure; the window before last is dropped in the same write. One UpdateItem: the
+        session check costs no read of its own."""
+        client = self.client
+        current, previous = f"{scope}#{window}", f"{scope}#{window - 1}"
+        names = {"#cur": current, "#old": f"{scope}#{window - 2}", "#after": "sessions_after", "#ttl": "ttl"}
+        try:
+            resp = client.update_item(
+                TableName=self.name,
+                Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
+                UpdateExpression="ADD #cur :one SET #ttl = :ttl REMOVE #old",
+                ConditionExpression="(attribute_not_exists(#after) OR #after < :iat) "
+                "AND (attribute_not_exists(#cur) OR #cur < :below)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    ":one": _n(1),
+                    ":ttl": _n(ttl),
+                    ":iat": _n(issued_at),
+                    ":below": _n(below),
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except client.exceptions.ConditionalCheckFailedException as err:
+            old = getattr(err, "response", {}).get("Item")
+            if old is None:  # not returned: read what refused it
+                old = client.get_item(
+                    TableName=self.name,
+                    Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
+                    ConsistentRead=True,
+                ).get("Item", {})
+            state = values_of(old)
+            ended = int(state.get("sessions_after", -1)) >= issued_at
+            return UserCount(counted=False, sessions_ended=ended)
+        state = values_of(resp["Attributes"])
+        return UserCount(
+            counted=True,
+            sessions_ended=False,
+            current=int(state.get(current, 0)),
+            previous=int(state.get(previous, 0)),
+            recent_keys=int(state.get(f"keys#{window}", 0)) + int(state.get(f"keys#{window - 1}", 0)),
+        )
+
+    def uncount_user(self, owner: str, scope: str, window: int) -> None:
+        """Undo one :meth:`count_user` (refused after all, or not reaching WeChat)."""
+        client = self.client
+        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+            client.update_item(
+                TableName=self.name,
+                Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
+                UpdateExpression="ADD #cur :minus",
+                ConditionExpression="#cur > :zero",
+                ExpressionAttributeNames={"#cur": f"{scope}#{window}"},
+                ExpressionAttributeValues={":minus": _n(-1), ":zero": _n(0)},
+            )
+
+    def end_sessions(self, owner: str, at: int, ttl: int) -> None:
+        """Every session of ``owner`` issued at or before ``at`` ends (erasure)."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
+            UpdateExpression="SET #after = :at, #ttl = :ttl",
+            ExpressionAttributeNames={"#after": "sessions_after", "#ttl": "ttl"},
+            ExpressionAttributeValues={":at": _n(at), ":ttl": _n(ttl)},
+        )
 
     # --- rate limits ------------------------------------------------------------------------
 

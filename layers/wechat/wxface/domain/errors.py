@@ -67,6 +67,12 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class SessionEnded(DomainError):
+    """A session issued before the user erased their data (``DELETE /v1/me``): 401."""
+
+    code = "unauthorized"
+
+
 class SessionExpired(DomainError):
     """A session token past its lifetime."""
 

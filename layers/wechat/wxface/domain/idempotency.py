@@ -4,6 +4,10 @@ The same key from the same user with the same body within 10 minutes answers wha
 request answered, without calling WeChat or counting against any limit again; the same key with
 another body is a 409. Only HMACs enter the record's hashes: Powertools hashes what it is
 given, and an unkeyed hash of a name and an ID number could be brute-forced.
+
+Records live in the owner's own partition (``IDEMPOTENCY#<owner>``, the openid's HMAC), so an
+erasure finds and deletes them (they hold the key answered), and no partition is shared by every
+user's key requests.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from .errors import IdempotencyConflict, IdempotencyInProgress, InvalidIdempotencyKey, StoreUnavailable
@@ -27,6 +32,17 @@ TTL_S = 600
 _VALID = re.compile(r"[\x21-\x7e]{1,128}")
 IN_PROGRESS_WAIT_S = 3.0
 IN_PROGRESS_POLL_S = 0.2
+# Whose request is running (the openid's HMAC): the partition its record goes to.
+_OWNER: ContextVar[str] = ContextVar("wxface_idempotency_owner")
+
+
+def partition(owner: str) -> str:
+    return f"IDEMPOTENCY#{owner}"
+
+
+def current_owner() -> str:
+    """The owner of the idempotent call running now (for persistence layers)."""
+    return _OWNER.get()
 
 
 def checked_key(value: str | None) -> str | None:
@@ -53,6 +69,7 @@ class IdempotentCalls:
         self,
         store: BasePersistenceLayer,
         *,
+        erase: Callable[[str], None],
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -73,6 +90,7 @@ class IdempotentCalls:
         )(run)
         self._sleep = sleep
         self._clock = clock
+        self.erase = erase  # erase(owner): delete every record of the owner
 
     @classmethod
     def on_table(
@@ -83,18 +101,40 @@ class IdempotentCalls:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> IdempotentCalls:
-        """Records in the stack's table, under one partition, expiring through its TTL."""
+        """Records in the stack's table, in their owner's partition, expiring through its TTL."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        store = DynamoDBPersistenceLayer(
+        class OwnerPartitioned(DynamoDBPersistenceLayer):
+            # Powertools puts every record under one static partition; this layer puts each in
+            # its owner's. `_get_key` is private: tests/unit/test_private_apis.py fails on the
+            # upgrade that changes it.
+            def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+                return {"pk": {"S": partition(current_owner())}, "sk": {"S": idempotency_key}}
+
+        store = OwnerPartitioned(
             table_name=table_name,
             key_attr="pk",
             sort_key_attr="sk",
-            static_pk_value="IDEMPOTENCY#face-keys",
             expiry_attr="ttl",  # the table's TTL attribute: DynamoDB deletes expired records
             boto3_client=client,
         )
-        return cls(store, sleep=sleep, clock=clock)
+
+        def erase(owner: str) -> None:
+            keys: list[dict[str, Any]] = []
+            for page in client.get_paginator("query").paginate(
+                TableName=table_name,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": partition(owner)}},
+                ProjectionExpression="pk, sk",
+                ConsistentRead=True,
+            ):
+                keys.extend({"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", []))
+            for start in range(0, len(keys), 25):
+                pending: Any = {table_name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
+                while pending:
+                    pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+
+        return cls(store, erase=erase, sleep=sleep, clock=clock)
 
     def __call__(
         self,
@@ -105,14 +145,23 @@ class IdempotentCalls:
         work: Callable[[], dict[str, Any]],
         context: LambdaContext | None = None,
     ) -> dict[str, Any]:
+        if context is not None:
+            self._config.register_lambda_context(context)  # in-progress records end with the invocation
+        running = _OWNER.set(owner)
+        try:
+            return self._once(owner, key, body_mac, work)
+        finally:
+            _OWNER.reset(running)
+
+    def _once(
+        self, owner: str, key: str, body_mac: str, work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyPersistenceLayerError,
             IdempotencyValidationError,
         )
 
-        if context is not None:
-            self._config.register_lambda_context(context)  # in-progress records end with the invocation
         deadline = self._clock() + IN_PROGRESS_WAIT_S
         while True:
             try:

@@ -18,8 +18,11 @@ from ..identity import (
     normalize_name,
 )
 from ..wechat.client import WeChatClient
-from .limits import Limit, charge
-from .stack_keys import DataKey, sha256_hex
+from ..wechat.errors import WeChatError
+from .errors import QuotaGuardRefused
+from .limits import Limit, charge_user
+from .sessions import Session
+from .stack_keys import CERT_HASH_PURPOSE, DataKey, sha256_hex
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,7 +41,7 @@ class IssuancePolicy:
 
 
 def issue_key(
-    openid: str,
+    caller: Session,
     raw_name: str,
     raw_number: str,
     *,
@@ -52,8 +55,9 @@ def issue_key(
     number = normalize_id_card_number(raw_number)
 
     at = time.time() if now is None else now
+    openid = caller.openid
     owner = data_key.owner(openid)
-    counted = charge(table, Limit("keys", policy.key_limit_per_hour), owner, at)
+    counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller.issued_at, at)
 
     try:
         if policy.api_version == 1:
@@ -70,11 +74,20 @@ def issue_key(
             answer = KeyAnswerV2(verify_id=v2.verify_id, expires_in=expires_in)
             binding = {
                 "out_seq_no": v2.out_seq_no,
-                # Sent back to WeChat on lookup, so kept as is, for the lookup window only.
-                "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
+                # Sent back to WeChat on lookup, so kept, but sealed: a SHA-256 of a name and an
+                # ID number is reversed by brute force in seconds (docs/data.md).
+                "cert_hash": data_key.seal(
+                    CERT_HASH_PURPOSE, cert_hash(CERT_TYPE_IDENTITY_CARD, name, number), bound_to=ref
+                ),
             }
-    except BaseException:
-        counted.give_back()  # a key that was not issued does not count
+    except QuotaGuardRefused:
+        counted.give_back()  # refused before anything was sent: WeChat saw nothing
+        raise
+    except WeChatError as err:
+        # Only where nothing reached WeChat (every attempt failed to connect): a request WeChat
+        # saw used its quota, so it counts against the user, answered with an errcode or not.
+        if not err.reached:
+            counted.give_back()
         raise
 
     expires_at = int(at) + expires_in
@@ -108,19 +121,19 @@ class KeyIssuance:
 
     def __call__(
         self,
-        openid: str,
+        caller: Session,
         name: str,
         number: str,
         *,
         idempotency_key: str | None = None,
         context: LambdaContext | None = None,
     ) -> dict[str, Any]:
-        """The key for ``openid``'s identity; with an ``Idempotency-Key`` (checked here: 1-128
+        """The key for the caller's identity; with an ``Idempotency-Key`` (checked here: 1-128
         visible ASCII), the first answer again for the same key and body."""
 
         def work() -> dict[str, Any]:
             answer = issue_key(
-                openid,
+                caller,
                 name,
                 number,
                 policy=self.policy,
@@ -140,7 +153,7 @@ class KeyIssuance:
         body: Mapping[str, Any] = {"name": name, "id_card_number": number}
         return at_most_once(
             key,
-            openid=openid,
+            openid=caller.openid,
             body=body,
             data_key=self.data_key,
             calls=self.idempotent_calls(),

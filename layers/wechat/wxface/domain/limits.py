@@ -10,13 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..dal.records import Store
-from .errors import QuotaGuardRefused, RateLimited
+from .errors import QuotaGuardRefused, RateLimited, SessionEnded
 
 HOUR_S = 3600
+# How long a user's own item (their counts and the end of their sessions) outlives its last
+# write: longer than two windows and than the longest session a token may carry (one day).
+USER_STATE_TTL_S = 2 * 86400
 # WeChat's daily quotas reset at midnight Beijing time (UTC+8, no daylight saving).
 WECHAT_DAY = dt.timezone(dt.timedelta(hours=8))
 
@@ -32,23 +38,51 @@ class Limit:
 
 @dataclass(frozen=True)
 class Charge:
-    """One request counted against a limit; :meth:`give_back` if it turned out not to count."""
+    """One request counted against a limit; :meth:`give_back` if it turned out not to count.
+    ``recent_keys``: keys the user asked for within about the last two hours (per-user charges)."""
 
-    table: Store
-    counter: str
-
-    def give_back(self) -> None:
-        self.table.give_back(self.counter)
+    give_back: Callable[[], None]
+    recent_keys: int = 0
 
 
 def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
-    """Count one request of ``subject`` (an HMAC, never a value in clear), or refuse it."""
+    """Count one request of ``subject`` (an HMAC of an address, never a value in clear), or
+    refuse it: a fixed window."""
     window = int(now // limit.window_s)
     counter = f"{limit.scope}#{subject}#{window}"
     if not table.take(counter, limit.allowed, ttl=(window + 2) * limit.window_s):
         retry_after = max(1, math.ceil((window + 1) * limit.window_s - now))
         raise RateLimited(retry_after=retry_after)
-    return Charge(table, counter)
+    return Charge(lambda: table.give_back(counter))
+
+
+def charge_user(table: Store, limit: Limit, owner: str, issued_at: int, now: float) -> Charge:
+    """Count one request of a signed-in user (``owner``: the openid's HMAC) against ``limit``,
+    in the same write that checks their session was not ended by an erasure.
+
+    Two windows, not one: the previous window's count weighs by the share of it still inside the
+    last ``window_s`` (the sliding-window estimate), so a script cannot spend the limit at the
+    end of one window and again at the start of the next. :class:`SessionEnded` (401) for a
+    session issued before an erasure; :class:`RateLimited` (429) with the seconds until the
+    estimate leaves room again.
+    """
+    window_s = limit.window_s
+    window = int(now // window_s)
+    counted = table.count_user(
+        owner, limit.scope, window, below=limit.allowed, issued_at=issued_at, ttl=int(now) + USER_STATE_TTL_S
+    )
+    if counted.sessions_ended:
+        raise SessionEnded
+    window_end = max(1, math.ceil((window + 1) * window_s - now))
+    if not counted.counted:
+        raise RateLimited(retry_after=window_end)
+    elapsed = (now - window * window_s) / window_s
+    if counted.previous * (1 - elapsed) + counted.current > limit.allowed:
+        table.uncount_user(owner, limit.scope, window)
+        # Room again once the previous window's weight has fallen by the excess.
+        share = 1 - elapsed - (limit.allowed - counted.current) / counted.previous
+        raise RateLimited(retry_after=min(window_end, max(1, math.ceil(share * window_s))))
+    return Charge(lambda: table.uncount_user(owner, limit.scope, window), counted.recent_keys)
 
 
 def wechat_day(now: float) -> tuple[str, int]:
@@ -58,33 +92,77 @@ def wechat_day(now: float) -> tuple[str, int]:
     return local.strftime("%Y%m%d"), max(1, math.ceil(midnight.timestamp() - now))
 
 
+Priority = Literal["bound", "new", "unbound"]
+# What the WeChat call that runs now is for (set by the use case around the call; the guard reads
+# it): a lookup of a face check bound to a key issued here ("bound", refused last), a new key or
+# login ("new"), or a lookup with no key here ("unbound", refused first).
+_PRIORITY: ContextVar[Priority | None] = ContextVar("wxface_quota_priority", default=None)
+
+
+@contextmanager
+def admitted_as(priority: Priority) -> Iterator[None]:
+    """Run the WeChat calls inside with this priority at the quota guard."""
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
 @dataclass(frozen=True)
 class QuotaPolicy:
-    """Daily quotas by WeChat endpoint path (absent or 0: counted, never refused)."""
+    """Daily quotas by WeChat endpoint path (absent or 0: counted, never refused), and an hourly
+    budget per endpoint across all users (``hourly_share`` times the even hourly share of the
+    daily quota; 0: none), so a drain by many accounts is stopped within the hour, long before
+    WeChat's own 45009 would stop every user until Beijing midnight.
+
+    Thresholds by priority: unbound lookups are refused from ``unbound_percent`` of a budget,
+    new keys from ``refuse_percent``, lookups bound to a key issued here only at the hourly
+    budget itself (and never by the daily share: they finish face checks already started).
+    """
 
     daily: Mapping[str, int]
     alarm_percent: int = 80
     refuse_percent: int = 95
-    # Endpoints whose calls start something new: refused past ``refuse_percent``. Lookups of
-    # keys already issued are never refused, so users who started a face check can finish it.
+    unbound_percent: int = 80
+    hourly_share: float = 3.0
+    # Endpoints whose calls start something new (by default "new"); the others are lookups
+    # (by default "bound").
     guarded: frozenset[str] = frozenset(
         {"/cityservice/face/identify/getuseridkey", "/cityservice/face/identify/getverifyid"}
     )
 
-    def block(self, endpoint: str) -> int:
-        """Calls a container reserves at once: 1 for small quotas (exact counts), up to 50 for
-        large ones (at most 0.05 % of the quota reserved and unused per container)."""
+    def hourly(self, endpoint: str) -> int:
         quota = self.daily.get(endpoint, 0)
-        return 50 if quota <= 0 else max(1, min(50, quota // 2000))
+        return (
+            0 if quota <= 0 or self.hourly_share <= 0 else max(1, math.ceil(quota / 24 * self.hourly_share))
+        )
+
+    def refuse_at(self, budget: int, priority: Priority, *, daily: bool) -> int | None:
+        """The count from which calls of ``priority`` are refused (None: never)."""
+        if budget <= 0:
+            return None
+        if priority == "bound":
+            return None if daily else budget
+        percent = self.unbound_percent if priority == "unbound" else self.refuse_percent
+        return max(1, math.ceil(budget * percent / 100))
+
+    @staticmethod
+    def block(budget: int) -> int:
+        """Calls a container reserves at once: 1 for small budgets (exact counts), up to 50 for
+        large ones (at most 0.05 % of the budget reserved and unused per container)."""
+        return 50 if budget <= 0 else max(1, min(50, budget // 2000))
 
 
 @dataclass
 class QuotaGuard:
-    """Counts this stack's calls to each WeChat endpoint per WeChat day, in the table.
+    """Counts this stack's calls to each WeChat endpoint per WeChat day and per hour, in the
+    table: every attempt WeChat may see (the client admits each, retries included).
 
     A container reserves calls in blocks (:meth:`QuotaPolicy.block`) and spends them locally, so
-    a large quota costs one table write per block, not per call. ``report(endpoint, percent,
-    over_alarm)`` hears the share of the quota used after every reservation (the alarm metric).
+    a large quota costs one table write per block, not per call; a block is spent only while the
+    count last seen is below the threshold of the call's priority. ``report(endpoint, percent,
+    over_alarm)`` hears the share of the daily quota used after every reservation (the alarm).
     """
 
     table: Store
@@ -92,35 +170,55 @@ class QuotaGuard:
     report: Callable[[str, float, bool], None]
     clock: Callable[[], float]
     _left: dict[tuple[str, str], int] = field(default_factory=dict)
+    _seen: dict[tuple[str, str], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, endpoint: str) -> None:
-        """Count one call to ``endpoint``; :class:`QuotaGuardRefused` if it is a guarded endpoint
-        past ``refuse_percent`` of today's quota."""
+        """Count one call to ``endpoint``; :class:`QuotaGuardRefused` past the threshold of the
+        call's priority in this hour's budget or today's quota."""
+        priority = _PRIORITY.get() or ("new" if endpoint in self.policy.guarded else "bound")
         now = self.clock()
-        day, seconds_left = wechat_day(now)
-        key = (endpoint, day)
-        with self._lock:
-            left = self._left.get(key, 0)
-            if left > 0:
-                self._left[key] = left - 1
-                return
+        day, day_left = wechat_day(now)
+        hour = int(now // HOUR_S)
+        current = {f"d{day}", f"h{hour}"}
+        budget = self.policy.hourly(endpoint)
+        if budget:
+            refuse = self.policy.refuse_at(budget, priority, daily=False)
+            if self._take(endpoint, f"h{hour}", budget, refuse, int(now) + 2 * HOUR_S, current) == -1:
+                raise QuotaGuardRefused(retry_after=max(1, math.ceil((hour + 1) * HOUR_S - now)))
         quota = self.policy.daily.get(endpoint, 0)
-        block = self.policy.block(endpoint)
-        refuse_at = (
-            math.ceil(quota * self.policy.refuse_percent / 100)
-            if quota > 0 and endpoint in self.policy.guarded
-            else None
-        )
-        used = self.table.reserve(
-            f"quota#{endpoint}#{day}", block, below=refuse_at, ttl=int(now) + seconds_left + 2 * 86400
-        )
-        if used is None:
-            self.report(endpoint, 100.0 * refuse_at / quota if refuse_at else 100.0, True)
-            raise QuotaGuardRefused(retry_after=seconds_left)
-        with self._lock:
-            self._left = {k: v for k, v in self._left.items() if k[1] == day}
-            self._left[key] = self._left.get(key, 0) + block - 1
-        if quota > 0:
+        refuse = self.policy.refuse_at(quota, priority, daily=True)
+        used = self._take(endpoint, f"d{day}", quota, refuse, int(now) + day_left + 2 * 86400, current)
+        if used == -1:
+            self.report(endpoint, 100.0 * (refuse or quota) / quota if quota else 100.0, True)
+            raise QuotaGuardRefused(retry_after=day_left)
+        if used is not None and quota > 0:
             percent = 100.0 * used / quota
             self.report(endpoint, percent, percent >= self.policy.alarm_percent)
+
+    def _take(
+        self, endpoint: str, period: str, budget: int, refuse_at: int | None, ttl: int, current: set[str]
+    ) -> int | None:
+        """One call of ``endpoint`` in ``period`` ("d<YYYYMMDD>" or "h<hour>"): spent from the
+        local block while the count last seen is below ``refuse_at`` (answers None), else a new
+        block reserved in the table (answers the new total), or -1 when the table refuses."""
+        key = (endpoint, period)
+        with self._lock:
+            left, seen = self._left.get(key, 0), self._seen.get(key, 0)
+            if left > 0 and (refuse_at is None or seen < refuse_at):
+                self._left[key] = left - 1
+                return None
+        block = self.policy.block(budget)
+        if refuse_at is not None:  # never reserve past the threshold: the rest is for others
+            block = max(1, min(block, refuse_at - seen))
+        # The daily counter keeps its historical name (RATE#quota#<endpoint>#<YYYYMMDD>).
+        counter = f"quota#{endpoint}#{period[1:]}" if period.startswith("d") else f"quota#{endpoint}#{period}"
+        used = self.table.reserve(counter, block, below=refuse_at, ttl=ttl)
+        if used is None:
+            return -1
+        with self._lock:
+            self._left = {k: v for k, v in self._left.items() if k[1] in current}
+            self._seen = {k: v for k, v in self._seen.items() if k[1] in current}
+            self._left[key] = self._left.get(key, 0) + block - 1
+            self._seen[key] = used
+        return used

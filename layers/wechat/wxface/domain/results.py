@@ -4,6 +4,7 @@ key was issued for, store it (final results only), and answer repeats from the t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,8 +13,9 @@ from ..dal.records import AuditEntry, Store, StoredResult
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
 from .errors import Forbidden, KeyExpired, NoResult, NotFound, WrongFaceApiVersion
-from .limits import Limit, charge
-from .stack_keys import DataKey, sha256_hex
+from .limits import USER_STATE_TTL_S, Charge, Limit, admitted_as, charge_user
+from .sessions import Session
+from .stack_keys import CERT_HASH_PURPOSE, DataKey, SealBroken, sha256_hex
 
 LOOKUP_ROUTE = "POST /v1/face/results"
 ERASE_ROUTE = "DELETE /v1/me"
@@ -61,22 +63,27 @@ class ResultLookup:
     lookups_per_hour: int = 60
     audit_retention_s: int = 180 * 86400
     api_version: Literal[1, 2] = 2  # the deployment's
+    forget_idempotency: Callable[[str], None] = lambda owner: None  # erasure: the owner's records
 
     def look_up(
-        self, openid: str, api_version: Literal[1, 2], reference: str, now: float | None = None
+        self, caller: Session, api_version: Literal[1, 2], reference: str, now: float | None = None
     ) -> ResultAnswer:
         """``POST /v1/face/results``: ``reference`` is a 1.0 verify_result or a 2.0 verify_id, as
         the deployment uses (the other version's is refused before anything is counted or called)."""
         if api_version != self.api_version:
             raise WrongFaceApiVersion(self.api_version)
-        return self.v1(openid, reference, now) if api_version == 1 else self.v2(openid, reference, now)
+        return self.v1(caller, reference, now) if api_version == 1 else self.v2(caller, reference, now)
 
-    def v1(self, openid: str, verify_result: str, now: float | None = None) -> ResultAnswer:
-        at, owner, ref = self._begin(openid, verify_result, now)
+    def v1(self, caller: Session, verify_result: str, now: float | None = None) -> ResultAnswer:
+        openid = caller.openid
+        at, owner, ref, charged = self._begin(caller, verify_result, now)
         stored = self._checked(self.table.get_result(ref), owner, at)
         if stored is not None:
             return stored
-        info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
+        # A 1.0 verify_result names its key only in getinfo's answer: a user who asked for no key
+        # here lately cannot hold one bound to it, and is refused first when WeChat's quota runs low.
+        with admitted_as("bound" if charged.recent_keys else "unbound"):
+            info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
         if info.openid != openid:
             raise Forbidden
         identity_matched: bool | None = None
@@ -100,8 +107,9 @@ class ResultLookup:
             return answer
         return self._store(ref, owner, answer, at, key_ref)
 
-    def v2(self, openid: str, verify_id: str, now: float | None = None) -> ResultAnswer:
-        at, owner, ref = self._begin(openid, verify_id, now)
+    def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
+        openid = caller.openid
+        at, owner, ref, _ = self._begin(caller, verify_id, now)
         result, record = self.table.get_result_and_key(ref)
         stored = self._checked(result, owner, at)
         if stored is not None:
@@ -112,35 +120,40 @@ class ResultLookup:
             raise Forbidden
         if at >= record.expires_at:
             raise KeyExpired
-        answer = self.wechat.query_verify_info(
-            verify_id, record.out_seq_no or "", record.cert_hash or "", openid
-        )
+        try:
+            the_cert_hash = self.data_key.open(CERT_HASH_PURPOSE, record.cert_hash or "", bound_to=ref)
+        except SealBroken:
+            raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
+        answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at, ref)
 
-    def latest(self, openid: str, now: float | None = None) -> ResultAnswer:
+    def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:
         """``GET /v1/face/results/latest``."""
         return latest(
-            openid, table=self.table, data_key=self.data_key, lookups_per_hour=self.lookups_per_hour, now=now
+            caller, table=self.table, data_key=self.data_key, lookups_per_hour=self.lookups_per_hour, now=now
         )
 
-    def erase(self, openid: str, now: float | None = None) -> int:
+    def erase(self, caller: Session, now: float | None = None) -> int:
         """``DELETE /v1/me`` (erasures share the lookups' hourly limit)."""
         return erase(
-            openid,
+            caller,
             table=self.table,
             data_key=self.data_key,
             erasures_per_hour=self.lookups_per_hour,
             audit_retention_s=self.audit_retention_s,
+            forget_idempotency=self.forget_idempotency,
             now=now,
         )
 
-    def _begin(self, openid: str, reference: str, now: float | None) -> tuple[float, str, str]:
+    def _begin(self, caller: Session, reference: str, now: float | None) -> tuple[float, str, str, Charge]:
         """Every lookup counts against the caller's limit, found or not (probing costs too)."""
         at = time.time() if now is None else now
-        owner = self.data_key.owner(openid)
-        charge(self.table, Limit("lookups", self.lookups_per_hour), owner, at)
-        return at, owner, sha256_hex(reference)
+        owner = self.data_key.owner(caller.openid)
+        charged = charge_user(
+            self.table, Limit("lookups", self.lookups_per_hour), owner, caller.issued_at, at
+        )
+        return at, owner, sha256_hex(reference), charged
 
     def _checked(self, stored: StoredResult | None, owner: str, now: float) -> ResultAnswer | None:
         if stored is None or not stored.live(now):
@@ -168,11 +181,11 @@ class ResultLookup:
 
 
 def latest(
-    openid: str, *, table: Store, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
+    caller: Session, *, table: Store, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
 ) -> ResultAnswer:
     at = time.time() if now is None else now
-    owner = data_key.owner(openid)
-    charge(table, Limit("lookups", lookups_per_hour), owner, at)
+    owner = data_key.owner(caller.openid)
+    charge_user(table, Limit("lookups", lookups_per_hour), owner, caller.issued_at, at)
     body = table.latest_result(owner, int(at))
     if body is None:
         raise NoResult
@@ -180,18 +193,23 @@ def latest(
 
 
 def erase(
-    openid: str,
+    caller: Session,
     *,
     table: Store,
     data_key: DataKey,
     erasures_per_hour: int = 60,
     audit_retention_s: int = 180 * 86400,
+    forget_idempotency: Callable[[str], None] = lambda owner: None,
     now: float | None = None,
 ) -> int:
-    """Erase the caller's keys and results; the audit trail keeps that it happened (no personal
-    data is in it)."""
+    """Erase the caller's keys, results and idempotency records, and end every session issued to
+    them until now (on every container: the mark is read in the write that counts each request);
+    the audit trail keeps that it happened (no personal data is in it)."""
     at = time.time() if now is None else now
-    owner = data_key.owner(openid)
-    charge(table, Limit("erasures", erasures_per_hour), owner, at)
+    owner = data_key.owner(caller.openid)
+    charge_user(table, Limit("erasures", erasures_per_hour), owner, caller.issued_at, at)
+    # Sessions first: a request racing the erasure cannot write anything new for this user.
+    table.end_sessions(owner, int(at), ttl=int(at) + USER_STATE_TTL_S)
+    forget_idempotency(owner)
     audit = AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
     return table.erase_user(owner, audit)

@@ -1,74 +1,141 @@
-"""Session tokens: short-lived HS256 JWTs (PyJWT) bound to the openid, with a key id."""
+"""Session tokens: short-lived HS256 JWTs (PyJWT) bound to the openid, with a key id.
+
+A token carries ``iss``, ``aud``, ``sub`` (the openid), ``iat`` and ``exp``. The verifier, not
+the signer, bounds its lifetime: ``exp - iat`` may exceed the session TTL by at most
+:data:`CLOCK_SKEW_S`, and ``iat`` may not lie in the future, so a token minted with a leaked key
+for a year is refused all the same. What a valid token stands for is a :class:`Session`: whose
+it is and when it was issued (erasure ends every session issued before it, ``domain/limits.py``).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import jwt
 
 from .errors import SessionExpired, Unauthorized
 from .stack_keys import SigningKey, active_signing_key
 
+ISSUER = "wxface"
 AUDIENCE = "wxface-session"
+CLOCK_SKEW_S = 60  # between the signer's and the verifier's clocks
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified session: the caller's openid and when its token was issued (unix seconds)."""
+
+    openid: str
+    issued_at: int
+
+
+class UnknownSigningKey(Unauthorized):
+    """The token names a key this container does not know (yet): after an emergency rotation,
+    a container that has not re-read the key set meets tokens signed with the new key."""
 
 
 def issue_session(openid: str, keys: Sequence[SigningKey], ttl_s: int, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
     key = active_signing_key(keys, issued)
     return jwt.encode(
-        {"sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s},
+        {"iss": ISSUER, "sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s},
         key.secret,
         algorithm="HS256",
         headers={"kid": key.kid},
     )
 
 
-# Tokens this container has verified: token -> (openid, exp, kid). A hit is the same string,
+# Tokens this container has verified: token -> (openid, iat, exp, kid). A hit is the same string,
 # signature included, so nothing unverified can match; expiry and the key's presence are checked
 # on every hit. A user sends the same token for an hour: this skips decoding and HMAC-checking it
-# on each request (about a tenth of a warm request, docs/benchmarks.md).
-_VERIFIED: dict[str, tuple[str, int, str]] = {}
+# on each request (about a tenth of a warm request, docs/benchmarks.md). Revocation by erasure is
+# checked in the table on every request (domain/limits.py), so this cache cannot outlive it.
+_VERIFIED: dict[str, tuple[str, int, int, str]] = {}
 _VERIFIED_MAX = 2048
 
 
-def verify_session(token: str, keys: Sequence[SigningKey], now: float | None = None) -> str:
-    """The openid a valid token was issued for; :class:`Unauthorized` / :class:`SessionExpired`
-    otherwise."""
+def verify_session(
+    token: str, keys: Sequence[SigningKey], *, max_ttl_s: int, now: float | None = None
+) -> Session:
+    """The session a valid token stands for; :class:`Unauthorized` (:class:`UnknownSigningKey`
+    for a key id not in ``keys``) or :class:`SessionExpired` otherwise."""
     at = time.time() if now is None else now
     hit = _VERIFIED.get(token)
     if hit is not None:
-        subject, expires, kid = hit
+        subject, issued, expires, kid = hit
         if at < expires and any(k.kid == kid for k in keys):
-            return subject
+            return Session(subject, issued)
         del _VERIFIED[token]  # expired or its key retired: the full check below says which
-    return _verify(token, keys, at)
+    return _verify(token, keys, at, max_ttl_s)
 
 
-def _verify(token: str, keys: Sequence[SigningKey], at: float) -> str:
+def _verify(token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int) -> Session:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.InvalidTokenError:
         raise Unauthorized from None
     key = next((k for k in keys if k.kid == kid), None)
     if key is None:
-        raise Unauthorized
+        raise UnknownSigningKey
     try:
         claims = jwt.decode(
             token,
             key.secret,
             algorithms=["HS256"],
             audience=AUDIENCE,
-            options={"require": ["exp", "iat", "sub", "aud"], "verify_exp": False},
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "iat", "sub", "aud", "iss"],
+                "verify_exp": False,
+                "verify_iat": False,
+            },
         )
     except jwt.InvalidTokenError:
         raise Unauthorized from None
-    subject, expires = claims.get("sub"), claims.get("exp")
-    if not isinstance(subject, str) or not subject or not isinstance(expires, int):
+    subject, issued, expires = claims.get("sub"), claims.get("iat"), claims.get("exp")
+    if (
+        not isinstance(subject, str)
+        or not subject
+        or not isinstance(expires, int)
+        or not isinstance(issued, int)
+    ):
         raise Unauthorized
+    if expires - issued > max_ttl_s + CLOCK_SKEW_S or issued > at + CLOCK_SKEW_S:
+        raise Unauthorized  # longer-lived than this stack issues, or from the future: not ours
     if at >= expires:  # checked here against the same clock as the cache's hits
         raise SessionExpired
     if len(_VERIFIED) >= _VERIFIED_MAX:
         del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
-    _VERIFIED[token] = (subject, expires, key.kid)
-    return subject
+    _VERIFIED[token] = (subject, issued, expires, key.kid)
+    return Session(subject, issued)
+
+
+@dataclass
+class SessionVerifier:
+    """Verifies tokens against the key set ``keys(force)`` answers (cached by the caller).
+
+    A token signed with a key the cached set lacks (an emergency rotation replaced the set)
+    makes the verifier re-read the set once, at most every ``reread_interval_s`` per container,
+    so logins on containers that already know the new key work everywhere at once, and a
+    script sending made-up key ids cannot turn every request into an SSM read.
+    """
+
+    keys: Callable[[bool], Sequence[SigningKey]]
+    max_ttl_s: int
+    reread_interval_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    _last_reread: float = field(default=float("-inf"))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, token: str) -> Session:
+        try:
+            return verify_session(token, self.keys(False), max_ttl_s=self.max_ttl_s)
+        except UnknownSigningKey:
+            with self._lock:
+                if self.clock() - self._last_reread < self.reread_interval_s:
+                    raise
+                self._last_reread = self.clock()
+            return verify_session(token, self.keys(True), max_ttl_s=self.max_ttl_s)

@@ -21,12 +21,20 @@ from dataclasses import dataclass
 
 from ..dal.params import ParameterMissing, read_or_create_secure, read_secure, write_secure
 
-KEY_CACHE_S = 300
+KEY_CACHE_S = 60
 
 
 def sha256_hex(value: str) -> str:
     """Table keys for WeChat references (user_id_key, verify_id, verify_result): never in clear."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+SEALED_PREFIX = "v1:"
+CERT_HASH_PURPOSE = "cert_hash"
+
+
+class SealBroken(ValueError):
+    """A sealed value that does not open: altered, moved to another record, or another key's."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,37 @@ class DataKey:
 
     def __repr__(self) -> str:
         return "DataKey(***)"
+
+    def seal(self, purpose: str, plaintext: str, bound_to: str) -> str:
+        """``plaintext`` encrypted with AES-256-GCM under a key derived from this one for
+        ``purpose`` (HKDF-SHA256), bound to ``bound_to`` (associated data: the record's
+        reference, so a sealed value moved to another record does not open)."""
+        import os
+
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._derived(purpose)).encrypt(nonce, plaintext.encode(), bound_to.encode())
+        return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, purpose: str, sealed: str, bound_to: str) -> str:
+        """What :meth:`seal` sealed; :class:`SealBroken` if it was altered or moved."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if not sealed.startswith(SEALED_PREFIX):
+            raise SealBroken("not a sealed value")
+        try:
+            raw = base64.b64decode(sealed[len(SEALED_PREFIX) :], validate=True)
+            return AESGCM(self._derived(purpose)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
+        except (InvalidTag, ValueError) as err:
+            raise SealBroken("the sealed value does not open") from err
+
+    def _derived(self, purpose: str) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(hashes.SHA256(), 32, salt=None, info=f"wxface aead {purpose}".encode()).derive(self.key)
 
     def mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -61,10 +100,18 @@ def active_signing_key(keys: Sequence[SigningKey], now: float | None = None) -> 
     return max(ready, key=lambda k: k.not_before) if ready else min(keys, key=lambda k: k.not_before)
 
 
-def rotated(raw: str | None, now: int, *, activation_delay_s: int, keep_s: int) -> tuple[str, str]:
+def rotated(
+    raw: str | None, now: int, *, activation_delay_s: int, keep_s: int, emergency: bool = False
+) -> tuple[str, str]:
     """The key set after one rotation (and the new kid): a new key signing from ``now +
     activation_delay_s``; a previous key stays while tokens it signed may be valid, that is until
-    ``keep_s`` after the key that replaced it began to sign."""
+    ``keep_s`` after the key that replaced it began to sign.
+
+    ``emergency`` (a leaked key): the new key signs at once and is the only one left, so every
+    token signed before fails as soon as a container has re-read the set."""
+    if emergency:
+        new = {"kid": secrets.token_hex(4), "secret": _new_random(), "not_before": now}
+        return json.dumps({"keys": [new]}), str(new["kid"])
     keys = sorted(
         json.loads(raw)["keys"] if raw else [], key=lambda k: int(k.get("not_before", 0)), reverse=True
     )
@@ -87,20 +134,29 @@ def load_data_key(param: str, max_age: int = KEY_CACHE_S) -> DataKey:
     return DataKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
 
 
-def load_signing_keys(param: str, max_age: int = KEY_CACHE_S) -> tuple[SigningKey, ...]:
-    raw = json.loads(read_or_create_secure(param, _new_signing_keys, max_age=max_age))
+def load_signing_keys(
+    param: str, max_age: int = KEY_CACHE_S, *, force: bool = False
+) -> tuple[SigningKey, ...]:
+    """The signing key set (cached ``max_age``; ``force``: read now, as after a token signed with
+    a key the cached set lacks)."""
+    raw = json.loads(read_or_create_secure(param, _new_signing_keys, max_age=max_age, force=force))
     return tuple(
         SigningKey(k["kid"], base64.b64decode(k["secret"]), int(k.get("not_before", 0))) for k in raw["keys"]
     )
 
 
-def rotate_signing_keys(param: str, now: int, *, activation_delay_s: int, keep_s: int) -> dict[str, object]:
+def rotate_signing_keys(
+    param: str, now: int, *, activation_delay_s: int, keep_s: int, emergency: bool = False
+) -> dict[str, object]:
     """The key-rotator's one job: read the set (or none yet), rotate it, write it back."""
     try:
         current: str | None = read_secure(param, max_age=0, force=True)
     except ParameterMissing:
         current = None
-    raw, kid = rotated(current, now, activation_delay_s=activation_delay_s, keep_s=keep_s)
+    raw, kid = rotated(
+        current, now, activation_delay_s=activation_delay_s, keep_s=keep_s, emergency=emergency
+    )
     write_secure(param, raw)
     count = len(json.loads(raw)["keys"])
-    return {"ok": True, "kid": kid, "not_before": now + activation_delay_s, "keys": count}
+    signs_from = now if emergency else now + activation_delay_s
+    return {"ok": True, "kid": kid, "not_before": signs_from, "keys": count, "emergency": emergency}

@@ -34,7 +34,7 @@ from tenacity import (
 )
 
 from ..identity import CERT_TYPE_IDENTITY_CARD, new_out_seq_no
-from .errors import WeChatBusy, WeChatProtocolError, WeChatUnavailable, error_for_errcode
+from .errors import WeChatBusy, WeChatError, WeChatProtocolError, WeChatUnavailable, error_for_errcode
 from .models import (
     AccessToken,
     CertInfo,
@@ -271,17 +271,20 @@ class WeChatClient:
         body: Callable[[], dict[str, Any]] | None = None,
         with_token: bool = True,
     ) -> httpx.Response:
-        if self._admit is not None:
-            self._admit(endpoint)
         cfg = self.config
         deadline = time.monotonic() + cfg.total_budget
         host = [0]  # index into cfg.base_urls; moves on after a transport failure or 5xx
+        reached = [False]  # did any attempt get past connecting?
 
         def attempt() -> httpx.Response:
             token_retried = False
             while True:
+                # Every attempt WeChat may see is admitted (counted) by the quota guard: retries
+                # and the retry with a fresh token use WeChat's quota as much as the first call.
+                if self._admit is not None:
+                    self._admit(endpoint)
                 token = self._tokens.get() if with_token else None
-                resp = self._once(endpoint, method, params, body, token, host, deadline)
+                resp = self._once(endpoint, method, params, body, token, host, deadline, reached)
                 status = _status(endpoint, resp)
                 errcode = status.errcode
                 if errcode == 0:
@@ -303,7 +306,11 @@ class WeChatClient:
             reraise=True,
             before_sleep=lambda state: self._retrying(endpoint, state.attempt_number),
         )
-        return retrying(attempt)
+        try:
+            return retrying(attempt)
+        except WeChatError as err:
+            err.reached = reached[0]
+            raise
 
     def _retrying(self, endpoint: str, attempt: int) -> None:
         logger.info("wechat retry", extra={"endpoint": endpoint, "attempt": attempt})
@@ -318,6 +325,7 @@ class WeChatClient:
         token: str | None,
         host: list[int],
         deadline: float,
+        reached: list[bool],
     ) -> httpx.Response:
         cfg = self.config
         remaining = deadline - time.monotonic()
@@ -334,10 +342,13 @@ class WeChatClient:
                 method, url, params=query, json=body() if body else None, timeout=timeout
             )
         except httpx.TransportError as exc:
+            if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                reached[0] = True  # sent, perhaps received: WeChat may have counted it
             host[0] += 1
             logger.warning("wechat unreachable", extra={"endpoint": endpoint, "error": type(exc).__name__})
             # `from None`: the httpx exception holds the request URL, token and all.
             raise WeChatUnavailable(endpoint, type(exc).__name__) from None
+        reached[0] = True
         logger.info(
             "wechat call",
             extra={

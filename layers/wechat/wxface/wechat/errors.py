@@ -44,6 +44,9 @@ class WeChatError(Exception):
         super().__init__(endpoint, detail)
         self.endpoint = endpoint
         self.detail = detail
+        # Whether any attempt may have reached WeChat (and counted against its quota): False
+        # only when every attempt failed to connect. The client sets it; True when unsure.
+        self.reached = True
 
     def __str__(self) -> str:
         return f"{self.endpoint}: {self.detail}"
