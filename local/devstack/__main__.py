@@ -42,6 +42,9 @@ SIM_SECRET_DEFAULT = "sim-app-secret"  # noqa: S105 - the simulator's documented
 REFRESHER = "TokenRefresherFunction"
 
 
+LOOPBACK = "127.0.0.1"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -171,7 +174,12 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help="the address the API listens on (e.g. 0.0.0.0 for a phone on the LAN); the WeChat "
+        "simulator's control routes and the local AWS endpoint stay on the loopback whatever it is",
+    )
     parser.add_argument("--api-port", type=int, default=3000)
     parser.add_argument("--sim-port", type=int, default=3001)
     parser.add_argument("--aws-port", type=int, default=3002)
@@ -240,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"cannot listen on {args.host}:{args.api_port}: {exc.strerror}", file=sys.stderr)
             return 1
-        sim_proc, sim_url = _start_simulator(args.host, args.sim_port, appid, secret)
+        # Only the API follows --host: the simulator's control routes (log anyone in, pass any
+        # face check) and the local AWS endpoint (the operator's credentials are documented)
+        # must never be reachable from another machine.
+        sim_proc, sim_url = _start_simulator(LOOPBACK, args.sim_port, appid, secret)
 
         def stop_simulator() -> None:
             sim_proc.terminate()
@@ -279,10 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         if ssm_tps is None:
             high = stack.parameters.get("ParameterStoreHighThroughput") == "true"
             ssm_tps = SSM_HIGH_THROUGHPUT_TPS if high else SSM_DEFAULT_TPS
-        aws = AwsEndpoint(args.host, args.aws_port, functions, iam, ssm_tps=ssm_tps)
+        aws = AwsEndpoint(LOOPBACK, args.aws_port, functions, iam, ssm_tps=ssm_tps)
         aws.start()
         cleanup.append(aws.stop)
-        aws_url = f"http://{args.host}:{aws.port}"
+        aws_url = f"http://{LOOPBACK}:{aws.port}"
         env["AWS_ENDPOINT_URL"] = aws_url  # before any worker starts
 
         _provision(stack, _aws_clients(aws_url), secret)

@@ -40,6 +40,9 @@ OVERRIDES = {
     "AuditRetentionDays": "7",
     "KeyCacheSeconds": "2",
     "SecretCacheSeconds": "600",  # long: only the 40125 re-read can pick up a new AppSecret
+    # The daily quota's thresholds are what these tests drive; the hourly budget (3 x 20 / 24 = 3
+    # calls) would refuse first. It has its own tests (tests/domain/test_quota_drain.py).
+    "WeChatHourlyBudgetShare": "0",
 }
 SECRET_PARAM = "/wechat-face/app-secret"
 
@@ -213,8 +216,8 @@ def kid(token: str) -> str:
     return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
 
 
-def rotate(stack: RunningStack) -> dict[str, Any]:
-    resp = stack.aws_client("lambda").invoke(FunctionName="wechat-face-local-key-rotator", Payload=b"{}")
+def rotate(stack: RunningStack, payload: bytes = b"{}") -> dict[str, Any]:
+    resp = stack.aws_client("lambda").invoke(FunctionName="wechat-face-local-key-rotator", Payload=payload)
     answer: dict[str, Any] = json.loads(resp["Payload"].read())
     assert answer["ok"] is True, answer
     return answer
@@ -248,6 +251,26 @@ def test_signing_key_rotation_mid_run_throws_no_logged_in_user_out(hard: Running
 
 
 DAVE_LIKE = PEOPLE[3]
+
+
+def test_an_emergency_rotation_ends_every_older_token_within_the_key_cache_age(hard: RunningStack) -> None:
+    """The runbook's leak procedure: after it, a token signed with the retired key fails on every
+    function within KeyCacheSeconds (2 s on this stack, 60 by default); logins keep working."""
+    before = login(hard, user())
+    assert hard.call("GET", "/v1/face/results/latest", before).status_code == 404  # valid, nothing yet
+    rotated = rotate(hard, b'{"emergency": true}')
+    assert (rotated["emergency"], rotated["keys"]) == (True, 1)
+    started = time.monotonic()
+    # (Polling spends this user's small lookup limit: a 429 until the 401 comes is expected.)
+    while hard.call("GET", "/v1/face/results/latest", before).status_code != 401:
+        assert time.monotonic() - started < 2 + 3  # the cache age, and a margin for this machine
+        time.sleep(0.2)
+    time.sleep(2.5)  # every container has re-read the set by now
+    assert issue(hard, before, CAROL).status_code == 401
+    after = login(hard, user())
+    assert kid(after) == rotated["kid"]
+    assert hard.call("GET", "/v1/face/results/latest", after).status_code == 404
+    assert issue(hard, after, CAROL).status_code == 200
 
 
 def test_a_new_app_secret_is_picked_up_on_40125_with_exactly_one_re_read(hard: RunningStack) -> None:
