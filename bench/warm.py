@@ -90,7 +90,7 @@ def run() -> None:
     from wxface.domain import issuance
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
     from wxface.domain.sessions import issue_session
-    from wxface.domain.stack_keys import DataKey, SigningKey, sha256_hex
+    from wxface.domain.stack_keys import DataKey, SealingKey, SigningKey, sha256_hex
     from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
     from wxface.settings import DEFAULT_DAILY_QUOTAS
     from wxface.wechat import ClientConfig, WeChatClient
@@ -118,6 +118,7 @@ def run() -> None:
     plain = httpx.Client(transport=transport)  # the baselines' own httpx client
     keys = (SigningKey("k", b"k" * 32),)
     data_key = DataKey(b"d" * 32)
+    sealing = SealingKey(b"s" * 32)
     # This process is one warm container: its singletons answer from the stubs.
     vars(runtime).update(
         wechat=lambda: client,
@@ -125,6 +126,7 @@ def run() -> None:
         table=lambda: table,
         signing_keys=lambda: keys,
         data_key=lambda: data_key,
+        sealing_key=lambda: sealing,
         app_secret=lambda force=False: "secret",
         prefetch_for_api=lambda: None,  # warm, these are cache look-ups
         prefetch_for_login=lambda: None,
@@ -141,9 +143,7 @@ def run() -> None:
         "ttl": {"N": str(now + 86400)},
         "expires_at": {"N": str(now + 3600)},
         "out_seq_no": {"S": "a" * 32},
-        "cert_hash": {
-            "S": data_key.seal("cert_hash", cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE), sha256_hex(vid))
-        },
+        "cert_hash": {"S": sealing.seal(cert_hash(CERT_TYPE_IDENTITY_CARD, *ALICE), sha256_hex(vid))},
     }
     # Where a key issuance's time goes: its pieces timed inside the real requests.
     spans = Spans()

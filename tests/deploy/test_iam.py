@@ -111,6 +111,18 @@ def test_internet_facing_roles_may_create_but_never_overwrite_the_stacks_keys(
         assert len(guards) == 1, role
         names = {json.dumps(r) for r in as_list(guards[0]["Resource"])}
         assert any("session-signing-key" in n for n in names) and any("data-hmac-key" in n for n in names)
+        # The sealing key (2.0 cert_hash) only where keys are issued and looked up.
+        assert any("data-sealing-key" in n for n in names) == (role != "SessionRole"), role
+
+
+def test_the_session_function_cannot_read_the_sealing_key(transformed: dict[str, Any]) -> None:
+    granted = [
+        json.dumps(resource)
+        for owner, statement in statements(transformed)
+        if owner == "SessionRole" and statement["Effect"] == "Allow"
+        for resource in as_list(statement["Resource"])
+    ]
+    assert granted and not any("data-sealing-key" in r for r in granted)
 
 
 def test_every_resource_is_scoped_to_the_stack(transformed: dict[str, Any]) -> None:

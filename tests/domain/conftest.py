@@ -24,7 +24,7 @@ from wxface.domain.idempotency import IdempotentCalls
 from wxface.domain.issuance import IssuancePolicy, KeyIssuance
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
-from wxface.domain.stack_keys import DataKey
+from wxface.domain.stack_keys import DataKey, SealingKey
 from wxface.wechat import WeChatClient
 
 
@@ -63,6 +63,7 @@ class Domain:
     sim: RunningSim
     data_key: DataKey
     version: Literal[1, 2] = 2
+    sealing_key: SealingKey = field(default_factory=lambda: SealingKey(secrets.token_bytes(32)))
     sessions: dict[str, Session] = field(default_factory=dict)
     keys_per_hour: int = 5
     lookups_per_hour: int = 60
@@ -71,7 +72,12 @@ class Domain:
     def issuance(self) -> KeyIssuance:
         policy = IssuancePolicy(self.version, self.keys_per_hour, self.lookup_window_s)
         return KeyIssuance(
-            policy, self.backend.store, self.wechat, self.data_key, self.backend.idempotent_calls
+            policy,
+            self.backend.store,
+            self.wechat,
+            self.data_key,
+            self.backend.idempotent_calls,
+            sealing_key=lambda: self.sealing_key,
         )
 
     def lookup(self) -> ResultLookup:
@@ -83,6 +89,7 @@ class Domain:
             lookups_per_hour=self.lookups_per_hour,
             api_version=self.version,
             forget_idempotency=lambda owner: self.backend.idempotent_calls().erase(owner),
+            sealing_key=lambda: self.sealing_key,
         )
 
     def session(self, openid: str) -> Session:

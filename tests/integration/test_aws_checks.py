@@ -131,13 +131,15 @@ def test_each_api_role_reads_its_keys_in_one_get_parameters(gate: Gate) -> None:
     """The deploy-only failure this endpoint was built for: GetParameter does not grant
     GetParameters, and the API functions read their keys with one GetParameters."""
     names = [f"/{STACK}/session-signing-key", f"/{STACK}/data-hmac-key"]
-    for name in names:
+    sealing = f"/{STACK}/data-sealing-key"
+    for name in [*names, sealing]:
         gate.client("ssm").put_parameter(Name=name, Value="v", Type="SecureString", Overwrite=True)
     for logical_id in ("SessionFunction", "FaceKeysFunction", "FaceResultsFunction"):
+        wanted = names if logical_id == "SessionFunction" else [*names, sealing]
         found = gate.client("ssm", gate.principal(logical_id)).get_parameters(
-            Names=names, WithDecryption=True
+            Names=wanted, WithDecryption=True
         )
-        assert sorted(p["Name"] for p in found["Parameters"]) == sorted(names)
+        assert sorted(p["Name"] for p in found["Parameters"]) == sorted(wanted)
     with pytest.raises(ClientError) as err:  # the refresher has no business with the signing key
         gate.client("ssm", gate.principal("TokenRefresherFunction"), config=NO_RETRY).get_parameters(
             Names=names

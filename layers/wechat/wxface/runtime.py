@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from .dal import aws
 from .dal.table import Table
 from .domain.limits import QuotaGuard, QuotaPolicy
-from .domain.stack_keys import DataKey, SigningKey, load_data_key, load_signing_keys
+from .domain.stack_keys import (
+    DataKey,
+    SealingKey,
+    SigningKey,
+    load_data_key,
+    load_sealing_key,
+    load_signing_keys,
+)
 from .domain.tokens import SharedTokenReader
 from .observability import quota_used, wechat_event
 from .settings import settings
@@ -34,6 +41,11 @@ def table() -> Table:
 def data_key() -> DataKey:
     s = settings()
     return load_data_key(s.hmac_key_param, s.key_cache_s)
+
+
+def sealing_key() -> SealingKey:
+    s = settings()
+    return load_sealing_key(s.sealing_key_param, s.key_cache_s)
 
 
 def signing_keys(force: bool = False) -> tuple[SigningKey, ...]:
@@ -72,18 +84,18 @@ def quota_guard() -> QuotaGuard:
     return QuotaGuard(table(), policy, report=quota_used, clock=time.time)
 
 
-def _prefetch(third: tuple[str, int]) -> None:
-    """Both keys and one more parameter (name, cache age) in one SSM call instead of three."""
+def _prefetch(*more: tuple[str, int]) -> None:
+    """Both keys and the function's other parameters (name, cache age) in one SSM call."""
     from .dal.params import prefetch_secure
 
     s = settings()
-    prefetch_secure({s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s, third[0]: third[1]})
+    prefetch_secure({s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s, **dict(more)})
 
 
 def prefetch_for_api() -> None:
-    """What an API container's first request reads: the keys and the access token."""
+    """What the keys and results functions read: the keys, the sealing key and the access token."""
     s = settings()
-    _prefetch((s.access_token_param, s.token_cache_s))
+    _prefetch((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
 
 
 def prefetch_for_login() -> None:
@@ -152,6 +164,7 @@ def issuance() -> KeyIssuance:
         wechat(),
         data_key(),
         idempotent_calls=idempotent_calls,
+        sealing_key=sealing_key,
         issued=lambda: metric("KeysIssued"),
     )
 
@@ -170,6 +183,7 @@ def results() -> ResultLookup:
         audit_retention_s=s.audit_retention_s,
         api_version=s.face_api_version,
         forget_idempotency=lambda owner: idempotent_calls().erase(owner),
+        sealing_key=sealing_key,
     )
 
 

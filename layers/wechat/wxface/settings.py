@@ -112,6 +112,10 @@ class Settings(BaseModel):
     def hmac_key_param(self) -> str:
         return f"{self.param_path}/data-hmac-key"
 
+    @property
+    def sealing_key_param(self) -> str:
+        return f"{self.param_path}/data-sealing-key"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parsed from ``env`` (the process environment by default); an empty variable is unset.

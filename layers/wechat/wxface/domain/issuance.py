@@ -22,7 +22,7 @@ from ..wechat.errors import WeChatError
 from .errors import QuotaGuardRefused
 from .limits import Limit, charge_user
 from .sessions import Session
-from .stack_keys import CERT_HASH_PURPOSE, DataKey, sha256_hex
+from .stack_keys import DataKey, SealingKey, sha256_hex
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -49,6 +49,7 @@ def issue_key(
     table: Store,
     wechat: WeChatClient,
     data_key: DataKey,
+    sealing_key: Callable[[], SealingKey],
     now: float | None = None,
 ) -> KeyAnswerV1 | KeyAnswerV2:
     name = normalize_name(raw_name)  # InvalidIdentity: a 400 at the edge, before WeChat
@@ -76,8 +77,8 @@ def issue_key(
                 "out_seq_no": v2.out_seq_no,
                 # Sent back to WeChat on lookup, so kept, but sealed: a SHA-256 of a name and an
                 # ID number is reversed by brute force in seconds (docs/data.md).
-                "cert_hash": data_key.seal(
-                    CERT_HASH_PURPOSE, cert_hash(CERT_TYPE_IDENTITY_CARD, name, number), bound_to=ref
+                "cert_hash": sealing_key().seal(
+                    cert_hash(CERT_TYPE_IDENTITY_CARD, name, number), bound_to=ref
                 ),
             }
     except QuotaGuardRefused:
@@ -117,6 +118,7 @@ class KeyIssuance:
     wechat: WeChatClient
     data_key: DataKey
     idempotent_calls: Callable[[], IdempotentCalls]
+    sealing_key: Callable[[], SealingKey]
     issued: Callable[[], None] = lambda: None
 
     def __call__(
@@ -140,6 +142,7 @@ class KeyIssuance:
                 table=self.table,
                 wechat=self.wechat,
                 data_key=self.data_key,
+                sealing_key=self.sealing_key,
             )
             self.issued()
             return answer.model_dump(mode="json")

@@ -15,7 +15,7 @@ from ..wechat.client import WeChatClient
 from .errors import Forbidden, KeyExpired, NoResult, NotFound, WrongFaceApiVersion
 from .limits import USER_STATE_TTL_S, Charge, Limit, admitted_as, charge_user
 from .sessions import Session
-from .stack_keys import CERT_HASH_PURPOSE, DataKey, SealBroken, sha256_hex
+from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
 
 LOOKUP_ROUTE = "POST /v1/face/results"
 ERASE_ROUTE = "DELETE /v1/me"
@@ -64,6 +64,7 @@ class ResultLookup:
     audit_retention_s: int = 180 * 86400
     api_version: Literal[1, 2] = 2  # the deployment's
     forget_idempotency: Callable[[str], None] = lambda owner: None  # erasure: the owner's records
+    sealing_key: Callable[[], SealingKey] | None = None  # 2.0: opens the stored cert_hash
 
     def look_up(
         self, caller: Session, api_version: Literal[1, 2], reference: str, now: float | None = None
@@ -120,8 +121,10 @@ class ResultLookup:
             raise Forbidden
         if at >= record.expires_at:
             raise KeyExpired
+        if self.sealing_key is None:  # pragma: no cover - a wiring mistake
+            raise RuntimeError("a 2.0 lookup needs the sealing key")
         try:
-            the_cert_hash = self.data_key.open(CERT_HASH_PURPOSE, record.cert_hash or "", bound_to=ref)
+            the_cert_hash = self.sealing_key().open(record.cert_hash or "", bound_to=ref)
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)

@@ -30,7 +30,6 @@ def sha256_hex(value: str) -> str:
 
 
 SEALED_PREFIX = "v1:"
-CERT_HASH_PURPOSE = "cert_hash"
 
 
 class SealBroken(ValueError):
@@ -38,25 +37,28 @@ class SealBroken(ValueError):
 
 
 @dataclass(frozen=True)
-class DataKey:
+class SealingKey:
+    """The stack's AES-256-GCM key (``/<stack>/data-sealing-key``, kept like the data key) for
+    what must be stored only to be sent back to WeChat (2.0 ``cert_hash``): sealed at rest, bound
+    to its record, opened in memory when the lookup needs it. No KMS call per request."""
+
     key: bytes
 
     def __repr__(self) -> str:
-        return "DataKey(***)"
+        return "SealingKey(***)"
 
-    def seal(self, purpose: str, plaintext: str, bound_to: str) -> str:
-        """``plaintext`` encrypted with AES-256-GCM under a key derived from this one for
-        ``purpose`` (HKDF-SHA256), bound to ``bound_to`` (associated data: the record's
+    def seal(self, plaintext: str, bound_to: str) -> str:
+        """``plaintext`` encrypted, bound to ``bound_to`` (associated data: the record's
         reference, so a sealed value moved to another record does not open)."""
         import os
 
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         nonce = os.urandom(12)
-        sealed = AESGCM(self._derived(purpose)).encrypt(nonce, plaintext.encode(), bound_to.encode())
+        sealed = AESGCM(self.key).encrypt(nonce, plaintext.encode(), bound_to.encode())
         return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode()
 
-    def open(self, purpose: str, sealed: str, bound_to: str) -> str:
+    def open(self, sealed: str, bound_to: str) -> str:
         """What :meth:`seal` sealed; :class:`SealBroken` if it was altered or moved."""
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -65,15 +67,17 @@ class DataKey:
             raise SealBroken("not a sealed value")
         try:
             raw = base64.b64decode(sealed[len(SEALED_PREFIX) :], validate=True)
-            return AESGCM(self._derived(purpose)).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
+            return AESGCM(self.key).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
         except (InvalidTag, ValueError) as err:
             raise SealBroken("the sealed value does not open") from err
 
-    def _derived(self, purpose: str) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        return HKDF(hashes.SHA256(), 32, salt=None, info=f"wxface aead {purpose}".encode()).derive(self.key)
+@dataclass(frozen=True)
+class DataKey:
+    key: bytes
+
+    def __repr__(self) -> str:
+        return "DataKey(***)"
 
     def mac(self, purpose: str, value: str) -> str:
         return hmac.new(self.key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -132,6 +136,10 @@ def _new_signing_keys() -> str:
 
 def load_data_key(param: str, max_age: int = KEY_CACHE_S) -> DataKey:
     return DataKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
+
+
+def load_sealing_key(param: str, max_age: int = KEY_CACHE_S) -> SealingKey:
+    return SealingKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
 
 
 def load_signing_keys(
