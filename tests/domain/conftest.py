@@ -35,7 +35,7 @@ class Backend:
     idempotent_calls: Callable[[], IdempotentCalls]
 
 
-@pytest.fixture(params=["memory", "local-aws"])
+@pytest.fixture(params=["memory", pytest.param("local-aws", marks=pytest.mark.local_aws)])
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         memory = MemoryIdempotency()
