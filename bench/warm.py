@@ -59,6 +59,12 @@ class FixedToken:
         pass
 
 
+def user_count(scope: str) -> dict[str, Any]:
+    """What the user's own item answers after counting one request (ReturnValues=ALL_NEW)."""
+    window = int(time.time() // 3600)
+    return {"Attributes": {f"{scope}#{window}": {"N": "1"}, "ttl": {"N": str(int(time.time()) + 172800)}}}
+
+
 def handler(directory: str, module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """A function's handler loaded from its source file, as Lambda loads it."""
     spec = importlib.util.spec_from_file_location(
@@ -102,15 +108,22 @@ def run() -> None:
     stub = Stubber(product_ddb)
     stub.activate()
     table = Table("bench", product_ddb)
-    # The quota guard as deployed: a container reserves 50 calls of an endpoint at a time, so one
-    # call in 50 writes the table (its stubbed answer is queued where that write happens).
-    guard = QuotaGuard(table, QuotaPolicy(DEFAULT_DAILY_QUOTAS), report=lambda *a: None, clock=time.time)
+    # The quota guard as deployed: a container reserves calls in blocks (50 of the daily quota, 6
+    # of the hourly budget at the default quotas), so one call in 6 writes the table, one in 50
+    # twice (the stubbed answers are queued where those writes happen: hourly, then daily).
+    policy = QuotaPolicy(DEFAULT_DAILY_QUOTAS)
+    guard = QuotaGuard(table, policy, report=lambda *a: None, clock=time.time)
     quota_calls: dict[str, int] = {}
 
     def quota(endpoint: str) -> None:
-        if quota_calls.get(endpoint, 0) % 50 == 0:
-            stub.add_response("update_item", {"Attributes": {"n": {"N": "50"}}})
-        quota_calls[endpoint] = quota_calls.get(endpoint, 0) + 1
+        made = quota_calls.get(endpoint, 0)
+        hourly = policy.hourly(endpoint)
+        if hourly and made % policy.block(hourly) == 0:
+            stub.add_response("update_item", {"Attributes": {"n": {"N": str(policy.block(hourly))}}})
+        daily = DEFAULT_DAILY_QUOTAS.get(endpoint, 0)
+        if made % policy.block(daily) == 0:
+            stub.add_response("update_item", {"Attributes": {"n": {"N": str(policy.block(daily))}}})
+        quota_calls[endpoint] = made + 1
 
     transport = httpx.MockTransport(wechat_answer)
     config = ClientConfig(base_url=WECHAT, fallback_base_url=None)
@@ -124,7 +137,7 @@ def run() -> None:
         wechat=lambda: client,
         login_client=lambda: client,
         table=lambda: table,
-        signing_keys=lambda: keys,
+        signing_keys=lambda force=False: keys,
         data_key=lambda: data_key,
         sealing_key=lambda: sealing,
         app_secret=lambda force=False: "secret",
@@ -178,7 +191,7 @@ def run() -> None:
         jwt.encode({"sub": r.json()["openid"], "exp": int(time.time()) + 3600}, b"k" * 32, algorithm="HS256")
 
     def key() -> None:
-        stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-user count
+        stub.add_response("update_item", user_count("keys"))  # the user's item: count, session check
         quota("/cityservice/face/identify/getverifyid")
         stub.add_response("transact_write_items", {})  # key, index and audit records
         started = time.perf_counter()
@@ -215,7 +228,7 @@ def run() -> None:
         ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "bench", "Item": i}} for i in items])
 
     def lookup() -> None:
-        stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-user count
+        stub.add_response("update_item", user_count("lookups"))  # the user's item: count, session check
         stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
         quota("/cityservice/face/identify/queryverifyinfo")
         stub.add_response("transact_write_items", {})  # result, index and audit records

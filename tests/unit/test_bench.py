@@ -38,3 +38,26 @@ def test_the_report_is_a_markdown_table_of_the_rows() -> None:
     )
     assert "| 1 init | baseline | 80.0 ms |  |" in text
     assert "| 2 first request | keys | 1.1x | <= 1.5x: met |" in text
+
+
+def test_the_warm_section_runs_against_its_stubs() -> None:
+    """Section 3 drives the real handlers with stubbed AWS answers queued where each write
+    happens: a change to the I/O of a route (a new write, a new read) must update the bench, or
+    this fails (botocore's Stubber refuses an unexpected call). In its own process: the section
+    replaces the runtime's singletons."""
+    import subprocess
+
+    script = (
+        "import bench.warm as w, bench.common as c\n"
+        "w.SAMPLES, w.WARM_UP = 3, 1\n"
+        "w.run()\n"
+        "assert any(r.section == '3 warm overhead' for r in c.rows)\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "wechat"), str(ROOT / "local")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
