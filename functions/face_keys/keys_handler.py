@@ -40,6 +40,7 @@ def create_key(
         caller(app),
         request.name,
         request.id_card_number,
+        biz_ref=request.biz_ref,
         idempotency_key=idempotency,  # read by the resolver, checked by the use case
         context=app.lambda_context,
     )

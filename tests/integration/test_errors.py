@@ -120,3 +120,15 @@ def test_wrong_lookup_body_for_the_version_is_400(stack: RunningStack) -> None:
     token = stack.login(user())
     other = "verify_result" if stack.version == 2 else "verify_id"
     assert_error(stack.call("POST", "/v1/face/results", token, {other: "x"}), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 65, "订单", "a b", 42, None, ["a"]])
+def test_a_malformed_biz_ref_is_400_and_reaches_nothing(stack: RunningStack, bad: object) -> None:
+    token = stack.login(user())
+    stack.sim_control("/sim/reset")
+    body = {"name": ALICE[0], "id_card_number": ALICE[1], "biz_ref": bad}
+    if bad is None:  # null is "none given": accepted
+        assert stack.call("POST", "/v1/face/keys", token, body).status_code == 200
+        return
+    assert_error(stack.call("POST", "/v1/face/keys", token, body), 400, "invalid_request")
+    assert stack.calls_to(ISSUE[stack.version]) == 0

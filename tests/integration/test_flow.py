@@ -132,3 +132,18 @@ def test_every_function_reports_its_cold_start_as_a_metric(stack: RunningStack) 
             line for line in log.splitlines() if line.startswith(f"[{function}]") and '"ColdStart"' in line
         ]
         assert lines, function
+
+
+def test_the_business_reference_travels_with_the_key_to_its_result(stack: RunningStack) -> None:
+    openid = user()
+    token = stack.login(openid)
+    body = {"name": ALICE[0], "id_card_number": ALICE[1], "biz_ref": "order:A-1.2_3"}
+    key = stack.call("POST", "/v1/face/keys", token, body).json()
+    ref = stack.verify_on_phone(openid, key["verify_id" if stack.version == 2 else "user_id_key"])
+    result = stack.lookup(token, ref).json()
+    assert result["biz_ref"] == "order:A-1.2_3"
+    assert stack.call("GET", "/v1/face/results/latest", token).json()["biz_ref"] == "order:A-1.2_3"
+    other = stack.login(user())
+    plain = stack.verify_on_phone(openid, stack.key_of(token, BOB))
+    assert stack.lookup(token, plain).json()["biz_ref"] is None  # none given: null
+    assert stack.call("GET", "/v1/face/results/latest", other).status_code == 404

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# The business's own reference on a key and its result: 1-64 of these, never personal data.
+BIZ_REF_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
 
 class SessionAnswer(BaseModel):
     token: str = Field(repr=False)
@@ -34,3 +37,4 @@ class ResultAnswer(BaseModel):
     identity_matched: bool | None
     verified_at: int
     validate_data: str | None
+    biz_ref: str | None = None  # the business's reference given with the key (None: none given)

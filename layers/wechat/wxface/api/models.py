@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 # What the use cases answer; the routes send them as they are.
-from ..answers import KeyAnswerV1, KeyAnswerV2, ResultAnswer, SessionAnswer
+from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2, ResultAnswer, SessionAnswer
 
 __all__ = [
     "ErrorAnswer",
@@ -50,6 +50,14 @@ class KeyRequest(_Request):
         repr=False,
         description="18-character resident ID number (GB 11643-1999): a real birth date, a valid check "
         "character; a final x is read as X; 15-digit numbers are refused",
+    )
+    biz_ref: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=BIZ_REF_PATTERN,
+        description="The business's own reference (an order, an account; never personal data): kept "
+        "with the key and its result, returned in the result",
     )
 
 

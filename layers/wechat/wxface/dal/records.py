@@ -67,6 +67,7 @@ class KeyRecord:
     name_mac: str | None = None
     out_seq_no: str | None = None
     cert_hash: str | None = None
+    biz_ref: str | None = None  # the business's own reference, given with the key
 
     def item(self, ref: str) -> Item:
         return to_item(
@@ -82,6 +83,7 @@ class KeyRecord:
                 "name_mac": self.name_mac,
                 "out_seq_no": self.out_seq_no,
                 "cert_hash": self.cert_hash,
+                "biz_ref": self.biz_ref,
             }
         )
 
@@ -98,6 +100,7 @@ class KeyRecord:
             name_mac=v.get("name_mac"),
             out_seq_no=v.get("out_seq_no"),
             cert_hash=v.get("cert_hash"),
+            biz_ref=v.get("biz_ref"),
         )
 
     def live(self, now: float) -> bool:

@@ -119,3 +119,9 @@ class WrongFaceApiVersion(DomainError):
     def __init__(self, deployed: Literal[1, 2]) -> None:
         super().__init__()
         self.deployed: Literal[1, 2] = deployed
+
+
+class InvalidBizRef(DomainError):
+    """A ``biz_ref`` that is not 1-64 of ``[A-Za-z0-9_.:-]``: a 400, before anything is counted."""
+
+    code = "invalid_request"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..answers import KeyAnswerV1, KeyAnswerV2
+from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
 from ..dal.records import AuditEntry, KeyRecord, Store
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
@@ -19,7 +20,7 @@ from ..identity import (
 )
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatError
-from .errors import QuotaGuardRefused
+from .errors import InvalidBizRef, QuotaGuardRefused
 from .limits import Limit, charge_user
 from .sessions import Session
 from .stack_keys import DataKey, SealingKey, sha256_hex
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
     from .idempotency import IdempotentCalls
 
 ROUTE = "POST /v1/face/keys"
+_BIZ_REF = re.compile(BIZ_REF_PATTERN)
+
+
+def checked_biz_ref(biz_ref: str | None) -> None:
+    """The business's reference is 1-64 of ``[A-Za-z0-9_.:-]`` (the edge checks it too)."""
+    if biz_ref is not None and not _BIZ_REF.fullmatch(biz_ref):
+        raise InvalidBizRef
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ def issue_key(
     raw_name: str,
     raw_number: str,
     *,
+    biz_ref: str | None = None,
     policy: IssuancePolicy,
     table: Store,
     wechat: WeChatClient,
@@ -54,6 +63,7 @@ def issue_key(
 ) -> KeyAnswerV1 | KeyAnswerV2:
     name = normalize_name(raw_name)  # InvalidIdentity: a 400 at the edge, before WeChat
     number = normalize_id_card_number(raw_number)
+    checked_biz_ref(biz_ref)
 
     at = time.time() if now is None else now
     openid = caller.openid
@@ -98,6 +108,7 @@ def issue_key(
         issued_at=int(at),
         expires_at=expires_at,
         ttl=expires_at + policy.lookup_window_s,
+        biz_ref=biz_ref,
         **binding,
     )
     audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
@@ -127,11 +138,13 @@ class KeyIssuance:
         name: str,
         number: str,
         *,
+        biz_ref: str | None = None,
         idempotency_key: str | None = None,
         context: LambdaContext | None = None,
     ) -> dict[str, Any]:
-        """The key for the caller's identity; with an ``Idempotency-Key`` (checked here: 1-128
-        visible ASCII), the first answer again for the same key and body."""
+        """The key for the caller's identity, kept with the business's ``biz_ref``; with an
+        ``Idempotency-Key`` (checked here: 1-128 visible ASCII), the first answer again for the
+        same key and body (``biz_ref`` included)."""
 
         def work() -> dict[str, Any]:
             answer = issue_key(
@@ -143,6 +156,7 @@ class KeyIssuance:
                 wechat=self.wechat,
                 data_key=self.data_key,
                 sealing_key=self.sealing_key,
+                biz_ref=biz_ref,
             )
             self.issued()
             return answer.model_dump(mode="json")
@@ -153,7 +167,8 @@ class KeyIssuance:
         if key is None:
             return work()
 
-        body: Mapping[str, Any] = {"name": name, "id_card_number": number}
+        checked_biz_ref(biz_ref)
+        body: Mapping[str, Any] = {"name": name, "id_card_number": number, "biz_ref": biz_ref}
         return at_most_once(
             key,
             openid=caller.openid,

@@ -29,6 +29,7 @@ def build_answer(
     identity_matched: bool | None,
     verified_at: int,
     validate_data: str | None,
+    biz_ref: str | None = None,
 ) -> ResultAnswer:
     kind = CodeKind.IDENTIFY_RET if api_version == 1 else CodeKind.VERIFY_RET
     wechat_pass = result_code == (IDENTIFY_PASS if api_version == 1 else VERIFY_PASS)
@@ -49,6 +50,7 @@ def build_answer(
         identity_matched=identity_matched,
         verified_at=verified_at,
         validate_data=validate_data,
+        biz_ref=biz_ref,
     )
 
 
@@ -89,12 +91,14 @@ class ResultLookup:
             raise Forbidden
         identity_matched: bool | None = None
         key_ref: str | None = None  # the key issued here this result is bound to, if any
+        biz_ref: str | None = None
         if info.user_id_key:
             key_ref = sha256_hex(info.user_id_key)
             record = self.table.get_key(key_ref)
             if record is None or not record.live(at):
                 key_ref = None  # never issued here, erased, or past its lookup window: unbound
             else:
+                biz_ref = record.biz_ref if record.owner == owner else None  # never another's
                 mac = self.data_key.mac
                 identity_matched = (
                     record.owner == owner
@@ -102,7 +106,12 @@ class ResultLookup:
                     and record.name_mac == mac("name_md5", (info.name_utf8_md5 or "").lower())
                 )
         answer = build_answer(
-            1, info.identify_ret, identity_matched, info.identify_time or int(at), info.validate_data or None
+            1,
+            info.identify_ret,
+            identity_matched,
+            info.identify_time or int(at),
+            info.validate_data or None,
+            biz_ref,
         )
         if info.identify_ret == STILL_CHECKING:
             return answer
@@ -129,7 +138,8 @@ class ResultLookup:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-        return self._store(ref, owner, build_answer(2, answer.verify_ret, True, int(at), None), at, ref)
+        final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
+        return self._store(ref, owner, final, at, ref)
 
     def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:
         """``GET /v1/face/results/latest``."""
