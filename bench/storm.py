@@ -55,9 +55,9 @@ def run(build_dir: Path, python: str, containers: int, ssm_tps: float, label: st
         tokens = [logged_in(stack, f"o-storm-{i}-{uuid.uuid4().hex[:6]}") for i in range(containers)]
         # One key before the storm: a running stack's keys exist (the first issuance creates the
         # sealing key; a brand-new stack's first storm would also pay that creation).
-        first = logged_in(stack, f"o-storm-first-{uuid.uuid4().hex[:6]}")
+        warm_token = logged_in(stack, f"o-storm-first-{uuid.uuid4().hex[:6]}")
         for _ in range(30):
-            answer = stack.issue_key(first, CAROL)
+            answer = stack.issue_key(warm_token, CAROL)
             if answer.status_code == 200:
                 break
             time.sleep(float(answer.headers.get("Retry-After", "1")))  # SSM at the storm's rate
