@@ -264,14 +264,18 @@ class Table:
 
     def uncount_user(self, owner: str, scope: str, window: int) -> None:
         """Undo one :meth:`count_user` (refused after all, or not reaching WeChat)."""
+        self._decrement(f"LIMITS#{owner}", "LIMITS", f"{scope}#{window}")
+
+    def _decrement(self, pk: str, sk: str, attribute: str) -> None:
+        """Take one off a count that is above zero (never below: an undo cannot go negative)."""
         client = self.client
         with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
             client.update_item(
                 TableName=self.name,
-                Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
-                UpdateExpression="ADD #cur :minus",
-                ConditionExpression="#cur > :zero",
-                ExpressionAttributeNames={"#cur": f"{scope}#{window}"},
+                Key={"pk": _s(pk), "sk": _s(sk)},
+                UpdateExpression="ADD #n :minus",
+                ConditionExpression="attribute_exists(#n) AND #n > :zero",
+                ExpressionAttributeNames={"#n": attribute},
                 ExpressionAttributeValues={":minus": _n(-1), ":zero": _n(0)},
             )
 
@@ -318,16 +322,7 @@ class Table:
 
     def give_back(self, counter: str) -> None:
         """Undo one :meth:`take` (the request it counted did not go through)."""
-        client = self.client
-        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-            client.update_item(
-                TableName=self.name,
-                Key={"pk": _s(f"RATE#{counter}"), "sk": _s("RATE")},
-                UpdateExpression="ADD #n :minus",
-                ConditionExpression="attribute_exists(#n) AND #n > :zero",
-                ExpressionAttributeNames={"#n": "n"},
-                ExpressionAttributeValues={":minus": _n(-1), ":zero": _n(0)},
-            )
+        self._decrement(f"RATE#{counter}", "RATE", "n")
 
     # --- leases -----------------------------------------------------------------------------
 
