@@ -107,11 +107,16 @@ def test_an_aws_failure_is_a_503_without_details(
     assert "no-such-table" not in answer["body"] and "ResourceNotFound" not in answer["body"]
 
 
+@pytest.mark.parametrize("version", [1, 2])
 def test_a_cold_containers_first_request_reads_ssm_once_and_a_warm_one_never(
-    deployment: Deployment, fresh_sim: RunningSim
+    deployment: Deployment, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
+    """In both versions: 1.0 never creates the 2.0 sealing key, and a parameter that does not exist
+    must not turn every request into an SSM read."""
     from wxface.dal import aws
 
+    monkeypatch.setenv("FACE_API_VERSION", str(version))
+    fresh_container()
     refresh(deployment)
     token = login(fresh_sim, "o-unit-ssm")
     keys = load("face_keys", "keys_handler").lambda_handler
@@ -125,3 +130,24 @@ def test_a_cold_containers_first_request_reads_ssm_once_and_a_warm_one_never(
     calls.clear()
     assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200
     assert calls == []
+    results = load("face_results", "results_handler").lambda_handler  # the same container's view
+    assert results(event("face_results_latest.json", token=token), Context())["statusCode"] == 404
+    assert calls == []
+
+
+def test_a_key_not_created_yet_is_not_asked_for_on_every_request(
+    deployment: Deployment, fresh_sim: RunningSim
+) -> None:
+    """Before the first key issuance of a new 2.0 stack the sealing key does not exist: the
+    results function's prefetch finds it missing once, not on every request."""
+    from wxface.dal import aws
+
+    refresh(deployment)
+    token = login(fresh_sim, "o-unit-absent")
+    fresh_container()
+    calls: list[str] = []
+    aws.ssm().meta.events.register("before-call.ssm.*", lambda model, **_: calls.append(model.name))
+    results = load("face_results", "results_handler").lambda_handler
+    for _ in range(3):
+        assert results(event("face_results_latest.json", token=token), Context())["statusCode"] == 404
+    assert calls == ["GetParameters"]

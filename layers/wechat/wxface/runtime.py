@@ -93,9 +93,11 @@ def _prefetch(*more: tuple[str, int]) -> None:
 
 
 def prefetch_for_api() -> None:
-    """What the keys and results functions read: the keys, the sealing key and the access token."""
+    """What the keys and results functions read: the keys, the access token, and in 2.0 the
+    sealing key (1.0 never creates or reads it)."""
     s = settings()
-    _prefetch((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
+    sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
+    _prefetch(*sealing, (s.access_token_param, s.token_cache_s))
 
 
 def prefetch_for_login() -> None:
@@ -217,3 +219,4 @@ def reset() -> None:
                 getattr(value, "cache_clear", None)
             ):
                 value.cache_clear()
+    params.forget_absent()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
@@ -10,6 +11,16 @@ from . import aws
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+
+# Parameters a prefetch found missing, until when it does not ask for them again (a key created
+# on first use by another function, e.g. the sealing key before the first key issuance).
+_absent: dict[str, float] = {}
+
+
+def forget_absent() -> None:
+    """A new container knows of no missing parameter (runtime.reset)."""
+    _absent.clear()
 
 
 class ParameterMissing(LookupError):
@@ -55,7 +66,12 @@ def prefetch_secure(ages: dict[str, int]) -> None:
     time the first of them expires): all are read again together, so they stay in step and a
     warm container makes one SSM call per cache age instead of one per parameter."""
     provider = _provider()
-    if all(provider.has_not_expired_in_cache(provider._build_cache_key(name=name)) for name in ages):
+    now = time.monotonic()
+    if all(
+        provider.has_not_expired_in_cache(provider._build_cache_key(name=name))
+        or _absent.get(name, 0.0) > now
+        for name in ages
+    ):
         return
     missing = dict(ages)
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -77,6 +93,9 @@ def prefetch_secure(ages: dict[str, int]) -> None:
     for name, age in missing.items():
         if name in found:
             provider.add_to_cache(key=provider._build_cache_key(name=name), value=found[name], max_age=age)
+            _absent.pop(name, None)
+        else:  # not created yet: not asked for again before its age has passed (its reader creates it)
+            _absent[name] = now + age
 
 
 def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
