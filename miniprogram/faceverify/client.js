@@ -141,11 +141,14 @@ function createFaceVerifyClient(options) {
     }
   }
 
-  async function requestKey(name, idCardNumber) {
+  async function requestKey(name, idCardNumber, bizRef) {
     // One Idempotency-Key per user action. A request lost on the network is sent once more with
     // the same key: if the first one did reach the backend, the answer is the same key, without a
     // second WeChat call and without counting twice against the user's limit.
     const body = { name, id_card_number: idCardNumber };
+    // The business's own reference (an order, an account; never personal data): 1-64 of
+    // [A-Za-z0-9_.:-]. The backend keeps it with the key and answers it in the result.
+    if (bizRef !== undefined && bizRef !== null) body.biz_ref = bizRef;
     const headers = { 'Idempotency-Key': newIdempotencyKey() };
     if (!sessionToken) await login(); // a failed login is not retried here
     try {
@@ -182,14 +185,24 @@ function createFaceVerifyClient(options) {
     return apiVersion === 2 ? messages.verifyRetMessage(code) : messages.callbackMessage(code);
   }
 
+  // What to show for the backend's verdict. WeChat's pass alone is not a pass: a face check not
+  // bound to the identity the backend issued the key for is refused, with the backend's reason.
+  function verdictMessage(result) {
+    if (result.passed === true) return '人脸核身成功';
+    if (result.identity_matched === false) return '核验身份与本人信息不一致';
+    const wechatPass = result.result_code === (apiVersion === 2 ? 10000 : 0);
+    if (wechatPass) return result.message_zh || '本次核身未绑定本服务签发的身份凭证，不能视为通过';
+    return deviceMessage(result.result_code);
+  }
+
   // The whole flow. Resolves with the backend's verdict:
   //   { passed, resultCode, message, fromBackend: true, result }
   // or, when the check ended on the device (cancelled, no camera...), with
   //   { passed: false, resultCode, message, fromBackend: false }.
-  async function verify(person) {
+  async function verify(person, options) {
     await ensurePrivacy();
     await checkSupport();
-    const key = await requestKey(person.name, person.idCardNumber);
+    const key = await requestKey(person.name, person.idCardNumber, options && options.bizRef);
     const check = await startFaceCheck(key);
     if (messages.endedOnDevice(apiVersion, check.errCode) || !check.reference) {
       return { passed: false, resultCode: check.errCode, message: deviceMessage(check.errCode), fromBackend: false };
@@ -198,7 +211,7 @@ function createFaceVerifyClient(options) {
     return {
       passed: result.passed === true,
       resultCode: result.result_code,
-      message: result.passed ? '人脸核身成功' : result.identity_matched === false ? '核验身份与本人信息不一致' : deviceMessage(result.result_code),
+      message: verdictMessage(result),
       fromBackend: true,
       result,
     };

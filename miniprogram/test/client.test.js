@@ -158,6 +158,27 @@ test('the front end never decides: a device success is not a pass without the ba
   assert.equal(result.message, '核验身份与本人信息不一致');
 });
 
+test('WeChat passed a face check not bound to the key issued: not a pass, the backend says why', async () => {
+  const reason = '人脸核身通过，但未绑定本服务签发凭证时的身份，不能视为核身通过';
+  const wx = fakeWx({
+    backend: backend(1, { result: { passed: false, result_code: 0, identity_matched: null, message_zh: reason } }),
+    faceCheck: { errCode: 0, verifyResult: 'vr-3' },
+  });
+  const result = await client(wx, 1).verify(PERSON);
+  assert.equal(result.passed, false);
+  assert.equal(result.fromBackend, true);
+  assert.equal(result.message, reason);
+});
+
+test('the business reference goes with the key request, and only when given', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  await client(wx, 2).verify(PERSON, { bizRef: 'order:42' });
+  await client(wx, 2).verify(PERSON);
+  const bodies = requests(wx, '/v1/face/keys').map((r) => r[3]);
+  assert.equal(bodies[0].biz_ref, 'order:42');
+  assert.equal('biz_ref' in bodies[1], false);
+});
+
 test('an expired session: 401, log in again, retry once', async () => {
   const wx = fakeWx({ backend: backend(2, { expiredToken: 'token-1-code-1' }) });
   const result = await client(wx, 2).verify(PERSON);
