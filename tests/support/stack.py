@@ -14,7 +14,7 @@ import boto3
 import httpx
 
 from devstack.iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY
-from tests.support.simulator import pythonpath
+from tests.support.simulator import pythonpath, stop_process
 
 TIMEOUT = httpx.Timeout(30.0)
 OPERATOR = {"aws_access_key_id": OPERATOR_ACCESS_KEY_ID, "aws_secret_access_key": OPERATOR_SECRET_ACCESS_KEY}
@@ -113,11 +113,7 @@ class RunningStack:
     def stop(self) -> None:
         self.http.close()
         self.sim_http.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
+        stop_process(self.proc, timeout=15)
 
 
 def start_stack(version: int, log_path: Path, env: dict[str, str] | None = None, *args: str) -> RunningStack:
