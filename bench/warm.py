@@ -141,7 +141,8 @@ def run() -> None:
         data_key=lambda: data_key,
         sealing_key=lambda: sealing,
         app_secret=lambda force=False: "secret",
-        prefetch_for_api=lambda: None,  # warm, these are cache look-ups
+        prefetch_for_keys=lambda: None,  # warm, these are cache look-ups
+        prefetch_for_results=lambda: None,
         prefetch_for_login=lambda: None,
     )
 

@@ -25,10 +25,43 @@ HANDLERS = (
 DESCRIPTION = """\
 The backend of WeChat mini-program face verification (人脸核身). One document serves both face
 API versions: a deployment uses 1.0 (`user_id_key`, `verify_result`) or 2.0 (`verify_id`), and
-the version-specific bodies are `oneOf` alternatives. Every route but `POST /v1/session` needs
-`Authorization: Bearer <token>` from `POST /v1/session`. Errors carry
-`{"error": {"code", "message", "message_zh", "wechat_errcode", "request_id"}}`.
+the version-specific bodies are `oneOf` alternatives. Every route but `POST /v1/session` and
+the business's `GET /v1/users/{openid}/face/results/latest` needs `Authorization: Bearer <token>`
+from `POST /v1/session`; the business's route is authorised by AWS IAM (SigV4), never by a
+session. Errors carry `{"error": {"code", "message", "message_zh", "wechat_errcode",
+"request_id"}}`; what API Gateway answers itself (IAM refusals) is `{"message": "..."}`.
 """
+IAM_SCHEME = {
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+    "description": "AWS Signature Version 4 (service execute-api), by an IAM identity allowed "
+    "execute-api:Invoke on this route: attach the stack's ResultReaderPolicy (stack output) to it",
+    "x-amazon-apigateway-authtype": "awsSigv4",
+}
+GATEWAY_403 = {
+    "description": "API Gateway refused the request: unsigned, a signature that does not verify, or a "
+    "caller IAM does not allow execute-api:Invoke on the route",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"message": {"type": "string", "examples": ["Forbidden"]}},
+                "required": ["message"],
+            }
+        }
+    },
+}
+
+
+def _iam_routes(document: dict[str, Any]) -> dict[str, Any]:
+    """The IAM-authorised routes: the SigV4 scheme, and API Gateway's own 403 body."""
+    document["components"].setdefault("securitySchemes", {})["iam"] = IAM_SCHEME
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if any("iam" in requirement for requirement in operation.get("security", [])):
+                operation["responses"]["403"] = GATEWAY_403
+    return document
 
 
 def _load(function_dir: str, module: str) -> Any:
@@ -80,7 +113,7 @@ _Dumper.add_representer(str, _str)
 
 
 def generate() -> str:
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
     document: dict[str, Any] = {}
     for function_dir, module in HANDLERS:
@@ -91,7 +124,8 @@ def generate() -> str:
             description=DESCRIPTION,
             servers=[{"url": "http://127.0.0.1:3000", "description": "make run"}],
             security_schemes={
-                "session": HTTPBearer(bearerFormat="JWT", description="Token from POST /v1/session")
+                "session": HTTPBearer(bearerFormat="JWT", description="Token from POST /v1/session"),
+                "iam": APIKey(name="Authorization", **{"in": APIKeyIn.header}, description=IAM_SCHEME["description"]),
             },
         ).model_dump(mode="json", by_alias=True, exclude_none=True)
         if not document:
@@ -101,7 +135,7 @@ def generate() -> str:
         document["components"]["schemas"].update(schema["components"]["schemas"])
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
-    document = _one_of(_without_422(document))
+    document = _iam_routes(_one_of(_without_422(document)))
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 

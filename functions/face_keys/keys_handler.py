@@ -48,5 +48,5 @@ def create_key(
 
 
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_api
+    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys
 )

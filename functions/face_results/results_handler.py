@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from wxface import observability, runtime
-from wxface.api.models import ResultAnswer, ResultRequest
+from wxface.api.models import OPENID_PATTERN, ResultAnswer, ResultRequest, UserResultAnswer
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
@@ -60,6 +60,35 @@ def erase_me() -> Response[str]:
     return answer(204)
 
 
+BUSINESS_ROUTE = "GET /v1/users/{openid}/face/results/latest"
+
+
+@app.get(
+    "/v1/users/<openid>/face/results/latest",
+    summary="A user's most recent stored result, for the business's servers (IAM, not a session)",
+    operation_id="latestFaceResultForUser",
+    tags=["business"],
+    security=[{"iam": []}],
+    responses=responses(
+        200, UserResultAnswer, "The user's newest stored result, with the openid", 400, 403, 404
+    ),
+)
+def latest_for_user(
+    openid: Annotated[
+        str, Path(pattern=OPENID_PATTERN, description="The user's openid (WeChat's, for this app)")
+    ],
+) -> Response[str]:
+    found, whose = runtime.results().for_business(openid)
+    observed.count("BusinessLookups")
+    return answer(200, UserResultAnswer(**found.model_dump(), openid=whose))
+
+
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_api
+    app,
+    logger,
+    tracer,
+    metrics,
+    iam_routes=(BUSINESS_ROUTE,),
+    verify=runtime.verify_session,
+    prefetch=runtime.prefetch_for_results,
 )

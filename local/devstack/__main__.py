@@ -30,7 +30,13 @@ import uvicorn
 from .api_gateway import HttpApi
 from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint
 from .functions import Functions, InvokeError
-from .iam import OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY, LocalIam
+from .iam import (
+    BUSINESS_ACCESS_KEY_ID,
+    BUSINESS_SECRET_ACCESS_KEY,
+    OPERATOR_ACCESS_KEY_ID,
+    OPERATOR_SECRET_ACCESS_KEY,
+    LocalIam,
+)
 from .template import ACCOUNT_ID, REGION, Stack, load, rate_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +86,7 @@ def _aws_clients(url: str) -> dict[str, Any]:
         # Patient: with --ssm-tps far below AWS's, the set-up's own reads can be throttled.
         "config": Config(retries={"mode": "standard", "total_max_attempts": 10}),
     }
-    return {"dynamodb": boto3.client("dynamodb", **common), "ssm": boto3.client("ssm", **common)}
+    return {name: boto3.client(name, **common) for name in ("dynamodb", "ssm", "events", "sqs")}
 
 
 def _provision(stack: Stack, clients: dict[str, Any], secret: str) -> None:
@@ -98,6 +104,43 @@ def _provision(stack: Stack, clients: dict[str, Any], secret: str) -> None:
     clients["ssm"].put_parameter(
         Name=stack.parameters["WeChatAppSecretParamName"], Value=secret, Type="SecureString", Overwrite=True
     )
+
+
+EVENT_SOURCE = "wechat-face-verify"
+
+
+def _wire_business(stack: Stack, clients: dict[str, Any]) -> str:
+    """What a business does to hear of verifications (README, "For the business's own systems"):
+    a rule on the stack's bus that sends the stack's events to a queue of its own. Answers the
+    queue's URL."""
+    bus = stack.parameters.get("EventBusName") or "default"
+    events, sqs = clients["events"], clients["sqs"]
+    if bus != "default":
+        events.create_event_bus(Name=bus)
+    queue_url: str = sqs.create_queue(QueueName=f"{stack.name}-business-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    rule = f"{stack.name}-to-business"
+    rule_arn = events.put_rule(
+        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]}), State="ENABLED"
+    )["RuleArn"]
+    # As in AWS: the queue lets EventBridge (this rule only) send to it.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "business-queue", "Arn": queue_arn}])
+    return queue_url
 
 
 def _scheduled_event() -> dict[str, Any]:
@@ -120,6 +163,7 @@ def _operator_lines(aws: str, table: str) -> list[str]:
         "",
         "The local AWS endpoint checks IAM as AWS does: each function calls it with its own role from",
         "template.yaml. As the operator (full access), e.g. with the AWS CLI (make venv puts it in .venv-tools):",
+        f"(the business identity holding only ResultReaderPolicy: {BUSINESS_ACCESS_KEY_ID} / {BUSINESS_SECRET_ACCESS_KEY})",
         "",
         f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
         f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
@@ -128,7 +172,7 @@ def _operator_lines(aws: str, table: str) -> list[str]:
     ]
 
 
-def _walkthrough(api: str, sim: str, version: str) -> str:
+def _walkthrough(api: str, sim: str, version: str, aws: str = "", queue_url: str = "") -> str:
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
     key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
     lines = [
@@ -141,7 +185,7 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
         "",
         "  # 2. The backend asks WeChat for a face-check key for this person",
         f'  KEY=$(curl -s -X POST {api}/v1/face/keys -H "Authorization: Bearer $TOKEN" '
-        f'-d \'{{"name":"张三","id_card_number":"11010519491231002X"}}\' | {py} {key_field})',
+        f'-d \'{{"name":"张三","id_card_number":"11010519491231002X","biz_ref":"order-1001"}}\' | {py} {key_field})',
         "",
         "  # 3. The user does the face check on the phone (simulated)",
     ]
@@ -162,11 +206,27 @@ def _walkthrough(api: str, sim: str, version: str) -> str:
             f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
             f'-d "{{\\"verify_result\\":\\"$VR\\"}}"',
         ]
+    receive = (
+        f".venv-tools/bin/aws sqs receive-message --endpoint-url {aws} --queue-url {queue_url} --max-number-of-messages 10 "
+        "--wait-time-seconds 2 --query 'Messages[].Body' --output text"
+    )
     lines += [
         f'  curl -s -w "\\n" {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
         "",
-        "  # 5. Erase everything stored about the user",
+        "  # 5. The user erases everything stored about them (the business hears of it below)",
         f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",
+        "",
+        "  # 6. The business's view. Its servers use their own AWS identity (here the local operator's).",
+        f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
+        f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
+        "  # make run put a rule on the local bus that routes this stack's events (source",
+        f"  # {EVENT_SOURCE}) to the business's SQS queue, as a business would with aws events put-rule /",
+        "  # put-targets. Read the FaceVerificationCompleted event of the check above (biz_ref order-1001)",
+        "  # and the FaceDataErased event of the erasure:",
+        f"  {receive}",
+        "  # The server-side lookup: signed with SigV4 (IAM), never a user's session. Try it before step 5",
+        "  # for the result; after the erasure it answers 404. Unsigned or by a caller IAM does not allow: 403.",
+        f"  .venv/bin/python tools/business_lookup.py {api} demo-user",
         "",
     ]
     return "\n".join(lines)
@@ -278,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         iam = LocalIam()
         iam.operator(ACCOUNT_ID)
+        # The business's servers, holding the stack's ResultReaderPolicy (the server-side route).
+        reader = stack.managed_policies.get("ResultReaderPolicy")
+        iam.business(ACCOUNT_ID, [reader] if reader else [])
         # Each function gets credentials of its own role (template.yaml), as in Lambda.
         functions = Functions(stack, env, sys.stderr, args.runtime_python, iam=iam)
         cleanup.append(functions.stop)
@@ -296,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         aws_url = f"http://{LOOPBACK}:{aws.port}"
         env["AWS_ENDPOINT_URL"] = aws_url  # before any worker starts
 
-        _provision(stack, _aws_clients(aws_url), secret)
+        clients = _aws_clients(aws_url)
+        _provision(stack, clients, secret)
+        queue_url = _wire_business(stack, clients)
         refresher = functions.pools[REFRESHER]
         # The first refresh must succeed before READY. With SSM throttled hard (--ssm-tps below 1)
         # a run can fail as it would in AWS; the schedule would try again a minute later, here
@@ -325,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
         server = uvicorn.Server(
             uvicorn.Config(
-                HttpApi(stack.routes, functions),
+                HttpApi(stack.routes, functions, iam),
                 access_log=False,
                 log_config=None,
                 lifespan="off",
@@ -352,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
         if not args.quiet:
             walkthrough = [
-                _walkthrough(api_url, sim_url, version),
+                _walkthrough(api_url, sim_url, version, aws_url, queue_url),
                 *_operator_lines(aws_url, stack.table_name),
             ]
             print("\n".join([*walkthrough, "", "Ctrl-C stops everything."]), flush=True)

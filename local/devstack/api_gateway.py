@@ -15,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from .awswire import SignatureError, parse_authorization, verify_signature
 from .functions import Functions, InvokeError
-from .template import ACCOUNT_ID, Route
+from .iam import AuthzRequest, LocalIam, Principal, evaluate
+from .template import ACCOUNT_ID, API_ID, REGION, Route
 
 log = logging.getLogger("devstack.api")
 
@@ -29,12 +31,17 @@ def _compile(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-class HttpApi:
-    """ASGI app: match a route, build the 2.0 event, invoke the function, map its answer."""
+FORBIDDEN = {"message": "Forbidden"}  # what API Gateway answers a request IAM does not authorise
 
-    def __init__(self, routes: list[Route], functions: Functions) -> None:
+
+class HttpApi:
+    """ASGI app: match a route, authorise it (routes with ``AWS_IAM``: SigV4 against the local
+    IAM), build the 2.0 event, invoke the function, map its answer."""
+
+    def __init__(self, routes: list[Route], functions: Functions, iam: LocalIam | None = None) -> None:
         self.routes = [(route, _compile(route.path)) for route in routes]
         self.functions = functions
+        self.iam = iam
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +67,12 @@ class HttpApi:
         body = await request.body()
         if len(body) > MAX_PAYLOAD:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413), None
-        event = build_event(request, route[0], route[1].groupdict(), body, request_id)
+        caller: Principal | None = None
+        if route[0].iam:
+            caller = self._authorize(request, body)
+            if caller is None:
+                return JSONResponse(FORBIDDEN, status_code=403), None
+        event = build_event(request, route[0], route[1].groupdict(), body, request_id, caller)
         pool = self.functions.pool(route[0].function)
         assert pool is not None
         try:
@@ -70,9 +82,57 @@ class HttpApi:
             return JSONResponse({"message": "Internal Server Error"}, status_code=500), pool.fn.name
         return to_response(result), pool.fn.name
 
+    def _authorize(self, request: Request, body: bytes) -> Principal | None:
+        """API Gateway's IAM authorisation: a SigV4 signature (service ``execute-api``) by
+        credentials the local IAM issued, whose policies allow ``execute-api:Invoke`` on this
+        request's ARN. None (403) otherwise: unsigned, a signature that does not verify, unknown
+        credentials, or a caller without the permission."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        auth = parse_authorization(headers.get("authorization", ""))
+        if auth is None or self.iam is None or auth.service != "execute-api" or auth.region != REGION:
+            return None
+        principal = self.iam.principal(auth.access_key_id)
+        if principal is None or (
+            principal.session_token is not None
+            and headers.get("x-amz-security-token") != principal.session_token
+        ):
+            return None
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.url.query
+        url = f"{request.url.scheme}://{headers.get('host', '')}{raw_path.decode()}" + (
+            f"?{query}" if query else ""
+        )
+        try:
+            verify_signature(
+                auth,
+                secret_access_key=principal.secret_access_key,
+                method=request.method,
+                url=url,
+                headers=headers,
+                body=body,
+            )
+        except SignatureError as err:
+            log.warning("IAM route: %s", err)
+            return None
+        arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/$default/{request.method}{request.url.path}"
+        )
+        decision = evaluate(
+            principal.policies, AuthzRequest("execute-api:Invoke", arn, {"aws:RequestedRegion": REGION})
+        )
+        if decision != "allow":
+            log.warning("IAM route: %s may not execute-api:Invoke %s (%s)", principal.arn, arn, decision)
+            return None
+        return principal
+
 
 def build_event(
-    request: Request, route: Route, params: dict[str, str], body: bytes, request_id: str
+    request: Request,
+    route: Route,
+    params: dict[str, str],
+    body: bytes,
+    request_id: str,
+    caller: Principal | None = None,
 ) -> dict[str, Any]:
     headers: dict[str, str] = {}
     for key, value in request.headers.items():
@@ -106,6 +166,18 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
+    if caller is not None:  # as API Gateway passes an IAM-authorised caller
+        event["requestContext"]["authorizer"] = {
+            "iam": {
+                "accessKey": caller.access_key_id,
+                "accountId": ACCOUNT_ID,
+                "callerId": caller.name,
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": caller.arn,
+                "userId": caller.name,
+            }
+        }
     if cookies:
         event["cookies"] = cookies
     if query:

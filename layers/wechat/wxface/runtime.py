@@ -26,6 +26,7 @@ from .settings import settings
 from .wechat.client import ClientConfig, WeChatClient
 
 if TYPE_CHECKING:
+    from .domain.events import Outbox
     from .domain.idempotency import IdempotentCalls
     from .domain.issuance import KeyIssuance
     from .domain.login import Login
@@ -92,12 +93,19 @@ def _prefetch(*more: tuple[str, int]) -> None:
     prefetch_secure({s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s, **dict(more)})
 
 
-def prefetch_for_api() -> None:
-    """What the keys and results functions read: the keys, the access token, and in 2.0 the
-    sealing key (1.0 never creates or reads it)."""
+def prefetch_for_keys() -> None:
+    """What the keys function reads: the keys, the access token, and in 2.0 the sealing key (a
+    1.0 key function never creates or reads it)."""
     s = settings()
     sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
     _prefetch(*sealing, (s.access_token_param, s.token_cache_s))
+
+
+def prefetch_for_results() -> None:
+    """What the results function reads: the keys, the access token and the sealing key (both
+    versions: the events it writes are sealed)."""
+    s = settings()
+    _prefetch((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
 
 
 def prefetch_for_login() -> None:
@@ -159,7 +167,13 @@ def issuance() -> KeyIssuance:
     from .observability import metric
 
     s = settings()
-    policy = IssuancePolicy(s.face_api_version, s.key_limit_per_hour, s.lookup_window_s, s.audit_retention_s)
+    policy = IssuancePolicy(
+        s.face_api_version,
+        s.key_limit_per_hour,
+        s.lookup_window_s,
+        s.audit_retention_s,
+        sweep_after_s=s.result_sweep_after_s,
+    )
     return KeyIssuance(
         policy,
         table(),
@@ -186,6 +200,25 @@ def results() -> ResultLookup:
         api_version=s.face_api_version,
         forget_idempotency=lambda owner: idempotent_calls().erase(owner),
         sealing_key=sealing_key,
+        outbox=outbox(),
+    )
+
+
+@cache
+def outbox() -> Outbox:
+    """The business's events: written with each result, sent at once or by the emitter."""
+    from .dal.bus import EventBridgeBus
+    from .domain.events import SOURCE, Outbox
+    from .observability import metric
+
+    s = settings()
+    return Outbox(
+        table(),
+        EventBridgeBus(s.event_bus_name, SOURCE),
+        sealing_key,
+        retention_s=s.result_retention_s,
+        retry_s=s.event_retry_s,
+        report=lambda name, n: metric(name, n),
     )
 
 

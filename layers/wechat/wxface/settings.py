@@ -64,6 +64,12 @@ class Settings(BaseModel):
     wechat_connect_timeout: float = Field(2.0, gt=0)
     wechat_read_timeout: float = Field(5.0, gt=0)
     wechat_total_budget: float = Field(10.0, gt=0)
+    # The business's events (EventBridge): the bus, and how long an event EventBridge did not take
+    # waits before the emitter sends it again (doubled per failure, up to 15 minutes).
+    event_bus_name: str = "default"
+    event_retry_s: int = Field(60, ge=1, le=3600)
+    # 2.0: the sweep's first look at a key whose result nobody looked up, after its issue.
+    result_sweep_after_s: int = Field(600, ge=0)
 
     @field_validator("face_api_version", mode="before")
     @classmethod
@@ -163,6 +169,9 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "wechat_connect_timeout": "WECHAT_CONNECT_TIMEOUT",
     "wechat_read_timeout": "WECHAT_READ_TIMEOUT",
     "wechat_total_budget": "WECHAT_TOTAL_BUDGET",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "event_retry_s": "EVENT_RETRY_SECONDS",
+    "result_sweep_after_s": "RESULT_SWEEP_AFTER_SECONDS",
 }
 
 

@@ -7,9 +7,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 # What the use cases answer; the routes send them as they are.
-from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2, ResultAnswer, SessionAnswer
+from ..answers import (
+    BIZ_REF_PATTERN,
+    OPENID_PATTERN,
+    KeyAnswerV1,
+    KeyAnswerV2,
+    ResultAnswer,
+    SessionAnswer,
+    UserResultAnswer,
+)
 
 __all__ = [
+    "OPENID_PATTERN",
     "ErrorAnswer",
     "KeyAnswer",
     "KeyAnswerV1",
@@ -21,6 +30,7 @@ __all__ = [
     "ResultRequestV2",
     "SessionAnswer",
     "SessionRequest",
+    "UserResultAnswer",
 ]
 
 

@@ -4,7 +4,9 @@ checks that come before routing, and the Lambda entry point.
 Order of checks for every request, as the contract wants it:
 1. a body over 16 KiB: 413, before anything parses it;
 2. a body that is not a UTF-8 JSON object (where one is expected): 400 ``malformed_json``;
-3. on every route but the public ones, the session token: 401;
+3. on every route but the public ones, the session token: 401; on a route API Gateway authorises
+   with IAM, the IAM caller API Gateway passes (403 as API Gateway answers, if there is none: the
+   route was deployed without its authoriser);
 4. Powertools' validation of the body against the route's model: 400 ``invalid_request`` naming
    the fields at fault, never their values (Powertools would answer 422 with its own body);
 5. the route.
@@ -43,6 +45,12 @@ from .http import (
 )
 
 SESSION = "session"
+IAM_CALLER = "iam_caller"
+FORBIDDEN_BY_GATEWAY = {
+    "statusCode": 403,
+    "headers": {"Content-Type": "application/json"},
+    "body": '{"message":"Forbidden"}',
+}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -139,6 +147,7 @@ def handle(
     *,
     logger: Logger,
     public_routes: Collection[str] = (),
+    iam_routes: Collection[str] = (),
     verify: Callable[[str], Session] | None = None,
     prefetch: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
@@ -147,7 +156,13 @@ def handle(
         _expects_json_object(event, body_bytes(event))
         if prefetch is not None:  # what a cold container reads, in one SSM call
             prefetch()
-        if event.get("routeKey") not in public_routes:
+        if event.get("routeKey") in iam_routes:
+            iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
+            if not iam.get("userArn"):
+                logger.error("an IAM route was reached without an IAM caller: check its authoriser")
+                return dict(FORBIDDEN_BY_GATEWAY)
+            app.context[IAM_CALLER] = str(iam["userArn"])
+        elif event.get("routeKey") not in public_routes:
             if verify is None:  # pragma: no cover - a wiring mistake
                 raise api_error("unauthorized")
             app.context[SESSION] = verify(bearer_token(dict(event.get("headers") or {})))
@@ -186,6 +201,7 @@ def api_entry(
     metrics: Metrics,
     *,
     public_routes: Collection[str] = (),
+    iam_routes: Collection[str] = (),
     verify: Callable[[str], Session] | None = None,
     prefetch: Callable[[], None] | None = None,
 ) -> Handler:
@@ -200,6 +216,7 @@ def api_entry(
             context,
             logger=logger,
             public_routes=public_routes,
+            iam_routes=iam_routes,
             verify=verify,
             prefetch=prefetch,
         )

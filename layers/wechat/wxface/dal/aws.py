@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
@@ -64,3 +65,10 @@ def lambda_() -> LambdaClient:
 
     # A synchronous refresh may take the WeChat client's whole budget (10 s) and then some.
     return boto3.client("lambda", config=_config(read_timeout=14.0))
+
+
+@cache
+def events() -> EventBridgeClient:
+    import boto3
+
+    return boto3.client("events", config=_config())

@@ -10,6 +10,7 @@ more lenient than DynamoDB).
 from __future__ import annotations
 
 import secrets
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -165,6 +166,99 @@ class AuditEntry:
         )
 
 
+OUTBOX_SHARDS = 4  # partitions of the outbox and of the pending checks (a handful of Queries a run)
+
+
+def shard_of(item_id: str) -> int:
+    """The partition an outbox entry or pending check lives in (spread evenly by a checksum)."""
+    return zlib.crc32(item_id.encode()) % OUTBOX_SHARDS
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """``OUTBOX#<shard>`` / ``<id>``: an event for EventBridge not yet accepted by it. Written in the
+    transaction that stores what it reports (the result), deleted once EventBridge took it.
+
+    ``sealed`` is the event's ``Detail`` (it carries the openid) sealed under the stack's sealing
+    key, bound to ``id``. ``id``: ``R#<result ref>`` for a result, ``E#<owner>#<ms>`` for an erasure.
+    """
+
+    id: str
+    detail_type: str
+    sealed: str
+    due: int  # not sent before (the emitter's next attempt)
+    attempts: int
+    ttl: int  # given up with the result it reports (the backlog alarm fires long before)
+
+    def item(self) -> Item:
+        return to_item(
+            {
+                "pk": f"OUTBOX#{shard_of(self.id)}",
+                "sk": self.id,
+                "detail_type": self.detail_type,
+                "sealed": self.sealed,
+                "due": self.due,
+                "attempts": self.attempts,
+                "ttl": self.ttl,
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> OutboxEntry:
+        v = values_of(item)
+        return cls(
+            id=v["sk"],
+            detail_type=v["detail_type"],
+            sealed=v["sealed"],
+            due=v.get("due", 0),
+            attempts=v.get("attempts", 0),
+            ttl=v["ttl"],
+        )
+
+    @staticmethod
+    def result_id(ref: str) -> str:
+        return f"R#{ref}"
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """``PENDING#<shard>`` / ``<ref>``: a 2.0 key issued here that has no result yet. If the
+    mini-program never looks its result up, the sweep does, before the key's binding data goes.
+
+    ``sealed`` holds what the lookup needs and the table keeps nowhere else in clear (the openid,
+    the verify_id), sealed under the stack's sealing key and bound to ``ref``. Deleted in the
+    transaction that stores the key's result; goes with the key record (same TTL)."""
+
+    ref: str
+    sealed: str
+    check_at: int  # the sweep looks it up from then on
+    expires_at: int  # the key's own expiry: WeChat stops accepting it, no look after it
+    ttl: int
+
+    def item(self) -> Item:
+        return to_item(
+            {
+                "pk": f"PENDING#{shard_of(self.ref)}",
+                "sk": self.ref,
+                "sealed": self.sealed,
+                "check_at": self.check_at,
+                "expires_at": self.expires_at,
+                "ttl": self.ttl,
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> PendingCheck:
+        v = values_of(item)
+        return cls(
+            ref=v["sk"],
+            sealed=v["sealed"],
+            check_at=v.get("check_at", 0),
+            expires_at=v.get("expires_at", 0),
+            ttl=v["ttl"],
+        )
+
+
 @dataclass(frozen=True)
 class UserCount:
     """What counting one request of a user answered (``LIMITS#<owner>``, one item per user: the
@@ -182,16 +276,37 @@ class Store(Protocol):
 
     # keys and results
     def put_key(
-        self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None
+        self,
+        ref: str,
+        record: KeyRecord,
+        issued_ms: int,
+        audit: AuditEntry | None = None,
+        pending: PendingCheck | None = None,
     ) -> None: ...
     def get_key(self, ref: str) -> KeyRecord | None: ...
     def get_result(self, ref: str) -> StoredResult | None: ...
     def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]: ...
     def put_result(
-        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
+        self,
+        ref: str,
+        result: StoredResult,
+        verified_at: int,
+        audit: AuditEntry | None = None,
+        outbox: OutboxEntry | None = None,
+        settles: str | None = None,
     ) -> bool: ...
     def latest_result(self, owner: str, now: int) -> str | None: ...
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...
+    def user_outbox(self, owner: str) -> list[OutboxEntry]: ...
+
+    # events not sent yet, and 2.0 keys whose result nobody looked up yet
+    def put_outbox(self, entry: OutboxEntry) -> None: ...
+    def outbox_due(self, shard: int, now: int, limit: int) -> list[OutboxEntry]: ...
+    def outbox_done(self, entry_id: str) -> None: ...
+    def outbox_later(self, entry_id: str, due: int, attempts: int) -> None: ...
+    def pending_due(self, shard: int, now: int, limit: int) -> list[PendingCheck]: ...
+    def pending_later(self, ref: str, check_at: int) -> None: ...
+    def pending_done(self, ref: str) -> None: ...
 
     # the user's own item: per-user limits over two windows, and the end of their sessions
     def count_user(

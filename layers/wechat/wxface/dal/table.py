@@ -11,8 +11,12 @@ Items (``pk`` / ``sk``); no name, ID number or openid is stored in clear:
 - ``LOCK#<name>`` / ``LOCK``: short leases (the coordinated token refresh).
 - ``AUDIT#<owner>`` / ``<ms>#<route>#<nonce>``: what happened, never to whom in clear
   (route, outcome, result code, time), kept ``AUDIT_RETENTION_DAYS``.
-- ``IDEMPOTENCY#<function>`` / ``<hash>``: Powertools Idempotency records of ``POST /v1/face/keys``
+- ``IDEMPOTENCY#<owner>`` / ``<hash>``: Powertools Idempotency records of ``POST /v1/face/keys``
   (10 minutes; the key and the body enter only as HMACs).
+- ``OUTBOX#<shard>`` / ``R#<ref>`` or ``E#<owner>#<ms>``: events EventBridge has not taken yet,
+  their detail sealed (written with the result they report; deleted once sent).
+- ``PENDING#<shard>`` / ``<ref>``: 2.0 keys without a result yet, for the sweep (the openid and
+  verify_id sealed; deleted with the result's write, or with the key record's TTL).
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from . import aws
-from .records import AuditEntry, Item, KeyRecord, StoredResult, UserCount, values_of
+from .records import (
+    AuditEntry,
+    Item,
+    KeyRecord,
+    OutboxEntry,
+    PendingCheck,
+    StoredResult,
+    UserCount,
+    shard_of,
+    values_of,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,6 +51,14 @@ def _s(value: str) -> AttributeValueTypeDef:
 
 def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": str(int(value))}
+
+
+def _outbox_key(entry_id: str) -> Item:
+    return {"pk": _s(f"OUTBOX#{shard_of(entry_id)}"), "sk": _s(entry_id)}
+
+
+def _pending_key(ref: str) -> Item:
+    return {"pk": _s(f"PENDING#{shard_of(ref)}"), "sk": _s(ref)}
 
 
 # A transaction cancelled because another one was touching the same item is retried, as DynamoDB's
@@ -65,8 +87,16 @@ class Table:
 
     # --- keys -------------------------------------------------------------------------------
 
-    def put_key(self, ref: str, record: KeyRecord, issued_ms: int, audit: AuditEntry | None = None) -> None:
-        """The key record and the user's index entry (and the audit record) in one transaction."""
+    def put_key(
+        self,
+        ref: str,
+        record: KeyRecord,
+        issued_ms: int,
+        audit: AuditEntry | None = None,
+        pending: PendingCheck | None = None,
+    ) -> None:
+        """The key record and the user's index entry (and the audit record, and the sweep's
+        pending check) in one transaction."""
         index: Item = {
             "pk": _s(f"USER#{record.owner}"),
             "sk": _s(f"KEY#{issued_ms:015d}#{ref}"),
@@ -78,11 +108,19 @@ class Table:
                 {"Put": {"TableName": self.name, "Item": record.item(ref)}},
                 {"Put": {"TableName": self.name, "Item": index}},
                 *self._audit(audit),
+                *self._put_if(pending.item() if pending else None),
             ]
         )
 
     def _audit(self, audit: AuditEntry | None) -> list[TransactWriteItemTypeDef]:
-        return [{"Put": {"TableName": self.name, "Item": audit.item()}}] if audit else []
+        return self._put_if(audit.item() if audit else None)
+
+    def _put_if(self, item: Item | None) -> list[TransactWriteItemTypeDef]:
+        """A transaction's Put of ``item``, if there is one."""
+        return [{"Put": {"TableName": self.name, "Item": item}}] if item else []
+
+    def _delete_if(self, key: Item | None) -> list[TransactWriteItemTypeDef]:
+        return [{"Delete": {"TableName": self.name, "Key": key}}] if key else []
 
     def _transact(self, items: list[TransactWriteItemTypeDef]) -> None:
         """TransactWriteItems, retried while it is cancelled only by conflicts with other
@@ -132,9 +170,17 @@ class Table:
         return StoredResult.from_item(resp["Item"]) if "Item" in resp else None
 
     def put_result(
-        self, ref: str, result: StoredResult, verified_at: int, audit: AuditEntry | None = None
+        self,
+        ref: str,
+        result: StoredResult,
+        verified_at: int,
+        audit: AuditEntry | None = None,
+        outbox: OutboxEntry | None = None,
+        settles: str | None = None,
     ) -> bool:
-        """Store a final result once. False if one is already stored under ``ref``."""
+        """Store a final result once, with the event that reports it (``outbox``) and without the
+        pending check it settles (``settles``: a 2.0 key's reference), all or nothing. False if a
+        result is already stored under ``ref`` (then nothing is written)."""
         owner, body, ttl = result.owner, result.body, result.ttl
         index: Item = {
             "pk": _s(f"USER#{owner}"),
@@ -156,6 +202,8 @@ class Table:
                     },
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
+                    *self._put_if(outbox.item() if outbox else None),
+                    *self._delete_if(_pending_key(settles) if settles else None),
                 ]
             )
         except client.exceptions.TransactionCanceledException as err:
@@ -191,6 +239,7 @@ class Table:
         """Delete every key record and result of ``owner``, and the user's index (idempotent); the
         audit record, if any, is written in the same batch."""
         keys: list[Item] = []
+        extra: list[Item] = []
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
             TableName=self.name,
@@ -202,8 +251,14 @@ class Table:
             for item in page.get("Items", []):
                 keys.append({"pk": item["pk"], "sk": item["sk"]})
                 target: str = values_of(item)["target"]
-                keys.append({"pk": _s(target), "sk": _s(target.split("#", 1)[0])})
-        writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys]
+                kind, ref = target.split("#", 1)
+                keys.append({"pk": _s(target), "sk": _s(kind)})
+                # What else names the user's key or result: its event not sent yet (the openid,
+                # sealed) and a 2.0 key's pending check (the openid and verify_id, sealed).
+                extra.append(
+                    _outbox_key(OutboxEntry.result_id(ref)) if kind == "RESULT" else _pending_key(ref)
+                )
+        writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*keys, *extra]]
         if audit is not None:
             writes.insert(0, {"PutRequest": {"Item": audit.item()}})
         for start in range(0, len(writes), 25):
@@ -212,6 +267,85 @@ class Table:
                 resp = self.client.batch_write_item(RequestItems=pending)
                 pending = resp.get("UnprocessedItems") or None
         return len(keys) // 2
+
+    def user_outbox(self, owner: str) -> list[OutboxEntry]:
+        """The events of ``owner``'s results that EventBridge has not taken yet."""
+        refs = [t.split("#", 1)[1] for t in self._index_targets(owner, "RESULT#")]
+        found: list[OutboxEntry] = []
+        for start in range(0, len(refs), 100):
+            wanted = [_outbox_key(OutboxEntry.result_id(r)) for r in refs[start : start + 100]]
+            pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
+            while pending:
+                resp = self.client.batch_get_item(RequestItems=pending)
+                found += [OutboxEntry.from_item(i) for i in resp.get("Responses", {}).get(self.name, [])]
+                pending = resp.get("UnprocessedKeys") or None
+        return found
+
+    def _index_targets(self, owner: str, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("query")
+        targets: list[str] = []
+        for page in paginator.paginate(
+            TableName=self.name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": _s(f"USER#{owner}"), ":prefix": _s(prefix)},
+            ProjectionExpression="target",
+            ConsistentRead=True,
+        ):
+            targets += [str(values_of(item)["target"]) for item in page.get("Items", [])]
+        return targets
+
+    # --- the outbox and the pending checks ----------------------------------------------------
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        self.client.put_item(TableName=self.name, Item=entry.item())
+
+    def outbox_due(self, shard: int, now: int, limit: int) -> list[OutboxEntry]:
+        """Up to ``limit`` entries of one shard whose time has come."""
+        return [OutboxEntry.from_item(i) for i in self._due(f"OUTBOX#{shard}", "due", now, limit)]
+
+    def outbox_done(self, entry_id: str) -> None:
+        self.client.delete_item(TableName=self.name, Key=_outbox_key(entry_id))
+
+    def outbox_later(self, entry_id: str, due: int, attempts: int) -> None:
+        """Try again from ``due`` (unless the entry is gone: sent by another run, or erased)."""
+        self._later(_outbox_key(entry_id), {"due": due, "attempts": attempts})
+
+    def pending_due(self, shard: int, now: int, limit: int) -> list[PendingCheck]:
+        return [PendingCheck.from_item(i) for i in self._due(f"PENDING#{shard}", "check_at", now, limit)]
+
+    def pending_later(self, ref: str, check_at: int) -> None:
+        self._later(_pending_key(ref), {"check_at": check_at})
+
+    def pending_done(self, ref: str) -> None:
+        self.client.delete_item(TableName=self.name, Key=_pending_key(ref))
+
+    def _due(self, pk: str, attribute: str, now: int, limit: int) -> list[dict[str, Any]]:
+        paginator = self.client.get_paginator("query")
+        out: list[dict[str, Any]] = []
+        for page in paginator.paginate(
+            TableName=self.name,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="#at <= :now AND #ttl > :now",
+            ExpressionAttributeNames={"#at": attribute, "#ttl": "ttl"},
+            ExpressionAttributeValues={":pk": _s(pk), ":now": _n(now)},
+        ):
+            out += page.get("Items", [])
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def _later(self, key: Item, values: dict[str, int]) -> None:
+        client = self.client
+        names = {f"#{k}": k for k in values}
+        with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+            client.update_item(
+                TableName=self.name,
+                Key=key,
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":{k}": _n(v) for k, v in values.items()},
+            )
 
     # --- the user's own item ------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..dal.records import AuditEntry, KeyRecord, Store
+from ..dal.records import AuditEntry, KeyRecord, PendingCheck, Store
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -46,6 +47,13 @@ class IssuancePolicy:
     key_limit_per_hour: int
     lookup_window_s: int
     audit_retention_s: int = 180 * 86400
+    # 2.0: the sweep first looks up a key nobody looked up this long after it was issued (and
+    # once more in its last minutes if the face check was not finished then).
+    sweep_after_s: int = 600
+
+
+# The sweep's last look at a 2.0 key: this long before WeChat stops accepting it.
+LAST_LOOK_S = 300
 
 
 def issue_key(
@@ -112,7 +120,19 @@ def issue_key(
         **binding,
     )
     audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
-    table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit)
+    pending: PendingCheck | None = None
+    if isinstance(answer, KeyAnswerV2):
+        # If the mini-program never looks the result up (the app was closed), the sweep does:
+        # it needs the openid and the verify_id, which the table keeps nowhere else; sealed.
+        secret = json.dumps({"openid": openid, "verify_id": answer.verify_id})
+        pending = PendingCheck(
+            ref,
+            sealing_key().seal(secret, bound_to=f"pending:{ref}"),
+            check_at=max(int(at), min(int(at) + policy.sweep_after_s, expires_at - LAST_LOOK_S)),
+            expires_at=expires_at,
+            ttl=record.ttl,
+        )
+    table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit, pending=pending)
     return answer
 
 

@@ -92,10 +92,11 @@ def wechat_day(now: float) -> tuple[str, int]:
     return local.strftime("%Y%m%d"), max(1, math.ceil(midnight.timestamp() - now))
 
 
-Priority = Literal["bound", "new", "unbound"]
+Priority = Literal["bound", "new", "unbound", "background"]
 # What the WeChat call that runs now is for (set by the use case around the call; the guard reads
 # it): a lookup of a face check bound to a key issued here ("bound", refused last), a new key or
-# login ("new"), or a lookup with no key here ("unbound", refused first).
+# login ("new"), a lookup with no key here ("unbound", refused first), or the 2.0 sweep's lookup
+# of a result nobody asked for ("background": no user waits for it; refused as early as unbound).
 _PRIORITY: ContextVar[Priority | None] = ContextVar("wxface_quota_priority", default=None)
 
 
@@ -144,7 +145,7 @@ class QuotaPolicy:
             return None
         if priority == "bound":
             return None if daily else budget
-        percent = self.unbound_percent if priority == "unbound" else self.refuse_percent
+        percent = self.unbound_percent if priority in ("unbound", "background") else self.refuse_percent
         return max(1, math.ceil(budget * percent / 100))
 
     @staticmethod

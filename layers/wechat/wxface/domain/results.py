@@ -3,19 +3,26 @@ key was issued for, store it (final results only), and answer repeats from the t
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import AuditEntry, Store, StoredResult
+from ..dal.records import OUTBOX_SHARDS, AuditEntry, PendingCheck, Store, StoredResult
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
-from .errors import Forbidden, KeyExpired, NoResult, NotFound, WrongFaceApiVersion
+from ..wechat.errors import WeChatApiError, WeChatError
+from .errors import Forbidden, KeyExpired, NoResult, NotFound, QuotaGuardRefused, WrongFaceApiVersion
+from .events import Outbox, result_id
+from .issuance import LAST_LOOK_S
 from .limits import USER_STATE_TTL_S, Charge, Limit, admitted_as, charge_user
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+
+logger = logging.getLogger("wxface.results")
 
 LOOKUP_ROUTE = "POST /v1/face/results"
 ERASE_ROUTE = "DELETE /v1/me"
@@ -67,6 +74,7 @@ class ResultLookup:
     api_version: Literal[1, 2] = 2  # the deployment's
     forget_idempotency: Callable[[str], None] = lambda owner: None  # erasure: the owner's records
     sealing_key: Callable[[], SealingKey] | None = None  # 2.0: opens the stored cert_hash
+    outbox: Outbox | None = None  # the business's events (None: none are written)
 
     def look_up(
         self, caller: Session, api_version: Literal[1, 2], reference: str, now: float | None = None
@@ -115,7 +123,7 @@ class ResultLookup:
         )
         if info.identify_ret == STILL_CHECKING:
             return answer
-        return self._store(ref, owner, answer, at, key_ref)
+        return self._store(ref, owner, openid, answer, at, key_ref)
 
     def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
         openid = caller.openid
@@ -130,16 +138,81 @@ class ResultLookup:
             raise Forbidden
         if at >= record.expires_at:
             raise KeyExpired
-        if self.sealing_key is None:  # pragma: no cover - a wiring mistake
-            raise RuntimeError("a 2.0 lookup needs the sealing key")
         try:
-            the_cert_hash = self.sealing_key().open(record.cert_hash or "", bound_to=ref)
+            the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
-        return self._store(ref, owner, final, at, ref)
+        return self._store(ref, owner, openid, final, at, ref)
+
+    def _sealing(self) -> SealingKey:
+        if self.sealing_key is None:  # pragma: no cover - a wiring mistake
+            raise RuntimeError("this use needs the sealing key")
+        return self.sealing_key()
+
+    def for_business(self, openid: str, now: float | None = None) -> tuple[ResultAnswer, str]:
+        """``GET /v1/users/{openid}/face/results/latest`` (the business's servers, authorised by
+        IAM at the API): the user's newest stored result. Not counted against the user's limits:
+        the user did not ask for it."""
+        at = time.time() if now is None else now
+        body = self.table.latest_result(self.data_key.owner(openid), int(at))
+        if body is None:
+            raise NoResult
+        return ResultAnswer.model_validate_json(body), openid
+
+    def sweep(self, now: float | None = None, limit: int = 50) -> SweepReport:
+        """2.0: look up the keys issued here whose result nobody looked up (the app was closed),
+        before WeChat stops accepting them, and store (and report) what WeChat answers. Counted
+        by the quota guard, refused before anything a user waits for ("background")."""
+        at = time.time() if now is None else now
+        report = SweepReport()
+        for shard in range(OUTBOX_SHARDS):
+            for check in self.table.pending_due(shard, int(at), limit):
+                try:
+                    outcome = self._sweep_one(check, at)
+                except QuotaGuardRefused:
+                    return report.add("refused")  # WeChat's budget is for users now: next run
+                report = report.add(outcome)
+        return report
+
+    def _sweep_one(self, check: PendingCheck, at: float) -> str:
+        ref = check.ref
+        result, record = self.table.get_result_and_key(ref)
+        if result is not None or record is None or not record.live(at) or at >= record.expires_at:
+            self.table.pending_done(ref)  # looked up already, erased, or too late to ask
+            return "settled"
+        try:
+            secret = json.loads(self._sealing().open(check.sealed, bound_to=f"pending:{ref}"))
+            openid, verify_id = str(secret["openid"]), str(secret["verify_id"])
+            the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
+        except (SealBroken, ValueError, KeyError):
+            logger.error("a pending check does not open: dropped")
+            self.table.pending_done(ref)
+            return "dropped"
+        if self.data_key.owner(openid) != record.owner:
+            self.table.pending_done(ref)  # not this key's user: never look it up for them
+            return "dropped"
+        try:
+            with admitted_as("background"):
+                answer = self.wechat.query_verify_info(
+                    verify_id, record.out_seq_no or "", the_cert_hash, openid
+                )
+        except WeChatApiError:
+            # WeChat names no result (most often: the face check was not finished). Look once
+            # more in the key's last minutes, unless this was that look.
+            last_look = record.expires_at - LAST_LOOK_S
+            if at < last_look:
+                self.table.pending_later(ref, last_look)
+                return "unfinished"
+            self.table.pending_done(ref)
+            return "abandoned"
+        except WeChatError:
+            return "retry"  # WeChat unreachable: the next run tries again
+        final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
+        self._store(ref, record.owner, openid, final, at, ref)
+        return "stored"
 
     def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:
         """``GET /v1/face/results/latest``."""
@@ -156,6 +229,7 @@ class ResultLookup:
             erasures_per_hour=self.lookups_per_hour,
             audit_retention_s=self.audit_retention_s,
             forget_idempotency=self.forget_idempotency,
+            outbox=self.outbox,
             now=now,
         )
 
@@ -176,8 +250,10 @@ class ResultLookup:
         return ResultAnswer.model_validate_json(stored.body)
 
     def _store(
-        self, ref: str, owner: str, answer: ResultAnswer, now: float, key_ref: str | None
+        self, ref: str, owner: str, openid: str, answer: ResultAnswer, now: float, key_ref: str | None
     ) -> ResultAnswer:
+        """Store a final result once, with the event that reports it (sent at once, or by the
+        emitter later) and, in 2.0, without the sweep's pending check of its key."""
         audit = AuditEntry(
             owner,
             LOOKUP_ROUTE,
@@ -187,10 +263,33 @@ class ResultLookup:
             result_code=answer.result_code,
         )
         stored = StoredResult(owner, answer.model_dump_json(), int(now) + self.retention_s, key_ref)
-        if self.table.put_result(ref, stored, answer.verified_at, audit=audit):
+        event = (
+            self.outbox.for_result(ref, result_id(self.data_key, ref), openid, answer, now)
+            if self.outbox is not None
+            else None
+        )
+        settles = ref if answer.api_version == 2 else None
+        if self.table.put_result(ref, stored, answer.verified_at, audit=audit, outbox=event, settles=settles):
+            if event is not None and self.outbox is not None:
+                self.outbox.send_now([event], now)
             return answer
         # Someone stored it first (a concurrent lookup): answer what is stored.
         return self._checked(self.table.get_result(ref), owner, now) or answer
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep run did, by outcome (``stored``, ``unfinished``, ``abandoned``, ...)."""
+
+    counts: tuple[tuple[str, int], ...] = ()
+
+    def add(self, outcome: str) -> SweepReport:
+        counts = dict(self.counts)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        return SweepReport(tuple(sorted(counts.items())))
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.counts)
 
 
 def latest(
@@ -213,6 +312,7 @@ def erase(
     erasures_per_hour: int = 60,
     audit_retention_s: int = 180 * 86400,
     forget_idempotency: Callable[[str], None] = lambda owner: None,
+    outbox: Outbox | None = None,
     now: float | None = None,
 ) -> int:
     """Erase the caller's keys, results and idempotency records, and end every session issued to
@@ -224,5 +324,10 @@ def erase(
     # Sessions first: a request racing the erasure cannot write anything new for this user.
     table.end_sessions(owner, int(at), ttl=int(at) + USER_STATE_TTL_S)
     forget_idempotency(owner)
+    if outbox is not None:
+        outbox.before_erasure(owner, at)  # the user's events not sent yet: now, or never
     audit = AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
-    return table.erase_user(owner, audit)
+    erased = table.erase_user(owner, audit)  # the outbox entries and pending checks too
+    if outbox is not None:
+        outbox.erased(owner, caller.openid, at)
+    return erased

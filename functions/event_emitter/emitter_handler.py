@@ -1,0 +1,29 @@
+"""Event emitter: sends the business's events EventBridge did not take at once (schedule)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxface import observability, runtime
+from wxface.jobs import job_entry
+
+observed = observability.for_function("event-emitter")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+
+
+def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = runtime.outbox().drain(time.time())
+    # Alarmed on (EventsBacklogAlarm): events EventBridge keeps refusing.
+    observed.count("EventsPending", report.deferred)
+    if report.sent or report.deferred or report.dropped:
+        logger.info(
+            "outbox drained",
+            extra={"sent": report.sent, "deferred": report.deferred, "dropped": report.dropped},
+        )
+    return {"sent": report.sent, "deferred": report.deferred, "dropped": report.dropped}
+
+
+lambda_handler = job_entry(emit, logger=logger, metrics=metrics, tracer=tracer)

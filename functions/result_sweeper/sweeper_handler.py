@@ -1,0 +1,27 @@
+"""Result sweeper (face API 2.0): looks up the results nobody looked up before their keys expire,
+so the business hears of a face check even when the mini-program was closed (schedule)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wxface import observability, runtime
+from wxface.jobs import job_entry
+
+observed = observability.for_function("result-sweeper")
+logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+
+
+def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    outcomes = runtime.results().sweep(time.time()).as_dict()
+    for outcome, n in outcomes.items():
+        observed.count("SweptKeys", n, outcome=outcome)
+    if outcomes:
+        logger.info("keys swept", extra={"outcomes": outcomes})
+    return outcomes
+
+
+lambda_handler = job_entry(sweep, logger=logger, metrics=metrics, tracer=tracer)

@@ -1,0 +1,175 @@
+"""Events for the business's own systems, on EventBridge, at least once: one
+``FaceVerificationCompleted`` per stored result, one ``FaceDataErased`` per erasure.
+
+The table keeps only an HMAC of the openid, so nothing reading it (a DynamoDB stream, a scan)
+could produce the openid an event carries. The event is therefore written as an *outbox entry* in
+the same transaction as the result it reports, its detail sealed under the stack's sealing key;
+the request sends it at once and deletes the entry, and if EventBridge did not take it, the
+emitter (a scheduled function) sends it later, retrying with backoff. A stored result cannot end
+without its event, and a consumer drops duplicates by ``result_id`` (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from ..dal.records import OUTBOX_SHARDS, OutboxEntry, Store
+from .stack_keys import DataKey, SealBroken, SealingKey
+
+if TYPE_CHECKING:
+    from ..answers import ResultAnswer
+
+logger = logging.getLogger("wxface.events")
+
+SOURCE = "wechat-face-verify"
+COMPLETED = "FaceVerificationCompleted"
+ERASED = "FaceDataErased"
+PUT_EVENTS_MAX = 10  # entries per PutEvents call (EventBridge's limit)
+MAX_BACKOFF_S = 900
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    detail_type: str
+    detail: str  # JSON
+
+
+class EventBus(Protocol):
+    """EventBridge as the domain uses it: which of the events it took (never raises: a call that
+    failed took none)."""
+
+    def publish(self, events: Sequence[BusEvent]) -> list[bool]: ...
+
+
+def result_id(data_key: DataKey, ref: str) -> str:
+    """The result's stable, opaque reference in events (no WeChat key can be derived from it)."""
+    return data_key.mac("result_id", ref)[:32]
+
+
+def completed_detail(result_ref_id: str, openid: str, answer: ResultAnswer) -> dict[str, object]:
+    """The contract's ``FaceVerificationCompleted`` detail: no name, ID number or WeChat key."""
+    return {
+        "result_id": result_ref_id,
+        "openid": openid,
+        "api_version": answer.api_version,
+        "passed": answer.passed,
+        "result_code": answer.result_code,
+        "identity_matched": answer.identity_matched,
+        "verified_at": answer.verified_at,
+        "biz_ref": answer.biz_ref,
+    }
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int = 0
+    deferred: int = 0  # EventBridge did not take them: retried later
+    dropped: int = 0  # could not be opened (altered in the table): never sendable
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Writes, sends and retries the events. ``retry_s``: how long an entry waits before the
+    emitter sends it (the request's own attempt comes first), doubled per failed attempt up to
+    15 minutes. ``report(name, n)`` hears ``EventsSent`` / ``EventsDeferred`` / ``EventsDropped``."""
+
+    store: Store
+    bus: EventBus
+    sealing_key: Callable[[], SealingKey]
+    retention_s: int
+    retry_s: int = 60
+    report: Callable[[str, int], None] = lambda name, n: None
+
+    def entry(self, entry_id: str, detail_type: str, detail: dict[str, object], now: float) -> OutboxEntry:
+        sealed = self.sealing_key().seal(json.dumps(detail, ensure_ascii=False), bound_to=entry_id)
+        return OutboxEntry(
+            entry_id,
+            detail_type,
+            sealed,
+            due=int(now) + self.retry_s,
+            attempts=0,
+            ttl=int(now) + self.retention_s,
+        )
+
+    def for_result(self, ref: str, rid: str, openid: str, answer: ResultAnswer, now: float) -> OutboxEntry:
+        return self.entry(OutboxEntry.result_id(ref), COMPLETED, completed_detail(rid, openid, answer), now)
+
+    def send_now(self, entries: Sequence[OutboxEntry], now: float) -> SendReport:
+        """The request's own attempt, after the transaction that wrote ``entries``: whatever goes
+        wrong here (EventBridge or the table) leaves them to the emitter, never fails the request."""
+        try:
+            return self.send(entries, now)
+        except Exception:  # the result is stored; its entry stays for the emitter
+            logger.warning("events left to the emitter", exc_info=True)
+            self.report("EventsDeferred", len(entries))
+            return SendReport(deferred=len(entries))
+
+    def send(self, entries: Sequence[OutboxEntry], now: float) -> SendReport:
+        """Send ``entries`` (in batches of PutEvents' ten); delete each one EventBridge took and
+        put the others off with backoff."""
+        opened: list[tuple[OutboxEntry, BusEvent]] = []
+        dropped = 0
+        for entry in entries:
+            try:
+                detail = self.sealing_key().open(entry.sealed, bound_to=entry.id)
+            except SealBroken:
+                logger.error(
+                    "an outbox entry does not open: dropped", extra={"detail_type": entry.detail_type}
+                )
+                self.store.outbox_done(entry.id)
+                dropped += 1
+                continue
+            opened.append((entry, BusEvent(entry.detail_type, detail)))
+        sent = deferred = 0
+        for start in range(0, len(opened), PUT_EVENTS_MAX):
+            batch = opened[start : start + PUT_EVENTS_MAX]
+            taken = self.bus.publish([event for _, event in batch])
+            for (entry, _), ok in zip(batch, taken, strict=True):
+                if ok:
+                    self.store.outbox_done(entry.id)
+                    sent += 1
+                else:
+                    attempts = entry.attempts + 1
+                    backoff = min(MAX_BACKOFF_S, self.retry_s * 2 ** (attempts - 1))
+                    self.store.outbox_later(entry.id, int(now) + backoff, attempts)
+                    deferred += 1
+        for name, n in (("EventsSent", sent), ("EventsDeferred", deferred), ("EventsDropped", dropped)):
+            if n:
+                self.report(name, n)
+        return SendReport(sent, deferred, dropped)
+
+    def drain(self, now: float, limit: int = 200) -> SendReport:
+        """The emitter's run: every entry whose time has come, shard by shard."""
+        total = SendReport()
+        for shard in range(OUTBOX_SHARDS):
+            due = self.store.outbox_due(shard, int(now), limit)
+            if due:
+                got = self.send(due, now)
+                total = SendReport(
+                    total.sent + got.sent, total.deferred + got.deferred, total.dropped + got.dropped
+                )
+        return total
+
+    def before_erasure(self, owner: str, now: float) -> SendReport:
+        """Erasure sends the user's events not sent yet first, once; what EventBridge does not take
+        is dropped with the rest of the user's data (the ``FaceDataErased`` event that follows
+        tells every consumer to erase what it has of the user anyway)."""
+        return self.send_now(self.store.user_outbox(owner), now)
+
+    def erased(self, owner: str, openid: str, now: float) -> None:
+        """``FaceDataErased``: sent now, or kept (sealed) for the emitter if EventBridge refuses."""
+        entry = self.entry(f"E#{owner}#{int(now * 1000)}", ERASED, {"openid": openid}, now)
+        event = BusEvent(ERASED, json.dumps({"openid": openid}, ensure_ascii=False))
+        try:
+            taken = self.bus.publish([event])[0]
+        except Exception:  # pragma: no cover - the adapter never raises
+            taken = False
+        if taken:
+            self.report("EventsSent", 1)
+            return
+        self.store.put_outbox(entry)
+        self.report("EventsDeferred", 1)
