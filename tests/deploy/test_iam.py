@@ -143,6 +143,7 @@ def test_roles_are_ours_and_carry_no_broad_managed_policies(transformed: dict[st
     roles = {k for k, v in transformed["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
     assert roles == {
         "TokenRefresherRole", "KeyRotatorRole", "SessionRole", "FaceKeysRole", "FaceResultsRole",
+        "EventEmitterRole", "ResultSweeperRole",  # the sweeper only with FaceApiVersion=2 (the default)
         "ParameterStoreThroughputRole",  # only with ParameterStoreHighThroughput=true (a Condition)
     }  # fmt: skip
     for name in roles:
@@ -164,3 +165,74 @@ def test_china_partition_has_no_hard_coded_arn() -> None:
     text = json.dumps(cn)
     assert "arn:aws:" not in text
     assert "${AWS::Partition}" in text
+
+
+BUS = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}
+
+
+def test_events_go_to_the_configured_bus_only_from_the_functions_that_write_results(
+    transformed: dict[str, Any],
+) -> None:
+    putters = {
+        owner: as_list(statement["Resource"])
+        for owner, statement in statements(transformed)
+        if "events:PutEvents" in as_list(statement["Action"])
+    }
+    assert putters == {"FaceResultsRole": [BUS], "EventEmitterRole": [BUS], "ResultSweeperRole": [BUS]}
+    for owner, statement in statements(transformed):
+        if "events:PutEvents" in as_list(statement["Action"]):
+            assert as_list(statement["Action"]) == ["events:PutEvents"], owner
+
+
+def test_the_emitter_reads_the_sealing_key_and_nothing_else_of_ssm(transformed: dict[str, Any]) -> None:
+    ssm = [
+        (statement["Action"], as_list(statement["Resource"]))
+        for owner, statement in statements(transformed)
+        if owner == "EventEmitterRole" and any(a.startswith("ssm:") for a in as_list(statement["Action"]))
+    ]
+    assert ssm == [
+        (
+            ["ssm:GetParameter"],
+            [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/data-sealing-key"
+                }
+            ],
+        )
+    ]
+
+
+def test_the_result_reader_policy_grants_exactly_the_business_route(transformed: dict[str, Any]) -> None:
+    """What the business attaches to its own roles: execute-api:Invoke on GET
+    /v1/users/*/face/results/latest of this API, any stage, and nothing else."""
+    policy = transformed["Resources"]["ResultReaderPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "execute-api:Invoke",
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/GET/v1/users/*/face/results/latest"
+        },
+    }
+    assert transformed["Outputs"]["ResultReaderPolicy"]["Value"] == {"Ref": "ResultReaderPolicy"}
+
+
+def test_only_the_business_route_is_authorised_by_iam(transformed: dict[str, Any]) -> None:
+    routes = _routes_from_body(transformed)
+    assert len(routes) == 6
+    assert routes["GET /v1/users/{openid}/face/results/latest"] == "AWS_IAM"
+    assert {k for k, v in routes.items() if v == "AWS_IAM"} == {"GET /v1/users/{openid}/face/results/latest"}
+
+
+def _routes_from_body(template: dict[str, Any]) -> dict[str, str]:
+    """The SAM transform puts an HTTP API's routes in its OpenAPI body: x-amazon-apigateway-authtype."""
+    body = template["Resources"]["HttpApi"]["Properties"]["Body"]
+    out: dict[str, str] = {}
+    for path, operations in body["paths"].items():
+        for method, operation in operations.items():
+            if method.startswith("x-"):
+                continue
+            security = json.dumps(operation.get("security", []))
+            out[f"{method.upper()} {path}"] = "AWS_IAM" if "AWS_IAM" in security else "NONE"
+    return out

@@ -30,10 +30,16 @@ def test_document_covers_the_contract() -> None:
     assert operations == {
         ("/v1/session", "post"), ("/v1/face/keys", "post"), ("/v1/face/results", "post"),
         ("/v1/face/results/latest", "get"), ("/v1/me", "delete"),
+        ("/v1/users/{openid}/face/results/latest", "get"),
     }  # fmt: skip
+    business = "/v1/users/{openid}/face/results/latest"
     for path, method in operations:
         op = doc["paths"][path][method]
         assert ("security" in op) is (path != "/v1/session")
+        # The business's route: IAM (SigV4) only, never a session; the rest: a session only.
+        assert op.get("security", []) == (
+            [{"iam": []}] if path == business else [{"session": []}] if "security" in op else []
+        )
         assert "422" not in op["responses"]  # validation errors are 400s here
         for status in ("400", "413", "502", "503"):
             assert op["responses"][status]["content"]["application/json"]["schema"] == {
@@ -51,3 +57,11 @@ def test_document_covers_the_contract() -> None:
     }
     assert schemas["KeyRequest"]["additionalProperties"] is False
     assert "content" not in doc["paths"]["/v1/me"]["delete"]["responses"]["204"]
+    # biz_ref on the key request and in the results; the business's answer names the user.
+    assert schemas["KeyRequest"]["properties"]["biz_ref"]
+    assert "biz_ref" in schemas["ResultAnswer"]["properties"]
+    assert {"openid", "biz_ref", "passed"} <= set(schemas["UserResultAnswer"]["properties"])
+    scheme = doc["components"]["securitySchemes"]["iam"]
+    assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+    gateway_403 = doc["paths"][business]["get"]["responses"]["403"]["content"]["application/json"]["schema"]
+    assert gateway_403["required"] == ["message"]

@@ -20,12 +20,40 @@ from tests.support.simulator import RunningSim
 from wxface.answers import ResultAnswer
 from wxface.dal.records import Store
 from wxface.dal.table import Table
+from wxface.domain.events import BusEvent, Outbox
 from wxface.domain.idempotency import IdempotentCalls
 from wxface.domain.issuance import IssuancePolicy, KeyIssuance
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey, SealingKey
 from wxface.wechat import WeChatClient
+
+
+@dataclass
+class RecordingBus:
+    """EventBridge as the domain sees it: records what it took; ``refuse`` refuses that many
+    events (one call may take some entries and refuse others, as PutEvents does)."""
+
+    taken: list[BusEvent] = field(default_factory=list)
+    refuse: int = 0
+    calls: int = 0
+
+    def publish(self, events: Any) -> list[bool]:
+        self.calls += 1
+        out = []
+        for event in events:
+            if self.refuse > 0:
+                self.refuse -= 1
+                out.append(False)
+            else:
+                self.taken.append(event)
+                out.append(True)
+        return out
+
+    def details(self, detail_type: str = "FaceVerificationCompleted") -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(e.detail) for e in self.taken if e.detail_type == detail_type]
 
 
 @dataclass
@@ -68,9 +96,14 @@ class Domain:
     keys_per_hour: int = 5
     lookups_per_hour: int = 60
     lookup_window_s: int = 900
+    bus: RecordingBus = field(default_factory=RecordingBus)
+    retry_s: int = 60
+    sweep_after_s: int = 600
 
     def issuance(self) -> KeyIssuance:
-        policy = IssuancePolicy(self.version, self.keys_per_hour, self.lookup_window_s)
+        policy = IssuancePolicy(
+            self.version, self.keys_per_hour, self.lookup_window_s, sweep_after_s=self.sweep_after_s
+        )
         return KeyIssuance(
             policy,
             self.backend.store,
@@ -90,6 +123,12 @@ class Domain:
             api_version=self.version,
             forget_idempotency=lambda owner: self.backend.idempotent_calls().erase(owner),
             sealing_key=lambda: self.sealing_key,
+            outbox=self.outbox(),
+        )
+
+    def outbox(self) -> Outbox:
+        return Outbox(
+            self.backend.store, self.bus, lambda: self.sealing_key, retention_s=86400, retry_s=self.retry_s
         )
 
     def session(self, openid: str) -> Session:

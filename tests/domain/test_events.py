@@ -1,0 +1,226 @@
+"""The business's events: one FaceVerificationCompleted per stored result, at least once and never
+lost once the result is stored (the outbox), FaceDataErased on erasure, and the 2.0 sweep that
+reports a face check nobody looked up. On both backends, both face API versions."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+
+from tests.domain.conftest import Domain
+from tests.support.people import ALICE, BOB
+from tests.support.simulator import SimTokens, fast_config
+from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
+from wxface.domain.errors import NoResult, QuotaGuardRefused
+from wxface.domain.limits import QuotaGuard, QuotaPolicy, admitted_as
+from wxface.wechat import WeChatClient
+
+DETAIL_FIELDS = {
+    "result_id",
+    "openid",
+    "api_version",
+    "passed",
+    "result_code",
+    "identity_matched",
+    "verified_at",
+    "biz_ref",
+}
+QUERY = "/cityservice/face/identify/queryverifyinfo"
+LATER = 12 * 3600  # every entry is due by then, none past its retention (a day here)
+
+
+def outbox_of(store: Store) -> list[OutboxEntry]:
+    at = int(time.time()) + LATER
+    return [e for shard in range(OUTBOX_SHARDS) for e in store.outbox_due(shard, at, 1000)]
+
+
+def pending_of(store: Store) -> list[PendingCheck]:
+    """Every pending check: a key lives an hour here, its pending check 15 minutes longer, and
+    the last look is 5 minutes before the key's end."""
+    at = int(time.time()) + 3400
+    return [c for shard in range(OUTBOX_SHARDS) for c in store.pending_due(shard, at, 1000)]
+
+
+def test_a_stored_result_emits_exactly_one_event_with_the_contracts_detail(domain: Domain) -> None:
+    ref = domain.face_check("ev-one", domain.key("ev-one", ALICE, biz_ref="order-7"))
+    first = domain.look_up("ev-one", ref)
+    again = domain.look_up("ev-one", ref)  # answered from the table: nothing new
+    assert again == first
+    (detail,) = domain.bus.details()
+    assert set(detail) == DETAIL_FIELDS
+    assert detail == {
+        "result_id": detail["result_id"],
+        "openid": "ev-one",
+        "api_version": domain.version,
+        "passed": True,
+        "result_code": first.result_code,
+        "identity_matched": True,
+        "verified_at": first.verified_at,
+        "biz_ref": "order-7",
+    }
+    assert len(detail["result_id"]) == 32
+    text = json.dumps(detail, ensure_ascii=False)
+    for secret in (*ALICE, ref):  # no name, ID number, user_id_key / verify_id / verify_result
+        assert secret not in text
+    assert outbox_of(domain.backend.store) == []  # sent, so deleted
+
+
+def test_result_ids_are_stable_and_differ_between_results(domain: Domain) -> None:
+    ids = []
+    for person in (ALICE, BOB):
+        ref = domain.face_check("ev-ids", domain.key("ev-ids", person))
+        domain.look_up("ev-ids", ref)
+        ids.append(domain.bus.details()[-1]["result_id"])
+    assert len(set(ids)) == 2
+
+
+def test_an_event_eventbridge_refused_is_kept_and_sent_by_the_emitter_later(domain: Domain) -> None:
+    domain.bus.refuse = 1
+    ref = domain.face_check("ev-late", domain.key("ev-late", ALICE))
+    answer = domain.look_up("ev-late", ref)  # the user still gets the answer
+    assert answer.passed and domain.bus.taken == []
+    (entry,) = outbox_of(domain.backend.store)
+    assert entry.attempts == 1 and "ev-late" not in entry.sealed  # the openid only sealed
+    outbox = domain.outbox()
+    assert outbox.drain(time.time()).sent == 0  # not before its retry time
+    report = outbox.drain(time.time() + domain.retry_s + 1)
+    assert (report.sent, report.deferred) == (1, 0)
+    (detail,) = domain.bus.details()
+    assert detail["openid"] == "ev-late" and detail["passed"] is True
+    assert outbox_of(domain.backend.store) == []
+    assert outbox.drain(time.time() + LATER).sent == 0  # exactly once from here
+
+
+def test_retries_back_off_until_eventbridge_takes_the_event(domain: Domain) -> None:
+    domain.bus.refuse = 3
+    ref = domain.face_check("ev-backoff", domain.key("ev-backoff", ALICE))
+    domain.look_up("ev-backoff", ref)
+    outbox, store, now = domain.outbox(), domain.backend.store, time.time()
+    dues = []
+    for _ in range(2):
+        (entry,) = outbox_of(store)
+        dues.append(entry.due)
+        now = entry.due
+        assert outbox.drain(now).deferred == 1
+    (entry,) = outbox_of(store)
+    assert entry.attempts == 3
+    assert entry.due - int(now) == 4 * domain.retry_s  # 1x, 2x, 4x the retry interval
+    assert outbox.drain(entry.due).sent == 1
+    assert len(domain.bus.details()) == 1
+
+
+def test_an_outbox_entry_moved_to_another_id_does_not_open_and_is_dropped(domain: Domain) -> None:
+    domain.bus.refuse = 1
+    ref = domain.face_check("ev-moved", domain.key("ev-moved", ALICE))
+    domain.look_up("ev-moved", ref)
+    store = domain.backend.store
+    (entry,) = outbox_of(store)
+    store.outbox_done(entry.id)
+    store.put_outbox(replace(entry, id="R#" + "0" * 64))  # someone with table access moved it
+    report = domain.outbox().drain(time.time() + LATER)
+    assert (report.sent, report.dropped) == (0, 1)
+    assert domain.bus.taken == [] and outbox_of(store) == []
+
+
+def test_erasure_sends_pending_events_first_then_face_data_erased(domain: Domain) -> None:
+    domain.bus.refuse = 1
+    ref = domain.face_check("ev-erase", domain.key("ev-erase", ALICE))
+    domain.look_up("ev-erase", ref)
+    assert domain.bus.taken == []
+    domain.lookup().erase(domain.session("ev-erase"))
+    assert [e.detail_type for e in domain.bus.taken] == ["FaceVerificationCompleted", "FaceDataErased"]
+    assert domain.bus.details("FaceDataErased") == [{"openid": "ev-erase"}]
+    assert outbox_of(domain.backend.store) == [] and pending_of(domain.backend.store) == []
+
+
+def test_erasure_while_eventbridge_refuses_drops_the_users_pending_events_and_keeps_the_erasure(
+    domain: Domain,
+) -> None:
+    """docs/data.md: pending events are sent first, once; what EventBridge does not take then is
+    dropped with the user's data, and FaceDataErased waits (sealed) until it can be sent."""
+    domain.bus.refuse = 100
+    ref = domain.face_check("ev-erase-down", domain.key("ev-erase-down", ALICE))
+    domain.look_up("ev-erase-down", ref)
+    domain.lookup().erase(domain.session("ev-erase-down"))
+    (left,) = outbox_of(domain.backend.store)
+    assert left.detail_type == "FaceDataErased" and "ev-erase-down" not in left.sealed
+    domain.bus.refuse = 0
+    assert domain.outbox().drain(time.time() + LATER).sent == 1
+    assert [e.detail_type for e in domain.bus.taken] == ["FaceDataErased"]
+    assert domain.bus.details("FaceDataErased") == [{"openid": "ev-erase-down"}]
+
+
+def test_the_business_reads_a_users_newest_result_by_openid(domain: Domain) -> None:
+    lookup = domain.lookup()
+    with pytest.raises(NoResult):
+        lookup.for_business("ev-biz")
+    ref = domain.face_check("ev-biz", domain.key("ev-biz", ALICE, biz_ref="acct-9"))
+    stored = domain.look_up("ev-biz", ref)
+    found, openid = lookup.for_business("ev-biz")
+    assert (found, openid) == (stored, "ev-biz")
+    assert found.biz_ref == "acct-9"
+    with pytest.raises(NoResult):  # another user's openid finds nothing of this user
+        lookup.for_business("ev-biz-other")
+
+
+# --- 2.0: the sweep ----------------------------------------------------------------------------
+
+
+def test_the_sweep_reports_a_face_check_the_mini_program_never_looked_up(v2: Domain) -> None:
+    verify_id = v2.face_check("sw-closed", v2.key("sw-closed", ALICE, biz_ref="order-8"))
+    issued = time.time()
+    lookup = v2.lookup()
+    assert lookup.sweep(issued).as_dict() == {}  # not due: the app may still look it up
+    assert v2.sim.calls().get(QUERY, 0) == 0
+    assert lookup.sweep(issued + v2.sweep_after_s + 1).as_dict() == {"stored": 1}
+    (detail,) = v2.bus.details()
+    assert detail["openid"] == "sw-closed" and detail["passed"] is True and detail["biz_ref"] == "order-8"
+    assert pending_of(v2.backend.store) == []
+    # The app comes back later: the stored result, no second WeChat call, no second event.
+    assert v2.look_up("sw-closed", verify_id).passed
+    assert v2.sim.calls()[QUERY] == 1 and len(v2.bus.details()) == 1
+
+
+def test_a_result_looked_up_by_the_app_is_never_swept(v2: Domain) -> None:
+    verify_id = v2.face_check("sw-app", v2.key("sw-app", ALICE))
+    v2.look_up("sw-app", verify_id)
+    assert pending_of(v2.backend.store) == []  # settled in the result's own write
+    assert v2.lookup().sweep(time.time() + 3000).as_dict() == {}
+    assert v2.sim.calls()[QUERY] == 1
+
+
+def test_an_unfinished_face_check_is_looked_at_again_in_its_last_minutes_then_dropped(v2: Domain) -> None:
+    v2.key("sw-late", ALICE)  # the user never did the face check
+    issued = time.time()
+    lookup = v2.lookup()
+    assert lookup.sweep(issued + v2.sweep_after_s + 1).as_dict() == {"unfinished": 1}
+    (check,) = pending_of(v2.backend.store)
+    assert check.check_at == check.expires_at - 300
+    assert lookup.sweep(check.check_at - 1).as_dict() == {}
+    assert lookup.sweep(check.check_at).as_dict() == {"abandoned": 1}
+    assert pending_of(v2.backend.store) == [] and v2.bus.taken == []
+    assert v2.sim.calls()[QUERY] == 2
+
+
+def test_the_sweep_yields_to_users_at_the_quota_guard(v2: Domain) -> None:
+    """Counted by the quota guard, as background work: refused from 80 % of the hourly budget,
+    while a user's lookup of a face check bound here still goes through."""
+    now = time.time()
+    hour_start = now - now % 3600 + 1
+    guard = QuotaGuard(
+        v2.backend.store, QuotaPolicy({QUERY: 100}), report=lambda *r: None, clock=lambda: hour_start
+    )
+    budget = QuotaPolicy({QUERY: 100}).hourly(QUERY)  # 13 calls this hour
+    assert guard.policy.refuse_at(budget, "background", daily=False) == 11
+    v2.backend.store.reserve(f"quota#{QUERY}#h{int(hour_start // 3600)}", 11, below=None, ttl=int(now) + 7200)
+    with WeChatClient(fast_config(v2.sim.url), tokens=SimTokens(v2.sim.url), admit=guard.admit) as guarded:
+        domain = replace(v2, wechat=guarded)
+        verify_id = domain.face_check("sw-quota", domain.key("sw-quota", ALICE))
+        assert domain.lookup().sweep(now + domain.sweep_after_s + 1).as_dict() == {"refused": 1}
+        assert len(pending_of(domain.backend.store)) == 1  # kept for a later run
+        assert domain.look_up("sw-quota", verify_id).passed  # the user is not refused
+    with pytest.raises(QuotaGuardRefused), admitted_as("background"):
+        guard.admit(QUERY)  # now at 12 of 13: background work still refused
