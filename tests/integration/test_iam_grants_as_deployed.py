@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.after_all]
 
 STACK = "wechat-face-local"
 CMK_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-SCHEDULED = {f"{STACK}-token-refresher", f"{STACK}-key-rotator"}
+SCHEDULED = {
+    f"{STACK}-{name}" for name in ("token-refresher", "key-rotator", "event-emitter", "result-sweeper")
+}
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 
@@ -76,15 +78,20 @@ def lambda_service_calls(function: str, where: Partition, failures_queue: str) -
 def test_every_call_a_function_made_is_granted_by_its_role_as_deployed(
     stack_v1: RunningStack, stack_v2: RunningStack, where: Partition, with_cmk: bool
 ) -> None:
-    for stack in (stack_v1, stack_v2):  # a scheduled run of the rotator, as its schedule would
-        answer = stack.aws_client("lambda").invoke(FunctionName=f"{STACK}-key-rotator", Payload=b"{}")
-        assert "FunctionError" not in answer
+    for stack in (stack_v1, stack_v2):  # scheduled runs, as their schedules would
+        scheduled = ("key-rotator", "event-emitter") + (("result-sweeper",) if stack.version == 2 else ())
+        for name in scheduled:
+            answer = stack.aws_client("lambda").invoke(FunctionName=f"{STACK}-{name}", Payload=b"{}")
+            assert "FunctionError" not in answer, name
     calls = recorded(stack_v1, stack_v2)
     # Every function ran during the integration tests, so the check below covers them all.
     assert set(calls) == {
         f"{STACK}-{name}"
-        for name in ("token-refresher", "key-rotator", "session", "face-keys", "face-results")
-    }
+        for name in (
+            "token-refresher", "key-rotator", "session", "face-keys", "face-results", "event-emitter",
+            "result-sweeper",
+        )
+    }  # fmt: skip
     cmk = f"arn:{where.name}:kms:{where.region}:{ACCOUNT_ID}:key/{CMK_ID}" if with_cmk else None
     overrides = [f"AWS::Region={where.region}", f"AWS::Partition={where.name}"]
     if cmk:
