@@ -125,7 +125,9 @@ def generate() -> str:
             servers=[{"url": "http://127.0.0.1:3000", "description": "make run"}],
             security_schemes={
                 "session": HTTPBearer(bearerFormat="JWT", description="Token from POST /v1/session"),
-                "iam": APIKey(name="Authorization", **{"in": APIKeyIn.header}, description=IAM_SCHEME["description"]),
+                "iam": APIKey(
+                    name="Authorization", **{"in": APIKeyIn.header}, description=IAM_SCHEME["description"]
+                ),
             },
         ).model_dump(mode="json", by_alias=True, exclude_none=True)
         if not document:

@@ -153,3 +153,57 @@ def test_a_key_not_created_yet_is_not_asked_for_on_every_request(
     for _ in range(3):
         assert results(event("face_results_latest.json", token=token), Context())["statusCode"] == 404
     assert calls == ["GetParameters"]
+
+
+def test_the_business_route_with_its_event(deployment: Deployment, fresh_sim: RunningSim) -> None:
+    """API Gateway authorises the route with IAM and passes the caller; the function answers only
+    then (a route deployed without its authoriser fails closed, with API Gateway's own 403)."""
+    refresh(deployment)
+    results = load("face_results", "results_handler").lambda_handler
+    sample = event("business_latest_result.json")
+    openid = sample["pathParameters"]["openid"]
+    assert results(sample, Context())["statusCode"] == 404  # nothing stored for the user yet
+    token = login(fresh_sim, openid)
+    keys = load("face_keys", "keys_handler").lambda_handler
+    body = {"name": ALICE[0], "id_card_number": ALICE[1], "biz_ref": "order-77"}
+    verify_id = json.loads(keys(event("face_keys.json", token=token, body=body), Context())["body"])[
+        "verify_id"
+    ]
+    fresh_sim.control("/sim/verify", {"openid": openid, "verify_id": verify_id})
+    found = results(event("face_results_v2.json", token=token, body={"verify_id": verify_id}), Context())
+    answer = results(event("business_latest_result.json"), Context())
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"]) == {**json.loads(found["body"]), "openid": openid}
+    assert json.loads(answer["body"])["biz_ref"] == "order-77"
+    # Without the IAM caller API Gateway passes (no authoriser), even with a user's session: 403.
+    unauthorised = event("business_latest_result.json", token=token)
+    del unauthorised["requestContext"]["authorizer"]
+    refused = results(unauthorised, Context())
+    assert (refused["statusCode"], json.loads(refused["body"])) == (403, {"message": "Forbidden"})
+    malformed = event("business_latest_result.json")
+    malformed["pathParameters"]["openid"] = "not an openid!"
+    malformed["rawPath"] = malformed["requestContext"]["http"]["path"] = (
+        "/v1/users/not an openid!/face/results/latest"
+    )
+    assert results(malformed, Context())["statusCode"] == 400
+
+
+def test_the_emitter_and_the_sweeper_with_the_schedule_event(
+    deployment: Deployment, fresh_sim: RunningSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULT_SWEEP_AFTER_SECONDS", "0")
+    fresh_container()
+    refresh(deployment)
+    scheduled = json.loads((EVENTS / "schedule.json").read_text())
+    emitter = load("event_emitter", "emitter_handler").lambda_handler
+    sweeper = load("result_sweeper", "sweeper_handler").lambda_handler
+    assert emitter(scheduled, Context()) == {"sent": 0, "deferred": 0, "dropped": 0}
+    token = login(fresh_sim, "o-unit-sweep")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    verify_id = json.loads(keys(event("face_keys.json", token=token), Context())["body"])["verify_id"]
+    fresh_sim.control("/sim/verify", {"openid": "o-unit-sweep", "verify_id": verify_id})
+    assert sweeper(scheduled, Context()) == {"stored": 1}  # the app never looked it up
+    assert sweeper(scheduled, Context()) == {}
+    results = load("face_results", "results_handler").lambda_handler
+    latest = results(event("face_results_latest.json", token=token), Context())
+    assert json.loads(latest["body"])["passed"] is True

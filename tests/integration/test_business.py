@@ -236,7 +236,9 @@ def test_the_server_side_route_answers_only_callers_iam_allows(business: Busines
         "unsigned": business.signed_get(path, None),
         "a bad signature": business.signed_get(path, Credentials(BUSINESS_ACCESS_KEY_ID, "not-the-secret")),
         "unknown credentials": business.signed_get(path, Credentials("AKIAUNKNOWN000000000", "x")),
-        "a role without the permission": business.signed_get(path, business.role_credentials("SessionFunction")),
+        "a role without the permission": business.signed_get(
+            path, business.role_credentials("SessionFunction")
+        ),
         "a user's session token": stack.call("GET", path, token),
     }
     for why, resp in refused.items():

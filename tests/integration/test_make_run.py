@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,15 +62,26 @@ def test_make_run_walkthrough_and_ctrl_c(version: str | None, tmp_path: Path) ->
         script = "set -euo pipefail\n" + "\n".join(commands)
         out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stderr + out.stdout
-        printed = [line for line in out.stdout.splitlines() if line.strip()]
-        erased = printed.index("204")
-        lookup, latest = json.loads(printed[erased - 2]), json.loads(printed[erased - 1])
+        printed = outputs(out.stdout)
+        looked_up = next(i for i, p in enumerate(printed) if isinstance(p, dict) and "passed" in p)
+        lookup, latest = printed[looked_up], printed[looked_up + 1]
         assert lookup["passed"] is True and lookup["identity_matched"] is True
+        assert lookup["biz_ref"] == "order-1001"
         assert latest == lookup
+        erased = printed.index("204")
+        # The business's view: the event of the check from its queue, then the signed lookup.
+        completed = [p for p in printed[looked_up:erased] if isinstance(p, dict) and p.get("detail-type")]
+        assert [e["detail-type"] for e in completed] == ["FaceVerificationCompleted"]
+        assert completed[0]["detail"]["openid"] == "demo-user"
+        assert completed[0]["detail"]["biz_ref"] == "order-1001"
+        assert printed[erased - 1] == {**lookup, "openid": "demo-user"}
+        # The erasure, and the business hearing of it.
+        assert printed[erased + 1]["detail-type"] == "FaceDataErased"
+        assert printed[erased + 1]["detail"] == {"openid": "demo-user"}
         # The operator's part: the AWS CLI as the local operator, then the endpoint's call counts.
-        operator = json.loads("".join(printed[erased + 1 : -1]))
+        operator = printed[-2]
         assert operator["ScannedCount"] >= 1  # the stack's table, read with the operator's identity
-        calls = json.loads(printed[-1])
+        calls = printed[-1]
         assert calls["denied"] == 0
         assert calls["by_function"]["wechat-face-local-face-keys"]["dynamodb:TransactWriteItems"] == 1
     finally:
@@ -81,6 +93,27 @@ def test_make_run_walkthrough_and_ctrl_c(version: str | None, tmp_path: Path) ->
         time.sleep(0.1)
     assert not group_alive(proc.pid), "a process make run started is still running"
     assert not any(port_open(p) for p in (3000, 3001, 3002)), "something make run started is still listening"
+
+
+def outputs(text: str) -> list[Any]:
+    """What the pasted lines printed, in order: each JSON value (also several on one line, as the
+    AWS CLI prints message bodies) parsed, any other word (an HTTP status) as it is."""
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    at = 0
+    while at < len(text):
+        if text[at].isspace():
+            at += 1
+        elif text[at] in "{[":
+            value, at = decoder.raw_decode(text, at)
+            found.append(value)
+        else:
+            end = at
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            found.append(text[at:end])
+            at = end
+    return found
 
 
 def group_alive(pgid: int) -> bool:

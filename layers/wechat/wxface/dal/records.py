@@ -166,6 +166,15 @@ class AuditEntry:
         )
 
 
+@dataclass(frozen=True)
+class BusEvent:
+    """An event for EventBridge: its ``DetailType`` and ``Detail`` (JSON); the source and the bus
+    are the stack's."""
+
+    detail_type: str
+    detail: str
+
+
 OUTBOX_SHARDS = 4  # partitions of the outbox and of the pending checks (a handful of Queries a run)
 
 

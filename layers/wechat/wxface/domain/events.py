@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..dal.records import OUTBOX_SHARDS, OutboxEntry, Store
+from ..dal.records import OUTBOX_SHARDS, BusEvent, OutboxEntry, Store
 from .stack_keys import DataKey, SealBroken, SealingKey
 
 if TYPE_CHECKING:
@@ -25,17 +25,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("wxface.events")
 
+__all__ = ["COMPLETED", "ERASED", "SOURCE", "BusEvent", "EventBus", "Outbox", "SendReport", "result_id"]
+
 SOURCE = "wechat-face-verify"
 COMPLETED = "FaceVerificationCompleted"
 ERASED = "FaceDataErased"
 PUT_EVENTS_MAX = 10  # entries per PutEvents call (EventBridge's limit)
 MAX_BACKOFF_S = 900
-
-
-@dataclass(frozen=True)
-class BusEvent:
-    detail_type: str
-    detail: str  # JSON
 
 
 class EventBus(Protocol):
