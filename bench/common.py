@@ -30,6 +30,8 @@ FUNCTIONS = {
     "FaceKeysFunction": "keys_handler",
     "FaceResultsFunction": "results_handler",
     "KeyRotatorFunction": "rotator_handler",
+    "EventEmitterFunction": "emitter_handler",
+    "ResultSweeperFunction": "sweeper_handler",
 }
 
 
