@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from tests.domain.conftest import Domain
+from tests.support.events import COMPLETED_DETAIL_FIELDS
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
 from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
@@ -18,16 +19,6 @@ from wxface.domain.errors import NoResult, QuotaGuardRefused
 from wxface.domain.limits import QuotaGuard, QuotaPolicy, admitted_as
 from wxface.wechat import WeChatClient
 
-DETAIL_FIELDS = {
-    "result_id",
-    "openid",
-    "api_version",
-    "passed",
-    "result_code",
-    "identity_matched",
-    "verified_at",
-    "biz_ref",
-}
 QUERY = "/cityservice/face/identify/queryverifyinfo"
 LATER = 12 * 3600  # every entry is due by then, none past its retention (a day here)
 
@@ -50,7 +41,7 @@ def test_a_stored_result_emits_exactly_one_event_with_the_contracts_detail(domai
     again = domain.look_up("ev-one", ref)  # answered from the table: nothing new
     assert again == first
     (detail,) = domain.bus.details()
-    assert set(detail) == DETAIL_FIELDS
+    assert set(detail) == COMPLETED_DETAIL_FIELDS
     assert detail == {
         "result_id": detail["result_id"],
         "openid": "ev-one",

@@ -30,6 +30,7 @@ from devstack.iam import (
     OPERATOR_ACCESS_KEY_ID,
     OPERATOR_SECRET_ACCESS_KEY,
 )
+from tests.support.events import COMPLETED_DETAIL_FIELDS
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import pythonpath
 from tests.support.stack import RunningStack, start_stack
@@ -38,16 +39,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "wechat-face-local"
-DETAIL_FIELDS = {
-    "result_id",
-    "openid",
-    "api_version",
-    "passed",
-    "result_code",
-    "identity_matched",
-    "verified_at",
-    "biz_ref",
-}
 
 
 @dataclass
@@ -156,9 +147,9 @@ def test_a_stored_result_reaches_the_business_once_with_its_reference(business: 
     (event,) = business.events("biz-once", "FaceVerificationCompleted", wait_s=10)
     assert event["source"] == "wechat-face-verify"
     detail = event["detail"]
-    assert set(detail) == DETAIL_FIELDS
-    assert {k: detail[k] for k in DETAIL_FIELDS - {"result_id", "openid"}} == {
-        k: result[k] for k in DETAIL_FIELDS - {"result_id", "openid"}
+    assert set(detail) == COMPLETED_DETAIL_FIELDS
+    assert {k: detail[k] for k in COMPLETED_DETAIL_FIELDS - {"result_id", "openid"}} == {
+        k: result[k] for k in COMPLETED_DETAIL_FIELDS - {"result_id", "openid"}
     }
     assert detail["api_version"] == stack.version and detail["biz_ref"] == "order-42"
     text = json.dumps(event, ensure_ascii=False)
@@ -255,31 +246,28 @@ def test_the_server_side_route_answers_only_callers_iam_allows(business: Busines
 
 def test_the_sample_in_tools_reads_the_result_with_the_business_credentials(business: Business) -> None:
     verified(business, "biz-sample")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": pythonpath(),
-        "AWS_ACCESS_KEY_ID": BUSINESS_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": BUSINESS_SECRET_ACCESS_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "business_lookup.py"), business.stack.api, "biz-sample"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+
+    def sample(secret: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": pythonpath(),
+            "AWS_ACCESS_KEY_ID": BUSINESS_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        script = str(ROOT / "tools" / "business_lookup.py")
+        return subprocess.run(
+            [sys.executable, script, business.stack.api, "biz-sample"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    run = sample(BUSINESS_SECRET_ACCESS_KEY)
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout)
     assert answer["openid"] == "biz-sample" and answer["passed"] is True and answer["biz_ref"] == "order-42"
-    env["AWS_SECRET_ACCESS_KEY"] = "wrong"
-    refused = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "business_lookup.py"), business.stack.api, "biz-sample"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    refused = sample("wrong")
     assert refused.returncode == 1 and json.loads(refused.stdout) == {"message": "Forbidden"}
