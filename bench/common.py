@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBES = Path(__file__).resolve().parent / "probes"
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 CREDENTIALS = ROOT / ".aws-sam" / "bench-credentials.json"
+# What Lambda sets in a function with Tracing=Active (the template's default): the functions load
+# no tracing SDK, so this must cost nothing at init (docs/benchmarks.md).
+ACTIVE_TRACING = {
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+}
 FUNCTIONS = {
     "TokenRefresherFunction": "refresher_handler",
     "SessionFunction": "session_handler",
@@ -126,7 +133,7 @@ def function_env(build_dir: Path, stack: RunningStack | None, logical_id: str) -
         **credentials,
         "AWS_ENDPOINT_URL": stack.aws if stack else "http://127.0.0.1:9",
         "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **ACTIVE_TRACING,
     }
 
 

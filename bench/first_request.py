@@ -46,17 +46,18 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
             )
             same = {**case.make_job(), "table": table, "writes": case.same_io}  # login codes are single-use
             full.append(probe(python, "baseline_first_request", [layer, layer], env, same)["s"])
-        ratio = median(handler) / median(baseline)
         row(
             SECTION,
-            case.logical_id,
-            f"{ms(median(handler))} vs baseline {ms(median(baseline))} ({ratio:.2f}x)",
-            target("<= 1.5x", ratio <= 1.5),
+            f"{case.logical_id} vs a baseline with only the SSM read and the WeChat call",
+            f"{ms(median(handler))} vs {ms(median(baseline))} ({median(handler) / median(baseline):.2f}x)",
         )
+        # The target: against a baseline making the same AWS and WeChat calls (issue 15).
+        ratio = median(handler) / median(full)
         row(
             SECTION,
-            f"{case.logical_id} vs a baseline with the route's own DynamoDB calls ({case.io})",
-            f"{ms(median(handler))} vs {ms(median(full))} ({median(handler) / median(full):.2f}x)",
+            f"{case.logical_id} vs a baseline with the same calls ({case.io})",
+            f"{ms(median(handler))} vs {ms(median(full))} ({ratio:.2f}x)",
+            target("<= 1.3x", ratio <= 1.3),
         )
 
 

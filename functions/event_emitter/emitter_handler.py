@@ -11,7 +11,7 @@ from wxface import observability, runtime
 from wxface.jobs import job_entry
 
 observed = observability.for_function("event-emitter")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 
 
 def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -26,4 +26,4 @@ def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"sent": report.sent, "deferred": report.deferred, "dropped": report.dropped}
 
 
-lambda_handler = job_entry(emit, logger=logger, metrics=metrics, tracer=tracer)
+lambda_handler = job_entry(emit, logger=logger, metrics=metrics)

@@ -13,7 +13,7 @@ from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
 observed = observability.for_function("face-keys")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
 
@@ -48,5 +48,5 @@ def create_key(
 
 
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys
+    app, logger, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys
 )

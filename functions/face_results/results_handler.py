@@ -13,7 +13,7 @@ from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
 observed = observability.for_function("face-results")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
 
@@ -86,7 +86,6 @@ def latest_for_user(
 lambda_handler = api_entry(
     app,
     logger,
-    tracer,
     metrics,
     iam_routes=(BUSINESS_ROUTE,),
     verify=runtime.verify_session,

@@ -18,7 +18,7 @@ from wxface.jobs import job_entry
 from wxface.settings import settings
 
 observed = observability.for_function("key-rotator")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 
 MARGIN_S = 60  # clock skew between containers; never more than the cache age itself
 
@@ -47,4 +47,4 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-lambda_handler = job_entry(rotate, logger=logger, metrics=metrics, tracer=tracer)
+lambda_handler = job_entry(rotate, logger=logger, metrics=metrics)

@@ -12,7 +12,7 @@ from wxface import observability, runtime
 from wxface.jobs import job_entry
 
 observed = observability.for_function("result-sweeper")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 
 
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -24,4 +24,4 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return outcomes
 
 
-lambda_handler = job_entry(sweep, logger=logger, metrics=metrics, tracer=tracer)
+lambda_handler = job_entry(sweep, logger=logger, metrics=metrics)

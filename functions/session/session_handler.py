@@ -13,7 +13,7 @@ from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, client_address, create_resolver
 
 observed = observability.for_function("session")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
 
@@ -31,5 +31,5 @@ def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
 
 
 lambda_handler = api_entry(
-    app, logger, tracer, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login
+    app, logger, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login
 )

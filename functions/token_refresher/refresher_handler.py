@@ -12,7 +12,7 @@ from wxface.jobs import job_entry
 from wxface.settings import settings
 
 observed = observability.for_function("token-refresher")
-logger, metrics, tracer = observed.logger, observed.metrics, observed.tracer
+logger, metrics = observed.logger, observed.metrics
 
 
 def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -43,4 +43,4 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-lambda_handler = job_entry(refresh, logger=logger, metrics=metrics, tracer=tracer)
+lambda_handler = job_entry(refresh, logger=logger, metrics=metrics)

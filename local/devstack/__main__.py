@@ -334,7 +334,6 @@ def main(argv: list[str] | None = None) -> int:
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
         iam = LocalIam()
         iam.operator(ACCOUNT_ID)

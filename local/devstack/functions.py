@@ -75,8 +75,6 @@ class FunctionPool:
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.fn.timeout),
             "DEVSTACK_RESPONSE_FD": str(write_fd),
             "PYTHONUNBUFFERED": "1",
-            # No X-Ray daemon here: the functions run as with Tracing=PassThrough.
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
         env.pop("PYTHONPATH", None)
         paths = [str(self.fn.code_dir), *(str(d) for d in self._stack.layer_dirs)]

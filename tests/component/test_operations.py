@@ -67,6 +67,37 @@ def test_metrics_the_alarms_read_are_emitted(
     assert (result["passed"], result["result_code"]) == ("false", "10004")
 
 
+def test_latency_of_every_wechat_and_aws_call_is_in_the_invocations_one_metrics_record(
+    deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What tracing showed, kept as metrics: how long each WeChat endpoint and each AWS call took,
+    per call (retries of a WeChat call each count; an AWS call's retries are inside its time), all
+    in the invocation's one EMF record with unit Milliseconds, so CloudWatch has their
+    percentiles; no log line per call."""
+    refresh(deployment)
+    token = login(fresh_sim, "o-latency")
+    capsys.readouterr()
+    fresh_container()  # a cold container: the prefetch's SSM read is timed too
+    keys = load("face_keys", "keys_handler").lambda_handler
+    fresh_sim.control("/sim/faults", {"path": "/cityservice/face/identify/getverifyid", "errcode": -1})
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200
+    records = [
+        r for r in emf(capsys.readouterr().out) if any(k.startswith(("WeChatMs.", "AwsMs.")) for k in r)
+    ]
+    assert len(records) == 1  # one record for the invocation
+    (record,) = records
+    units = {m["Name"]: m["Unit"] for d in record["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    timings = {k: v for k, v in record.items() if k.startswith(("WeChatMs.", "AwsMs."))}
+    assert {"WeChatMs.getverifyid", "AwsMs.ssm.GetParameters", "AwsMs.dynamodb.TransactWriteItems",
+            "AwsMs.dynamodb.UpdateItem"} <= set(timings)  # fmt: skip
+    assert all(units[name] == "Milliseconds" for name in timings)
+    assert len(timings["WeChatMs.getverifyid"]) == 2  # the -1 and its retry, each timed
+    assert all(
+        v >= 0 for values in timings.values() for v in (values if isinstance(values, list) else [values])
+    )
+    assert record["service"] == "face-keys"
+
+
 def test_a_high_risk_user_is_a_403_in_both_languages_and_not_an_operators_alarm(
     deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
 ) -> None:

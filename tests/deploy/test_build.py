@@ -53,7 +53,8 @@ def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, s
     build_dir, _ = built
     for name, module in (("TokenRefresherFunction", "refresher_handler"), ("SessionFunction", "session_handler"),
                          ("FaceKeysFunction", "keys_handler"), ("FaceResultsFunction", "results_handler"),
-                         ("KeyRotatorFunction", "rotator_handler")):  # fmt: skip
+                         ("KeyRotatorFunction", "rotator_handler"), ("EventEmitterFunction", "emitter_handler"),
+                         ("ResultSweeperFunction", "sweeper_handler")):  # fmt: skip
         assert (build_dir / name / f"{module}.py").is_file()
     layer = build_dir / "WeChatLayer" / "python"
     for package in ("wxface", "pydantic_core", "httpx", "aws_lambda_powertools", "jwt", "tenacity", "boto3"):
@@ -61,6 +62,9 @@ def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, s
     assert list((layer / "pydantic_core").glob(f"*cpython-{RUNTIME.replace('.', '')}*.so"))
     # Nothing of a developer's tools ships: no caches of linters or test runners in the layer.
     assert not [p.name for p in layer.iterdir() if p.name.startswith(".")]
+    # No tracing SDK: the AWS X-Ray SDK (maintenance since 2026-02-25, unsupported from 2027-02-25)
+    # is not shipped; Lambda's own X-Ray integration traces the invocations.
+    assert not (layer / "aws_xray_sdk").exists()
 
 
 @pytest.fixture(scope="module")

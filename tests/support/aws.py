@@ -79,7 +79,6 @@ class Deployment:
             "PARAM_PATH": self.path,
             "TABLE_NAME": self.table,
             "REFRESHER_FUNCTION": "unit-token-refresher",
-            "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "UnitTests",
             "POWERTOOLS_SERVICE_NAME": "unit",
         }

@@ -1,6 +1,8 @@
 """Observability, set up once per function: Powertools' Logger (the layer's own loggers log
-through it: JSON, its level, the request's correlation id), Metrics (the cold-start metric,
-flushed per invocation) and, where tracing is on, the Tracer; and the one way to emit a metric,
+through it: JSON, its level, the request's correlation id) and Metrics (the cold-start metric,
+flushed per invocation); no tracing SDK (Powertools' Tracer loads the AWS X-Ray SDK, whose
+support ends on 2027-02-25: Lambda's own X-Ray integration traces each invocation, and latency
+metrics say where a request's time went); and the one way to emit a metric,
 :func:`count` (Powertools ``single_metric``: each is its own EMF record with exactly its
 dimensions). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the template sets per
 stack, so the stack's alarms watch only their own stack."""
@@ -13,17 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger, Metrics, Tracer
+    from aws_lambda_powertools import Logger, Metrics
 
 
 @dataclass(frozen=True)
 class Observed:
-    """One function's logger, metrics and tracer (None where tracing is off)."""
+    """One function's logger and metrics."""
 
     service: str
     logger: Logger
     metrics: Metrics
-    tracer: Tracer | None
 
     def count(self, name: str, value: float = 1.0, unit: str = "Count", **dimensions: str) -> None:
         """A metric of this function (dimension ``service``, plus any given). Without further
@@ -47,7 +48,7 @@ def metric(name: str, value: float = 1.0, unit: str = "Count", **dimensions: str
 
 
 def for_function(service: str) -> Observed:
-    """Logger, Metrics and Tracer for a function, created once at its import."""
+    """Logger and Metrics for a function, created once at its import."""
     from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
@@ -55,23 +56,9 @@ def for_function(service: str) -> Observed:
     # The layer's loggers (wxface.*) propagate to "wxface", which logs through Powertools' handler.
     logging.getLogger("wxface")
     copy_config_to_registered_loggers(source_logger=logger, include={"wxface"})
-    observed = Observed(service, logger, Metrics(service=service), tracer(service))
+    observed = Observed(service, logger, Metrics(service=service))
     _FUNCTION.append(observed)
     return observed
-
-
-def tracing_enabled() -> bool:
-    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() not in ("true", "1")
-
-
-def tracer(service: str) -> Tracer | None:
-    """Powertools' Tracer, only where tracing is on: constructing it imports the X-Ray SDK,
-    about a third of a function's cold start (docs/benchmarks.md)."""
-    if not tracing_enabled():
-        return None
-    from aws_lambda_powertools import Tracer
-
-    return Tracer(service=service)
 
 
 def count(name: str, dimensions: dict[str, str], value: float = 1.0, unit: str = "Count") -> None:
@@ -106,3 +93,25 @@ def quota_used(endpoint: str, percent: float, over_alarm: bool) -> None:
     count("WeChatQuotaUsedPercent", {"service": "wechat", "endpoint": endpoint}, percent, unit="Percent")
     if over_alarm:
         count("WeChatQuotaNearlyUsed", {"service": "wechat"})
+
+
+def latency(metric: str, ms: float) -> None:
+    """One timing, added to this invocation's metrics: every value of a metric lands in the one
+    EMF record the entry point flushes (no log line per call), and CloudWatch keeps the values'
+    distribution, so p50/p90/p99 of each metric can be graphed and alarmed on."""
+    if _FUNCTION:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        _FUNCTION[-1].metrics.add_metric(name=metric, unit=MetricUnit.Milliseconds, value=round(ms, 2))
+
+
+def wechat_latency(endpoint: str, ms: float) -> None:
+    """Each attempt at a WeChat endpoint: ``WeChatMs.<last path segment>`` (e.g.
+    ``WeChatMs.getverifyid``)."""
+    latency(f"WeChatMs.{endpoint.rstrip('/').rsplit('/', 1)[-1]}", ms)
+
+
+def aws_latency(service: str, operation: str, ms: float) -> None:
+    """Each AWS call, retries included: ``AwsMs.<service>.<operation>`` (e.g.
+    ``AwsMs.dynamodb.TransactWriteItems``)."""
+    latency(f"AwsMs.{service}.{operation}", ms)

@@ -21,9 +21,12 @@ from .domain.stack_keys import (
     load_signing_keys,
 )
 from .domain.tokens import SharedTokenReader
-from .observability import quota_used, wechat_event
+from .observability import aws_latency, quota_used, wechat_event, wechat_latency
 from .settings import settings
 from .wechat.client import ClientConfig, WeChatClient
+
+# Every AWS call of this container's clients is timed (latency metrics, per service and operation).
+aws.observe_calls(aws_latency)
 
 if TYPE_CHECKING:
     from .domain.events import Outbox
@@ -143,19 +146,27 @@ def wechat() -> WeChatClient:
     """The API functions' client: tokens come from SSM, written by the refresher."""
     s = settings()
     reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(_client_config(), tokens=reader, observer=wechat_event, admit=quota_guard().admit)
+    return WeChatClient(
+        _client_config(),
+        tokens=reader,
+        observer=wechat_event,
+        admit=quota_guard().admit,
+        timing=wechat_latency,
+    )
 
 
 @cache
 def wechat_without_token() -> WeChatClient:
     """The refresher's client: stable_token authenticates with the AppSecret (not counted)."""
-    return WeChatClient(_client_config(), observer=wechat_event)
+    return WeChatClient(_client_config(), observer=wechat_event, timing=wechat_latency)
 
 
 @cache
 def login_client() -> WeChatClient:
     """The session function's client: jscode2session, counted by the quota guard."""
-    return WeChatClient(_client_config(), observer=wechat_event, admit=quota_guard().admit)
+    return WeChatClient(
+        _client_config(), observer=wechat_event, admit=quota_guard().admit, timing=wechat_latency
+    )
 
 
 # --- the use cases ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Collection
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -197,7 +197,6 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 def api_entry(
     app: APIGatewayHttpResolver,
     logger: Logger,
-    tracer: Tracer | None,
     metrics: Metrics,
     *,
     public_routes: Collection[str] = (),
@@ -206,7 +205,7 @@ def api_entry(
     prefetch: Callable[[], None] | None = None,
 ) -> Handler:
     """The Lambda entry point of an API function: the request id as correlation id, cold-start
-    metric, tracing. Events and responses carry names, numbers and tokens, so neither the
+    metric (no tracing SDK: Lambda's own X-Ray integration traces the invocation). Events and responses carry names, numbers and tokens, so neither the
     event (``log_event``) nor the response (``capture_response``) is ever recorded."""
 
     def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -222,8 +221,6 @@ def api_entry(
         )
 
     handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)
-    if tracer is not None:
-        handler = tracer.capture_lambda_handler(capture_response=False)(handler)
     handler = logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
     )(handler)

@@ -6,6 +6,8 @@ stack points them at its own endpoint.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,39 @@ if TYPE_CHECKING:
 # outlasts them answers 503 with Retry-After (api/resolver.py).
 TOTAL_ATTEMPTS = 3
 
+# Hears every AWS call's latency (service, operation, milliseconds, retries included): the
+# functions' latency metrics, set by the wiring (wxface.runtime). It must not raise.
+Timing = Callable[[str, str, float], None]
+_timing: list[Timing] = []
+
+
+def observe_calls(timing: Timing) -> None:
+    """Time every call of the clients created from now on with ``timing``."""
+    _timing[:] = [timing]
+
+
+def _timed(client: Any) -> Any:
+    """Register botocore's before-call / after-call events on ``client``: one measurement per
+    API call, its retries included (they happen between the two events)."""
+    if not _timing:
+        return client
+    service = client.meta.service_model.service_name
+    timing = _timing[0]
+
+    def started(context: dict[str, Any], **_: Any) -> None:
+        context["wxface_started"] = time.perf_counter()
+
+    def finished(model: Any, context: dict[str, Any], **_: Any) -> None:
+        begun = context.get("wxface_started")
+        if begun is not None:
+            timing(service, model.name, (time.perf_counter() - begun) * 1000)
+
+    events, event_id = client.meta.events, client.meta.service_model.service_id.hyphenize()
+    events.register(f"before-call.{event_id}", started)
+    events.register(f"after-call.{event_id}", finished)
+    events.register(f"after-call-error.{event_id}", finished)
+    return client
+
 
 def _config(read_timeout: float = 5.0, *, validate: bool = True) -> Any:
     from botocore.config import Config
@@ -46,7 +81,8 @@ def _config(read_timeout: float = 5.0, *, validate: bool = True) -> Any:
 def ssm() -> SSMClient:
     import boto3
 
-    return boto3.client("ssm", config=_config())
+    client: SSMClient = _timed(boto3.client("ssm", config=_config()))
+    return client
 
 
 @cache
@@ -56,7 +92,8 @@ def dynamodb() -> DynamoDBClient:
     # Every request is built by typed code (mypy-boto3 types, mypy --strict) and DynamoDB checks
     # it again on arrival, so botocore's client-side re-validation of each request's shape is
     # skipped: about a tenth of a warm key issuance (docs/benchmarks.md).
-    return boto3.client("dynamodb", config=_config(validate=False))
+    client: DynamoDBClient = _timed(boto3.client("dynamodb", config=_config(validate=False)))
+    return client
 
 
 @cache
@@ -64,11 +101,13 @@ def lambda_() -> LambdaClient:
     import boto3
 
     # A synchronous refresh may take the WeChat client's whole budget (10 s) and then some.
-    return boto3.client("lambda", config=_config(read_timeout=14.0))
+    client: LambdaClient = _timed(boto3.client("lambda", config=_config(read_timeout=14.0)))
+    return client
 
 
 @cache
 def events() -> EventBridgeClient:
     import boto3
 
-    return boto3.client("events", config=_config())
+    client: EventBridgeClient = _timed(boto3.client("events", config=_config()))
+    return client

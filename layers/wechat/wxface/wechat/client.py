@@ -147,14 +147,18 @@ class WeChatClient:
         out_seq_no_factory: Callable[[], str] = new_out_seq_no,
         observer: Callable[[str, str, int | None], None] | None = None,
         admit: Callable[[str], None] | None = None,
+        timing: Callable[[str, float], None] | None = None,
     ) -> None:
         """``observer(kind, endpoint, code)`` hears of every errcode WeChat answers (``"errcode"``,
         or ``"caller_errcode"`` for codes about the caller, such as a used login code) and every
         ``"retry"`` (metrics); it must not raise. ``admit(endpoint)`` runs before every
-        call (the quota guard): whatever it raises stops the call before anything is sent."""
+        call (the quota guard): whatever it raises stops the call before anything is sent.
+        ``timing(endpoint, ms)`` hears how long each attempt took (latency metrics); it must not
+        raise."""
         self.config = config or ClientConfig()
         self._admit = admit
         self._observe = observer or (lambda kind, endpoint, code: None)
+        self._timing = timing or (lambda endpoint, ms: None)
         self._tokens: TokenSource = tokens or _NoTokens()
         self._sleep = sleep
         self._new_out_seq_no = out_seq_no_factory
@@ -342,6 +346,7 @@ class WeChatClient:
                 method, url, params=query, json=body() if body else None, timeout=timeout
             )
         except httpx.TransportError as exc:
+            self._timing(endpoint, (time.monotonic() - started) * 1000)
             if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
                 reached[0] = True  # sent, perhaps received: WeChat may have counted it
             host[0] += 1
@@ -349,13 +354,11 @@ class WeChatClient:
             # `from None`: the httpx exception holds the request URL, token and all.
             raise WeChatUnavailable(endpoint, type(exc).__name__) from None
         reached[0] = True
+        elapsed_ms = (time.monotonic() - started) * 1000
+        self._timing(endpoint, elapsed_ms)
         logger.info(
             "wechat call",
-            extra={
-                "endpoint": endpoint,
-                "status": resp.status_code,
-                "elapsed_ms": round((time.monotonic() - started) * 1000, 1),
-            },
+            extra={"endpoint": endpoint, "status": resp.status_code, "elapsed_ms": round(elapsed_ms, 1)},
         )
         if resp.status_code >= 500:
             host[0] += 1
