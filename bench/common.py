@@ -147,6 +147,35 @@ def event(name: str, token: str | None = None, body: dict[str, Any] | None = Non
     return data
 
 
+def import_self_times(python: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """``python -X importtime`` of a fresh process running the import probe: milliseconds spent in
+    each top-level package's own modules (self time, so nothing is counted twice)."""
+    out = subprocess.run(
+        [python, "-I", "-S", "-B", "-X", "importtime", str(PROBES / "import_time.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"a fresh process (importtime) failed:\n{out.stderr[-3000:]}")
+    totals: dict[str, float] = {}
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2 or "cumulative" in line:
+            continue
+        own, _, name = line[len("import time:") :].split("|")
+        package = name.strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(own) / 1000
+    return totals
+
+
+def import_breakdown(function: dict[str, float], baseline: dict[str, float], top: int = 6) -> str:
+    """The packages a function's init spends more time in than the baseline's, largest first."""
+    extra = {k: v - baseline.get(k, 0.0) for k, v in function.items()}
+    ranked = sorted(((v, k) for k, v in extra.items() if v >= 1.0), reverse=True)
+    return ", ".join(f"{name} +{value:.0f} ms" for value, name in ranked[:top])
+
+
 def probe(python: str, name: str, args: list[str], env: dict[str, str], stdin: Any = None) -> dict[str, Any]:
     """Run ``bench/probes/<name>.py`` in a fresh, isolated process (a new container); answers the
     JSON object its last line prints."""

@@ -178,3 +178,25 @@ def test_made_up_key_ids_cannot_turn_every_request_into_an_ssm_read() -> None:
     with pytest.raises(DomainError):
         verifier(signed(claims(), SigningKey("made-up-again", b"z" * 32)))
     assert keys.reads == 2
+
+
+def test_session_tokens_load_no_public_key_cryptography() -> None:
+    """PyJWT would import ``cryptography`` (about 45 ms of every cold start) for RSA, EC and EdDSA:
+    the sessions use HS256 only, so it is imported without them, in a fresh process as in Lambda."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    layer = Path(__file__).resolve().parents[2] / "layers" / "wechat"
+    probe = (
+        "import sys; from wxface.domain import sessions; import jwt; "
+        "print('cryptography' in sys.modules, jwt.algorithms.has_crypto, sorted(jwt.algorithms.get_default_algorithms()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(layer)},
+    )
+    assert out.stdout.strip() == "False False ['HS256', 'HS384', 'HS512', 'none']"

@@ -9,15 +9,51 @@ it is and when it was issued (erasure ends every session issued before it, ``dom
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import jwt
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from .errors import SessionExpired, Unauthorized
 from .stack_keys import SigningKey, active_signing_key
+
+
+class _WithoutCryptography(importlib.abc.MetaPathFinder):
+    """Makes ``cryptography`` look absent, for the one import below."""
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == "cryptography" or fullname.startswith("cryptography."):
+            raise ModuleNotFoundError(fullname)
+
+
+def _hmac_only_jwt() -> ModuleType:
+    """PyJWT as these tokens need it: HMAC algorithms only.
+
+    PyJWT imports ``cryptography`` whenever it is installed, for its RSA, EC and EdDSA algorithms,
+    and the layer ships ``cryptography`` (the 2.0 sealing key's AES-GCM): that import was about 45
+    ms of every function's cold start (docs/benchmarks.md), for algorithms a session token must
+    never use. Imported with ``cryptography`` hidden, PyJWT offers HS256/384/512 only, which also
+    rules out any algorithm confusion; ``cryptography`` itself is imported later where it is
+    needed (sealing), unaffected."""
+    if "jwt" in sys.modules:
+        return sys.modules["jwt"]
+    hide = _WithoutCryptography()
+    sys.meta_path.insert(0, hide)
+    try:
+        import jwt as module
+    finally:
+        sys.meta_path.remove(hide)
+    return module
+
+
+if TYPE_CHECKING:
+    import jwt
+else:
+    jwt = _hmac_only_jwt()
 
 ISSUER = "wxface"
 AUDIENCE = "wxface-session"
