@@ -106,6 +106,8 @@ def run() -> None:
     product_ddb = aws.dynamodb()  # the product's, configured as deployed
     stub = Stubber(product_ddb)
     stub.activate()
+    bus_stub = Stubber(aws.events())  # the product's EventBridge client (the result's event)
+    bus_stub.activate()
     table = Table("bench", product_ddb)
     # The quota guard as deployed: a container reserves calls in blocks (50 of the daily quota, 6
     # of the hourly budget at the default quotas), so one call in 6 writes the table, one in 50
@@ -231,7 +233,9 @@ def run() -> None:
         stub.add_response("update_item", user_count("lookups"))  # the user's item: count, session check
         stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
         quota("/cityservice/face/identify/queryverifyinfo")
-        stub.add_response("transact_write_items", {})  # result, index and audit records
+        stub.add_response("transact_write_items", {})  # result, index, audit and event records
+        bus_stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]})
+        stub.add_response("delete_item", {})  # the event's outbox entry, once EventBridge took it
         answered(results_fn, lookup_event)
 
     def lookup_base() -> None:
@@ -266,6 +270,7 @@ def run() -> None:
         spans.on = False
     stub.assert_no_pending_responses()
     base_stub.assert_no_pending_responses()
+    bus_stub.assert_no_pending_responses()
     report(cases, samples, spans)
 
 

@@ -6,6 +6,7 @@ stack points them at its own endpoint.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from functools import cache
@@ -50,13 +51,17 @@ def _timed(client: Any) -> Any:
     service = client.meta.service_model.service_name
     timing = _timing[0]
 
-    def started(context: dict[str, Any], **_: Any) -> None:
-        context["wxface_started"] = time.perf_counter()
+    def started(model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["wxface_call"] = (model.name, time.perf_counter())
 
-    def finished(model: Any, context: dict[str, Any], **_: Any) -> None:
-        begun = context.get("wxface_started")
+    def finished(context: dict[str, Any], **_: Any) -> None:
+        # Also on after-call-error (a connection error, a timeout), which carries no model: the
+        # operation comes from before-call. Never raises: an error here would replace the call's
+        # own exception (and its 503 mapping) or its answer.
+        begun = context.pop("wxface_call", None)
         if begun is not None:
-            timing(service, model.name, (time.perf_counter() - begun) * 1000)
+            with contextlib.suppress(Exception):
+                timing(service, begun[0], (time.perf_counter() - begun[1]) * 1000)
 
     events, event_id = client.meta.events, client.meta.service_model.service_id.hyphenize()
     events.register(f"before-call.{event_id}", started)

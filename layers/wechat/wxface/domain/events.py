@@ -99,8 +99,10 @@ class Outbox:
         wrong here (EventBridge or the table) leaves them to the emitter, never fails the request."""
         try:
             return self.send(entries, now)
-        except Exception:  # the result is stored; its entry stays for the emitter
-            logger.warning("events left to the emitter", exc_info=True)
+        except Exception as err:  # the result is stored; its entry stays for the emitter
+            # The type and AWS's code only: a short line, and nothing of the request in it.
+            code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
+            logger.warning("events left to the emitter", extra={"error": type(err).__name__, "code": code})
             self.report("EventsDeferred", len(entries))
             return SendReport(deferred=len(entries))
 
