@@ -33,8 +33,8 @@ def render(rows: list[Row], runtime: str) -> str:
             "",
             f"Produced by `make bench` on {dt.date.today().isoformat()}: {machine()}; functions on "
             f"`{Path(runtime).name} -I -S` ({version}) from the `sam build` artifacts, bytecode included. "
-            f"Medians of {REPEATS} fresh processes (1, 2) or 400 calls (3). Rows without a configuration are "
-            "measured with Tracing=PassThrough.",
+            f"Medians of {REPEATS} interleaved rounds of fresh processes (1, 2) or 400 calls (3). Functions run "
+            "as the default deployment does (Tracing=Active: Lambda's own tracing, no SDK in the function).",
             "",
             "| section | measure | value | target |",
             "|---|---|---|---|",
