@@ -52,12 +52,6 @@ def checked_key(value: str | None) -> str | None:
     return value
 
 
-def idempotency_key(headers: Mapping[str, str] | None) -> str | None:
-    """The ``Idempotency-Key`` among raw headers (any case), checked as :func:`checked_key`."""
-    found = next((v for k, v in (headers or {}).items() if k.lower() == HEADER), None)
-    return checked_key(found)
-
-
 class IdempotentCalls:
     """Runs ``work()`` at most once per (owner, key) in :data:`TTL_S`, replaying its answer.
 

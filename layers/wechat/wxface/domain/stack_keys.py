@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..dal.params import ParameterMissing, read_or_create_secure, read_secure, write_secure
 
@@ -147,9 +148,16 @@ def load_signing_keys(
 ) -> tuple[SigningKey, ...]:
     """The signing key set (cached ``max_age``; ``force``: read now, as after a token signed with
     a key the cached set lacks)."""
-    raw = json.loads(read_or_create_secure(param, _new_signing_keys, max_age=max_age, force=force))
+    return _signing_key_set(read_or_create_secure(param, _new_signing_keys, max_age=max_age, force=force))
+
+
+@lru_cache(maxsize=4)
+def _signing_key_set(raw: str) -> tuple[SigningKey, ...]:
+    """The parsed set, once per distinct value (every request reads the set: parsing its JSON and
+    base64 each time was on a warm request's path)."""
+    keys = json.loads(raw)["keys"]
     return tuple(
-        SigningKey(k["kid"], base64.b64decode(k["secret"]), int(k.get("not_before", 0))) for k in raw["keys"]
+        SigningKey(k["kid"], base64.b64decode(k["secret"]), int(k.get("not_before", 0))) for k in keys
     )
 
 
