@@ -150,17 +150,8 @@ def event(name: str, token: str | None = None, body: dict[str, Any] | None = Non
 def import_self_times(python: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
     """``python -X importtime`` of a fresh process running the import probe: milliseconds spent in
     each top-level package's own modules (self time, so nothing is counted twice)."""
-    out = subprocess.run(
-        [python, "-I", "-S", "-B", "-X", "importtime", str(PROBES / "import_time.py"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode:
-        raise RuntimeError(f"a fresh process (importtime) failed:\n{out.stderr[-3000:]}")
     totals: dict[str, float] = {}
-    for line in out.stderr.splitlines():
+    for line in _fresh(python, ["-X", "importtime"], "import_time", args, env).stderr.splitlines():
         if not line.startswith("import time:") or line.count("|") != 2 or "cumulative" in line:
             continue
         own, _, name = line[len("import time:") :].split("|")
@@ -179,8 +170,17 @@ def import_breakdown(function: dict[str, float], baseline: dict[str, float], top
 def probe(python: str, name: str, args: list[str], env: dict[str, str], stdin: Any = None) -> dict[str, Any]:
     """Run ``bench/probes/<name>.py`` in a fresh, isolated process (a new container); answers the
     JSON object its last line prints."""
+    out = _fresh(python, [], name, args, env, stdin)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _fresh(
+    python: str, options: list[str], name: str, args: list[str], env: dict[str, str], stdin: Any = None
+) -> subprocess.CompletedProcess[str]:
+    """``bench/probes/<name>.py`` in a fresh, isolated process (``-I -S -B``, plus ``options``)."""
     out = subprocess.run(
-        [python, "-I", "-S", "-B", str(PROBES / f"{name}.py"), *args],
+        [python, "-I", "-S", "-B", *options, str(PROBES / f"{name}.py"), *args],
         input=None if stdin is None else json.dumps(stdin, ensure_ascii=False),
         env=env,
         capture_output=True,
@@ -189,5 +189,4 @@ def probe(python: str, name: str, args: list[str], env: dict[str, str], stdin: A
     )
     if out.returncode:
         raise RuntimeError(f"a fresh process ({name}) failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return out
