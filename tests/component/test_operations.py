@@ -98,6 +98,22 @@ def test_latency_of_every_wechat_and_aws_call_is_in_the_invocations_one_metrics_
     assert record["service"] == "face-keys"
 
 
+def test_a_successful_request_logs_no_line_per_call_at_the_default_level(
+    deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Log bytes are billed per request: at INFO (the template's level) a key issuance that went
+    well writes its metrics and nothing per WeChat or AWS call (the latency metrics carry them)."""
+    refresh(deployment)
+    token = login(fresh_sim, "o-quiet")
+    keys = load("face_keys", "keys_handler").lambda_handler
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200  # warm
+    capsys.readouterr()
+    assert keys(event("face_keys.json", token=token), Context())["statusCode"] == 200
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [line.get("message") for line in lines if "_aws" not in line] == []
+    assert any("WeChatMs.getverifyid" in line for line in lines)
+
+
 def test_a_high_risk_user_is_a_403_in_both_languages_and_not_an_operators_alarm(
     deployment: Deployment, fresh_sim: RunningSim, capsys: pytest.CaptureFixture[str]
 ) -> None:
