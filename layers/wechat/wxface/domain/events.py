@@ -160,14 +160,13 @@ class Outbox:
 
     def erased(self, owner: str, openid: str, now: float) -> None:
         """``FaceDataErased``: sent now, or kept (sealed) for the emitter if EventBridge refuses."""
-        entry = self.entry(f"E#{owner}#{int(now * 1000)}", ERASED, {"openid": openid}, now)
-        event = BusEvent(ERASED, json.dumps({"openid": openid}, ensure_ascii=False))
+        detail: dict[str, object] = {"openid": openid}
         try:
-            taken = self.bus.publish([event])[0]
+            taken = self.bus.publish([BusEvent(ERASED, json.dumps(detail, ensure_ascii=False))])[0]
         except Exception:  # pragma: no cover - the adapter never raises
             taken = False
         if taken:
             self.report("EventsSent", 1)
             return
-        self.store.put_outbox(entry)
+        self.store.put_outbox(self.entry(f"E#{owner}#{int(now * 1000)}", ERASED, detail, now))  # sealed
         self.report("EventsDeferred", 1)
