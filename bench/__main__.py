@@ -7,7 +7,7 @@ import sys
 
 from tests.support.stack import start_stack
 
-from . import first_request, init, io_per_request, report, storm, throughput, token_load, warm
+from . import first_request, init, io_per_request, memory, report, storm, throughput, token_load, warm
 from .common import CREDENTIALS, ROOT, build, rows
 
 
@@ -32,6 +32,7 @@ def main() -> int:
     )
     try:
         first_request.run(build_dir, python, stack)
+        memory.run(build_dir, python, stack)
         io_per_request.run(stack)
         token_load.run(stack, containers=4, requests=400)
         throughput.run(stack, flows=40)

@@ -3,13 +3,17 @@ environment as the template gives it, events, and fresh processes running a prob
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +176,44 @@ def probe(python: str, name: str, args: list[str], env: dict[str, str], stdin: A
     JSON object its last line prints."""
     out = _fresh(python, [], name, args, env, stdin)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def probe_at_share(
+    python: str, name: str, args: list[str], env: dict[str, str], share: float, stdin: Any = None
+) -> dict[str, Any]:
+    """:func:`probe` with the process held to ``share`` of one CPU, as Lambda holds a function to
+    a share of a vCPU in proportion to its memory: stopped and continued (SIGSTOP / SIGCONT) in
+    10 ms periods. What it calls over the network (the local stack, the simulator) runs at full
+    speed, as AWS's services and WeChat do."""
+    proc = subprocess.Popen(
+        [python, "-I", "-S", "-B", str(PROBES / f"{name}.py"), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    talked: dict[str, str] = {}
+
+    def talk() -> None:
+        talked["out"], talked["err"] = proc.communicate(
+            None if stdin is None else json.dumps(stdin, ensure_ascii=False)
+        )
+
+    talker = threading.Thread(target=talk)
+    talker.start()
+    period = 0.01
+    with contextlib.suppress(ProcessLookupError):
+        while talker.is_alive() and share < 1.0:
+            time.sleep(period * share)
+            os.kill(proc.pid, signal.SIGSTOP)
+            time.sleep(period * (1.0 - share))
+            os.kill(proc.pid, signal.SIGCONT)
+    talker.join()
+    if proc.returncode:
+        raise RuntimeError(f"a fresh process ({name}) failed:\n{talked.get('err', '')[-3000:]}")
+    result: dict[str, Any] = json.loads(talked["out"].strip().splitlines()[-1])
     return result
 
 
