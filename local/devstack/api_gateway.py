@@ -91,11 +91,8 @@ class HttpApi:
         auth = parse_authorization(headers.get("authorization", ""))
         if auth is None or self.iam is None or auth.service != "execute-api" or auth.region != REGION:
             return None
-        principal = self.iam.principal(auth.access_key_id)
-        if principal is None or (
-            principal.session_token is not None
-            and headers.get("x-amz-security-token") != principal.session_token
-        ):
+        principal = self.iam.authenticate(auth.access_key_id, headers.get("x-amz-security-token"))
+        if principal is None:
             return None
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         query = request.url.query

@@ -181,11 +181,8 @@ class AwsGate:
                 ),
                 "denied",
             )
-        principal = self.iam.principal(auth.access_key_id)
-        if principal is None or (
-            principal.session_token is not None
-            and headers.get("x-amz-security-token") != principal.session_token
-        ):
+        principal = self.iam.authenticate(auth.access_key_id, headers.get("x-amz-security-token"))
+        if principal is None:
             return self._refuse(
                 start_response,
                 error(

@@ -346,5 +346,16 @@ class LocalIam:
     def principal(self, access_key_id: str) -> Principal | None:
         return self._by_key.get(access_key_id)
 
+    def authenticate(self, access_key_id: str, session_token: str | None) -> Principal | None:
+        """Who signed, if these are credentials this IAM issued (with their session token, for a
+        role session); None otherwise. The signature itself is checked with the principal's
+        secret (``awswire.verify_signature``)."""
+        principal = self._by_key.get(access_key_id)
+        if principal is None or (
+            principal.session_token is not None and session_token != principal.session_token
+        ):
+            return None
+        return principal
+
     def principals(self) -> list[Principal]:
         return list(self._by_key.values())

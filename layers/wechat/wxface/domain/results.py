@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import OUTBOX_SHARDS, AuditEntry, PendingCheck, Store, StoredResult
+from ..dal.records import OUTBOX_SHARDS, AuditEntry, KeyRecord, PendingCheck, Store, StoredResult
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatError
@@ -142,10 +142,17 @@ class ResultLookup:
             the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
+        return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
+
+    def _ask_and_store_v2(
+        self, ref: str, record: KeyRecord, verify_id: str, openid: str, the_cert_hash: str, at: float
+    ) -> ResultAnswer:
+        """``queryverifyinfo`` with the key's stored binding, and the answer stored (with its
+        event): the user's own lookup and the sweep's."""
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
-        return self._store(ref, owner, openid, final, at, ref)
+        return self._store(ref, record.owner, openid, final, at, ref)
 
     def _sealing(self) -> SealingKey:
         if self.sealing_key is None:  # pragma: no cover - a wiring mistake
@@ -196,9 +203,7 @@ class ResultLookup:
             return "dropped"
         try:
             with admitted_as("background"):
-                answer = self.wechat.query_verify_info(
-                    verify_id, record.out_seq_no or "", the_cert_hash, openid
-                )
+                self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
         except WeChatApiError:
             # WeChat names no result (most often: the face check was not finished). Look once
             # more in the key's last minutes, unless this was that look.
@@ -210,8 +215,6 @@ class ResultLookup:
             return "abandoned"
         except WeChatError:
             return "retry"  # WeChat unreachable: the next run tries again
-        final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
-        self._store(ref, record.owner, openid, final, at, ref)
         return "stored"
 
     def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:
