@@ -15,8 +15,9 @@ Every request, in AWS's order:
    function for Lambda Invoke.
 
 Control routes (unsigned, local only): ``POST /_devstack/faults``, ``GET /_devstack/calls``
-(``POST`` resets the counts; ``?detail=1`` adds ``granted``: every action, resource and
-condition context each function was authorised for since start).
+(``POST`` resets the counts; ``dynamodb_capacity`` gives the read and write request units the
+DynamoDB calls would have been billed, by capacity.py's rules; ``?detail=1`` adds ``granted``:
+every action, resource and condition context each function was authorised for since start).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import authz
+from . import authz, capacity
 from .awswire import (
     Faults,
     SignatureError,
@@ -128,6 +129,7 @@ class AwsGate:
         self.functions = functions
         self.iam = iam
         self.counter = CallCounter()
+        self.capacity = capacity.Meter()
         self.faults = Faults()
         self.ssm_limit = TokenBucket(ssm_tps)
         # moto's backends are not thread-safe (concurrent DynamoDB writes race in deepcopy):
@@ -141,12 +143,14 @@ class AwsGate:
         if path == "/_devstack/calls":
             if method == "POST":
                 self.counter.reset()
+                self.capacity.reset()
                 for pool in self.functions.pools.values():
                     pool.reset_stats()
                 return _json(start_response, "200 OK", {})
             detail = parse_qs(environ.get("QUERY_STRING", "")).get("detail", ["0"])[0] not in ("0", "")
             body = self.counter.snapshot(detail=detail)
             body["invocations"] = {name: pool.stats() for name, pool in self.functions.pools.items()}
+            body["dynamodb_capacity"] = self.capacity.snapshot()
             return _json(start_response, "200 OK", body)
         if path == "/_devstack/faults":
             if method != "POST":
@@ -260,7 +264,43 @@ class AwsGate:
         if op.service == "lambda" and op.name == "Invoke":
             return self._invoke(op, environ, body, start_response)
         with self._moto_lock:
-            return list(self.app(environ, start_response))
+            if op.service != "dynamodb":
+                return list(self.app(environ, start_response))
+            return self._metered(op, auth.region, principal, environ, start_response)
+
+    def _metered(
+        self,
+        op: authz.Operation,
+        region: str,
+        principal: Principal,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        """A DynamoDB call, with the request units DynamoDB would bill for it (capacity.py)."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[ACCOUNT_ID][region]
+
+        def lookup(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+            try:
+                found = backend.get_item(table, key)
+            except Exception:  # no such table or a malformed key: the service answers that
+                return None
+            return None if found is None else dict(found.to_json()["Attributes"])
+
+        def key_names(table: str) -> list[str]:
+            t = backend.get_table(table)
+            return [t.hash_key_attr] + ([t.range_key_attr] if t.range_key_attr else [])
+
+        try:
+            metered = capacity.before(op.name, dict(op.params), lookup, key_names)
+        except Exception:  # a request the service will refuse as malformed is not billed
+            metered = None
+        answer = list(self.app(environ, start_response))
+        if metered is not None:
+            units = metered.units(lookup, key_names, b"".join(answer))
+            self.capacity.add(principal.name if principal.function is not None else None, units)
+        return answer
 
     def _refuse(self, start_response: StartResponse, wire: WireError, kind: str) -> list[bytes]:
         self.counter.refused(kind)

@@ -372,3 +372,50 @@ def test_removing_one_action_from_a_role_breaks_the_flow_with_a_clear_error(tmp_
         stack.stop()
         for part in ("functions", "layers"):
             (tmp_path / part).unlink()
+
+
+def test_dynamodb_calls_are_metered_in_the_request_units_dynamodb_would_bill(gate: Gate) -> None:
+    ddb = gate.client("dynamodb")
+    table = f"capacity-{secrets.token_hex(3)}"
+    ddb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def units(action: Any) -> dict[str, float]:
+        httpx.post(f"{gate.url}/_devstack/calls")
+        action()
+        got = httpx.get(f"{gate.url}/_devstack/calls").json()["dynamodb_capacity"]
+        return {"read": got["read_units"], "write": got["write_units"]}
+
+    big = {"pk": {"S": "a"}, "v": {"S": "x" * 1500}}  # 2 + 1 + 1500 bytes: two started KB
+    assert units(lambda: ddb.put_item(TableName=table, Item=big)) == {"read": 0, "write": 2}
+    assert units(lambda: ddb.get_item(TableName=table, Key={"pk": {"S": "a"}})) == {"read": 0.5, "write": 0}
+    strong = units(lambda: ddb.get_item(TableName=table, Key={"pk": {"S": "a"}}, ConsistentRead=True))
+    assert strong == {"read": 1, "write": 0}
+    # An update is billed on the larger of the item before and after: shrinking it still costs 2.
+    shrink = units(
+        lambda: ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": {"S": "y"}},
+        )
+    )
+    assert shrink == {"read": 0, "write": 2}
+    # A transaction bills two units per started KB for each action.
+    both = units(
+        lambda: ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "b"}, "v": {"S": "z" * 1100}}}},
+                {"Delete": {"TableName": table, "Key": {"pk": {"S": "a"}}}},
+            ]
+        )
+    )
+    assert both == {"read": 0, "write": 2 * 2 + 2 * 1}
+    assert units(lambda: ddb.delete_item(TableName=table, Key={"pk": {"S": "gone"}})) == {
+        "read": 0,
+        "write": 1,
+    }
