@@ -7,13 +7,13 @@ import sys
 
 from tests.support.stack import start_stack
 
-from . import first_request, init, io_per_request, memory, report, storm, throughput, token_load, warm
+from . import cost, first_request, init, io_per_request, memory, report, storm, throughput, token_load, warm
 from .common import CREDENTIALS, ROOT, build, rows
 
 
 def main() -> int:
     build_dir, python = build()
-    init.run(build_dir, python)
+    init_seconds = init.run(build_dir, python)
     warm.run()
     # The load runs log hundreds of users in from this one address: lift the per-address limit.
     stack = start_stack(
@@ -34,6 +34,7 @@ def main() -> int:
         first_request.run(build_dir, python, stack)
         memory.run(build_dir, python, stack)
         io_per_request.run(stack)
+        cost.run(stack, init_seconds, *cost.template_settings(build_dir / "template.yaml"))
         token_load.run(stack, containers=4, requests=400)
         throughput.run(stack, flows=40)
     finally:

@@ -299,7 +299,7 @@ class AwsGate:
         answer = list(self.app(environ, start_response))
         if metered is not None:
             units = metered.units(lookup, key_names, b"".join(answer))
-            self.capacity.add(principal.name if principal.function is not None else None, units)
+            self.capacity.add(principal.function, units)
         return answer
 
     def _refuse(self, start_response: StartResponse, wire: WireError, kind: str) -> list[bytes]:

@@ -202,7 +202,7 @@ def before(
 
 
 class Meter:
-    """Units served since the last reset, in total and by calling function."""
+    """Units served since the last reset, in total and by calling function (logical id)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -62,6 +62,10 @@ class FunctionPool:
         self.invocations = 0
         self.cold_starts = 0
         self.handler_seconds = 0.0  # time inside the handler, as the workers measure it
+        # What CloudWatch Logs would ingest from the function's own output: its lines' UTF-8
+        # bytes (Lambda's START/END/REPORT platform lines are not written by the function).
+        self.log_lines = 0
+        self.log_bytes = 0
 
     def _spawn(self) -> _Worker:
         read_fd, write_fd = os.pipe()
@@ -105,17 +109,23 @@ class FunctionPool:
             "invocations": self.invocations,
             "cold_starts": self.cold_starts,
             "handler_seconds": round(self.handler_seconds, 6),
+            "log_lines": self.log_lines,
+            "log_bytes": self.log_bytes,
         }
 
     def reset_stats(self) -> None:
         self.invocations = 0
         self.cold_starts = 0
         self.handler_seconds = 0.0
+        self.log_lines = 0
+        self.log_bytes = 0
 
     def _pump(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         tag = self.fn.logical_id
         for line in proc.stdout:
+            self.log_lines += 1
+            self.log_bytes += len(line.rstrip("\n").encode())
             self._log.write(f"[{tag}] {line}")
             self._log.flush()
 

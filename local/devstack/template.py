@@ -290,8 +290,8 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
             name=physical[logical_id],
             code_dir=(root / props["CodeUri"]).resolve(),
             handler=props["Handler"],
-            timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
-            memory=int(props.get("MemorySize", globals_fn.get("MemorySize", 128))),
+            timeout=int(resolve(props.get("Timeout", globals_fn.get("Timeout", 3)))),
+            memory=int(resolve(props.get("MemorySize", globals_fn.get("MemorySize", 128)))),
             environment=env,
             reserved_concurrency=_reserved(
                 resolve.value(props.get("ReservedConcurrentExecutions", NO_VALUE))

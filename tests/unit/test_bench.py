@@ -61,3 +61,57 @@ def test_the_warm_section_runs_against_its_stubs() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- section 9, the cost model ------------------------------------------------------------------
+
+
+def test_every_price_says_where_and_when_it_was_read_and_a_missing_one_says_why() -> None:
+    from bench.cost import load_prices
+
+    config = load_prices()
+    assert set(config["regions"]) == {"ap-east-1", "cn-north-1"}
+    for region in config["regions"].values():
+        assert region["currency"] in ("USD", "CNY")
+        for name, price in region["prices"].items():
+            assert price["source"].startswith("https://"), name
+            assert price["read"] >= "2026-01-01", name
+            assert ("value" in price) != ("missing" in price), name
+
+
+def test_money_prices_what_it_can_and_names_what_it_cannot() -> None:
+    from bench.cost import Usage, money
+
+    prices = {
+        "lambda_gb_second_arm": {"value": 0.00002, "per": 1},
+        "dynamodb_write_unit": {"value": 1.5, "per": 1_000_000},
+        "lambda_request": {"missing": "not read"},
+    }
+    known, missing = money(Usage(gb_seconds=1000, write_units=2_000_000, lambda_requests=10), prices, "arm")
+    assert known == {"Lambda duration": 0.02, "DynamoDB writes": 3.0}
+    assert missing == ["Lambda requests"]
+
+
+def test_a_warm_request_is_billed_its_cpu_stretched_below_one_vcpu_plus_wechat_waits() -> None:
+    from bench.cost import Step, billed_ms
+
+    step = Step("FaceKeysFunction", 10.0, 0, 0, 0, 0, wechat=1, ssm=0, events=0)
+    assert billed_ms(step, 1769, 100) == 110
+    assert billed_ms(step, 512, 100) == 135  # 10 ms x 1769/512 = 34.6 ms of CPU, then WeChat
+    assert billed_ms(step, 3538, 100) == 110  # above one vCPU a single thread goes no faster
+
+
+def test_cold_starts_fade_as_traffic_keeps_containers_warm() -> None:
+    from bench.cost import cold_share, load_prices
+
+    model = load_prices()["model"]
+    shares = [cold_share(v, model) for v in (100, 1_000, 100_000, 10_000_000)]
+    assert shares == sorted(shares, reverse=True)
+    assert shares[0] > 0.9 and shares[-1] < 1e-6
+
+
+def test_the_access_log_line_is_sized_from_the_templates_own_format() -> None:
+    from bench.cost import access_log_bytes
+
+    size = access_log_bytes(ROOT / "template.yaml")
+    assert 150 < size < 400
