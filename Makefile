@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv run sim test test-fast lint typecheck gates build openapi bench lock clean
 
 help:
-	@echo "make run   - the whole product on this machine (no AWS, no Docker)"
+	@echo "make run   - the whole product on this machine (no AWS, no Docker); RELAXED=1 lifts the local limits, ARGS=... passes options"
 	@echo "make test  - every test and check"
 	@echo "make test-fast - unit, domain and contract tests (under a minute), while you work"
 	@echo "make sim   - only the WeChat simulator"
@@ -46,17 +46,22 @@ endef
 
 $(STAMP): requirements/dev.txt
 	$(call make_venv,$(VENV),requirements/dev.txt)
+	@# The local stack, the simulator and the layer importable from anywhere with .venv/bin/python
+	@# (python -m devstack, python -m wechat_sim as the README writes them).
+	@printf '%s\n' "$(CURDIR)/layers/wechat" "$(CURDIR)/local" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/wechat-face-local.pth"
 
 $(TOOLS_STAMP): requirements/tools.txt
 	$(call make_venv,$(TOOLS_VENV),requirements/tools.txt)
 
 venv: $(STAMP) $(TOOLS_STAMP)
 
+# make run ARGS="--parameter-overrides LookupLimitPerHour=5"; make run RELAXED=1 lifts the
+# per-address and per-user limits for fuzzing and load tests (deployed stacks keep the defaults).
 run: $(STAMP)
-	$(BIN)/python -m devstack
+	$(BIN)/python -m devstack $(if $(RELAXED),--relaxed-limits) $(ARGS)
 
 sim: $(STAMP)
-	$(BIN)/python -m wechat_sim
+	$(BIN)/python -m wechat_sim $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -172,6 +172,24 @@ def _operator_lines(aws: str, table: str) -> list[str]:
     ]
 
 
+# --relaxed-limits: one machine playing many users (a fuzzer, a load test) would otherwise hit the
+# per-address login limit and the per-user limits, which lock later local runs out for up to an hour.
+RELAXED_LIMITS = {
+    "SessionLimitPerAddressPerHour": "1000000",
+    "KeyLimitPerHour": "100000",
+    "LookupLimitPerHour": "100000",
+}
+
+
+def _limits_line(relaxed: bool) -> str:
+    if relaxed:
+        return "Limits relaxed for this run (logins per address, keys and lookups per user); deployed stacks keep the defaults."
+    return (
+        "Fuzzing or load-testing from this machine? Restart with `make run RELAXED=1`: the per-address "
+        "login limit and the per-user limits would otherwise answer 429 (the deployed defaults stay)."
+    )
+
+
 def _walkthrough(api: str, sim: str, version: str, aws: str = "", queue_url: str = "") -> str:
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
     key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
@@ -255,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         "(e.g. LookupLimitPerHour=5)",
     )
     parser.add_argument(
+        "--relaxed-limits",
+        action="store_true",
+        help="lift the per-address login limit and the per-user key and lookup limits (for fuzzing "
+        "or load tests from this one machine; what you deploy keeps the template's defaults). "
+        "Explicit --parameter-overrides win. make run RELAXED=1",
+    )
+    parser.add_argument(
         "--runtime-python",
         help="run the functions on this interpreter, isolated from the virtualenv "
         "(with --template .aws-sam/build/template.yaml: the built artifacts)",
@@ -280,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print("--parameter-overrides takes KEY=VALUE pairs", file=sys.stderr)
         return 2
+    if args.relaxed_limits:
+        overrides = {**RELAXED_LIMITS, **overrides}
 
     version = os.environ.get("FACE_API_VERSION", "2").strip()
     if version not in ("1", "2"):
@@ -419,7 +446,12 @@ def main(argv: list[str] | None = None) -> int:
                 _walkthrough(api_url, sim_url, version, aws_url, queue_url),
                 *_operator_lines(aws_url, stack.table_name),
             ]
-            print("\n".join([*walkthrough, "", "Ctrl-C stops everything."]), flush=True)
+            print(
+                "\n".join(
+                    [*walkthrough, "", _limits_line(args.relaxed_limits), "", "Ctrl-C stops everything."]
+                ),
+                flush=True,
+            )
         stopping.wait()
         print("stopping", file=sys.stderr, flush=True)
         return 0
