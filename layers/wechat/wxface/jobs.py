@@ -1,6 +1,6 @@
 """The Lambda entry point of a scheduled function (the token refresher, the key rotator, the event
 emitter, the result sweeper), beside ``api.resolver.api_entry`` for the API functions: the
-invocation's request id in every log line, the cold-start metric and the function's own metrics
+invocation's request id in every log line, the function's own metrics
 flushed. The event is never logged. No tracing SDK: Lambda's own X-Ray integration traces each
 invocation where tracing is on (docs/architecture.md, "Observability")."""
 
@@ -17,6 +17,6 @@ Job = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
 
 def job_entry(job: Job, *, logger: Logger, metrics: Metrics) -> Job:
-    handler: Job = metrics.log_metrics(capture_cold_start_metric=True)(job)
+    handler: Job = metrics.log_metrics(job)
     wrapped: Job = logger.inject_lambda_context(log_event=False)(handler)
     return wrapped

@@ -1,6 +1,7 @@
 """Observability, set up once per function: Powertools' Logger (the layer's own loggers log
-through it: JSON, its level, the request's correlation id) and Metrics (the cold-start metric,
-flushed per invocation); no tracing SDK (Powertools' Tracer loads the AWS X-Ray SDK, whose
+through it: JSON, its level, the request's correlation id) and Metrics (flushed per invocation;
+no ColdStart metric: Lambda's REPORT line already has each cold start's Init Duration, and a
+metric per function would be billed every month); no tracing SDK (Powertools' Tracer loads the AWS X-Ray SDK, whose
 support ends on 2027-02-25: Lambda's own X-Ray integration traces each invocation, and latency
 metrics say where a request's time went); and the one way to emit a metric,
 :func:`count` (Powertools ``single_metric``: each is its own EMF record with exactly its
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,12 @@ class Observed:
     service: str
     logger: Logger
     metrics: Metrics
+
+    def note(self, key: str, value: str) -> None:
+        """A property of the invocation's metrics record that is not a dimension: it costs no
+        custom metric (each name with each set of dimension values is one, billed per month) and
+        Logs Insights can still count by it (``stats count() by <key>``)."""
+        self.metrics.add_metadata(key=key, value=value)
 
     def count(self, name: str, value: float = 1.0, unit: str = "Count", **dimensions: str) -> None:
         """A metric of this function (dimension ``service``, plus any given). Without further
@@ -52,6 +60,9 @@ def for_function(service: str) -> Observed:
     from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+    # An invocation with nothing to count (no AWS or WeChat call) is normal here: Powertools' warning
+    # about it would be a log line billed per container for nothing.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logger = Logger(service=service)
     # The layer's loggers (wxface.*) propagate to "wxface", which logs through Powertools' handler.
     logging.getLogger("wxface")
@@ -61,9 +72,16 @@ def for_function(service: str) -> Observed:
     return observed
 
 
-def count(name: str, dimensions: dict[str, str], value: float = 1.0, unit: str = "Count") -> None:
-    """Emit one metric (a count unless ``unit`` says otherwise) with exactly ``dimensions``
-    (no-op when the namespace is not set)."""
+def count(
+    name: str,
+    dimensions: dict[str, str],
+    value: float = 1.0,
+    unit: str = "Count",
+    properties: dict[str, str] | None = None,
+) -> None:
+    """Emit one metric (a count unless ``unit`` says otherwise) with exactly ``dimensions``, and
+    ``properties`` in its record that are not dimensions (no custom metric of their own; Logs
+    Insights counts by them). No-op when the namespace is not set."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
@@ -71,18 +89,26 @@ def count(name: str, dimensions: dict[str, str], value: float = 1.0, unit: str =
         return
     with single_metric(
         name=name, unit=MetricUnit(unit), value=value, namespace=namespace, default_dimensions=dimensions
-    ):
-        pass
+    ) as record:
+        for key, text in (properties or {}).items():
+            record.add_metadata(key=key, value=text)
 
 
 def wechat_event(kind: str, endpoint: str, code: int | None) -> None:
     """The WeChat client's observer: every errcode and every retry, by endpoint. Errcodes about
     the caller (``caller_errcode``: a bad login code, a high-risk user, an unknown verify_result)
-    are counted by code but stay out of ``WeChatErrcodes``, which the WeChat-errors alarm watches."""
+    are counted by endpoint but stay out of ``WeChatErrcodes``, which the WeChat-errors alarm
+    watches. The errcode itself is a property of the record, not a dimension: WeChat has dozens of
+    codes and each distinct dimension value would be a custom metric billed every month (the
+    runbook counts them by code with Logs Insights)."""
     if kind in ("errcode", "caller_errcode"):
         if kind == "errcode":
             count("WeChatErrcodes", {"service": "wechat"})
-        count("WeChatErrcodesByCode", {"service": "wechat", "endpoint": endpoint, "errcode": str(code)})
+        count(
+            "WeChatErrcodesByEndpoint",
+            {"service": "wechat", "endpoint": endpoint},
+            properties={"errcode": str(code)},
+        )
     elif kind == "retry":
         count("WeChatRetries", {"service": "wechat", "endpoint": endpoint})
 

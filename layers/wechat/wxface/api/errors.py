@@ -116,7 +116,7 @@ def from_identity(err: InvalidIdentity) -> ApiError:
 def from_wechat(err: WeChatError) -> ApiError:
     if isinstance(err, WeChatApiError) and err.info.config_error:
         # The AppID, AppSecret or IP allow-list: the public learns nothing of the configuration
-        # (the errcode and its name are in the logs and WeChatErrcodesByCode).
+        # (the errcode and its name are in the logs and WeChatErrcodesByEndpoint's records).
         return api_error("wechat_error")
     if isinstance(err, WeChatApiError):
         info = err.info

@@ -204,8 +204,8 @@ def api_entry(
     verify: Callable[[str], Session] | None = None,
     prefetch: Callable[[], None] | None = None,
 ) -> Handler:
-    """The Lambda entry point of an API function: the request id as correlation id, cold-start
-    metric (no tracing SDK: Lambda's own X-Ray integration traces the invocation). Events and responses carry names, numbers and tokens, so neither the
+    """The Lambda entry point of an API function: the request id as correlation id, the
+    function's metrics flushed (no tracing SDK: Lambda's own X-Ray integration traces the invocation). Events and responses carry names, numbers and tokens, so neither the
     event (``log_event``) nor the response (``capture_response``) is ever recorded."""
 
     def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def api_entry(
             prefetch=prefetch,
         )
 
-    handler: Handler = metrics.log_metrics(capture_cold_start_metric=True)(routed)
+    handler: Handler = metrics.log_metrics(routed)
     handler = logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
     )(handler)
