@@ -59,10 +59,13 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _start_simulator(host: str, port: int, appid: str, secret: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_simulator(
+    host: str, port: int, appid: str, secret: str, api_url: str, version: str
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "PYTHONPATH": str(LOCAL), "WECHAT_SIM_APPID": appid, "WECHAT_SIM_SECRET": secret}
+    phone = ["--api-url", api_url, "--face-api-version", version]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wechat_sim", "--host", host, "--port", str(port)],
+        [sys.executable, "-m", "wechat_sim", "--host", host, "--port", str(port), *phone],
         stdout=subprocess.PIPE,
         env=env,
     )
@@ -194,7 +197,9 @@ def _walkthrough(api: str, sim: str, version: str, aws: str = "", queue_url: str
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
     key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
     lines = [
-        f"Face API {version}.0. Paste these lines into another terminal:",
+        f"Face API {version}.0. See it in a browser: {sim}/ plays the phone (log in, type a name and ID",
+        "number, let the face check pass or fail, read the backend's answer). Or, step by step,",
+        "paste these lines into another terminal:",
         "",
         "  # 1. The user opens the mini-program: wx.login (the simulator plays WeChat) -> a session",
         f'  CODE=$(curl -s -X POST {sim}/sim/login -d \'{{"openid":"demo-user"}}\' | {py} code)',
@@ -338,7 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         # Only the API follows --host: the simulator's control routes (log anyone in, pass any
         # face check) and the local AWS endpoint (the operator's credentials are documented)
         # must never be reachable from another machine.
-        sim_proc, sim_url = _start_simulator(LOOPBACK, args.sim_port, appid, secret)
+        # The phone page reaches the API through the simulator, over the loopback whatever --host is.
+        api_port = api_sock.getsockname()[1]
+        api_host = LOOPBACK if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+        sim_proc, sim_url = _start_simulator(
+            LOOPBACK, args.sim_port, appid, secret, f"http://{api_host}:{api_port}", version
+        )
 
         def stop_simulator() -> None:
             sim_proc.terminate()

@@ -1,4 +1,5 @@
-"""``python -m wechat_sim [--host 127.0.0.1] [--port 3001]``: run the WeChat simulator.
+"""``python -m wechat_sim [--host 127.0.0.1] [--port 3001] [--api-url URL]``: run the WeChat
+simulator (and its phone page at ``/``, which reaches the product at ``--api-url``).
 
 Binds first, then prints ``WeChat simulator listening on http://HOST:PORT`` (with ``--port 0``
 the port the system chose), so a parent process can read the URL from the first line.
@@ -15,6 +16,7 @@ import uvicorn
 
 from .app import create_app
 from .config import SimConfig
+from .phone import PhoneConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3001)
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument(
+        "--api-url",
+        help="the product's API, for the phone page at / (make run sets it); without it the page "
+        "says there is no backend",
+    )
+    parser.add_argument("--face-api-version", type=int, choices=[1, 2], default=2, help="for the phone page")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -48,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, PhoneConfig(api_url=args.api_url, api_version=args.face_api_version)),
             access_log=False,  # our own access log redacts tokens and secrets
             log_config=None,  # keep the logging set up above
             log_level=args.log_level,

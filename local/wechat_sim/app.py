@@ -17,6 +17,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import SimConfig
+from .phone import PhoneConfig
+from .phone import routes as phone_routes
 from .state import DATA_FORMAT_ERROR, ControlError, SimState, WxErr
 
 access_log = logging.getLogger("wechat_sim.access")
@@ -204,7 +206,7 @@ def _sim_reset(body: dict[str, Any], state: SimState) -> dict[str, Any]:
     return {}
 
 
-def create_app(config: SimConfig | None = None) -> ASGIApp:
+def create_app(config: SimConfig | None = None, phone: PhoneConfig | None = None) -> ASGIApp:
     face = "/cityservice/face/identify"
     routes = [
         wechat_endpoint("/cgi-bin/token", "GET", False, _token),
@@ -223,6 +225,7 @@ def create_app(config: SimConfig | None = None) -> ASGIApp:
         Route("/sim/calls", control(_sim_calls, method="GET"), methods=["GET"]),
         Route("/sim/reset", control(_sim_reset), methods=["POST"]),
         Route("/sim/app-secret", control(_sim_app_secret), methods=["POST"]),
+        *phone_routes(phone or PhoneConfig()),
     ]
     app = Starlette(routes=routes)
     app.state.sim = SimState(config=config or SimConfig())
