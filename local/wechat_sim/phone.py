@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 PAGE = Path(__file__).resolve().parent / "phone"
-CLIENT = Path(__file__).resolve().parents[2] / "miniprogram" / "faceverify"
+CLIENT = Path(__file__).resolve().parents[2] / "miniprogram" / "faceverify" / "lib"
 MODULES = ("client", "messages")
 ASSETS = {"phone.js": "text/javascript", "phone.css": "text/css"}
 BASE_LIBRARY = "3.9.0"  # what the page's wx stand-in reports (wx.requestFacialVerify needs 3.8.12)

@@ -3,8 +3,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 
-const { createFaceVerifyClient, compareVersion, FaceVerifyError } = require('../faceverify/client');
-const messages = require('../faceverify/messages');
+const { createFaceVerifyClient, compareVersion, FaceVerifyError } = require('../faceverify/lib/client');
+const messages = require('../faceverify/lib/messages');
 
 const PERSON = { name: '张三', idCardNumber: '11010519491231002X' };
 
@@ -266,4 +266,57 @@ test('every callback errCode of the seed document has a message', () => {
   assert.equal(messages.endedOnDevice(1, 90100), true);
   assert.equal(messages.endedOnDevice(1, 10004), false);
   assert.equal(messages.endedOnDevice(2, 90002), true);
+});
+
+test('wx.canIUse decides where WeChat has it: an old base library without requestFacialVerify is told to upgrade', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  wx.canIUse = (api) => api !== 'requestFacialVerify';
+  await assert.rejects(client(wx, 2).verify(PERSON), (err) => err.kind === 'unsupported');
+  assert.equal(wx.calls.filter((c) => c[0] === 'request').length, 0); // nothing sent
+});
+
+test('wx.canIUse false for the privacy API (base library before 2.32.3): no privacy call, the flow goes on', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  wx.canIUse = (api) => api !== 'requirePrivacyAuthorize';
+  const result = await client(wx, 2).verify(PERSON);
+  assert.equal(result.passed, true);
+  assert.equal(wx.calls.filter((c) => c[0] === 'privacy').length, 0);
+});
+
+test('the privacy authorisation can be asked before typing; verify asks again, which WeChat answers at once once agreed', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  const c = client(wx, 2);
+  await c.ensurePrivacy(); // the page's focus handler
+  assert.equal(wx.calls.length, 1);
+  await c.verify(PERSON);
+  assert.deepEqual(wx.calls.filter((x) => x[0] === 'privacy').length, 2); // WeChat answers at once once agreed
+});
+
+// uni-app (and Taro) on the WeChat target: their object forwards WeChat's own APIs (the face
+// check included) and has its own login and request with the same callbacks.
+function uniStandIn(wx) {
+  const own = {
+    login(options) { return wx.login(options); },
+    request(options) {
+      // uni.request: the same option names and { statusCode, data } answer as wx.request.
+      return wx.request(Object.assign({}, options, { header: Object.assign({}, options.header) }));
+    },
+  };
+  return new Proxy(own, { get: (target, name) => (name in target ? target[name] : wx[name]) });
+}
+
+test('uni-app: the client runs on the uni object as it is (createFaceVerifyClient({ wx: uni }))', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  const uni = uniStandIn(wx);
+  const result = await createFaceVerifyClient({ wx: uni, baseUrl: 'https://api.test', apiVersion: 2 }).verify(PERSON);
+  assert.equal(result.passed, true);
+  assert.deepEqual(wx.calls.map((c) => c[0] === 'request' ? c[2] : c[0]),
+    ['privacy', 'login', '/v1/session', '/v1/face/keys', 'requestFacialVerify', '/v1/face/results']);
+});
+
+test('the package entry point exports the client and the messages', () => {
+  const pkg = require('../faceverify/lib/index');
+  assert.equal(typeof pkg.createFaceVerifyClient, 'function');
+  assert.equal(typeof pkg.FaceVerifyError, 'function');
+  assert.equal(pkg.messages.verifyRetMessage(10004), messages.verifyRetMessage(10004));
 });

@@ -22,3 +22,76 @@ def test_miniprogram_client_passes_its_node_tests() -> None:
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "# fail 0" in out.stdout
     assert "# pass 0" not in out.stdout
+
+
+PACKAGE = ROOT / "miniprogram" / "faceverify"
+
+
+def node_and_npm() -> tuple[str, str]:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are not installed: the client package's checks need Node.js 18+ with npm")
+    return node, npm
+
+
+def test_the_package_is_one_wechat_devtools_builds_with_no_runtime_dependencies() -> None:
+    import json
+
+    meta = json.loads((PACKAGE / "package.json").read_text())
+    assert meta["miniprogram"] == "lib"  # 构建 npm copies this directory into miniprogram_npm
+    assert (PACKAGE / meta["main"]).is_file() and meta["main"].startswith("lib/")
+    assert (PACKAGE / meta["types"]).is_file()
+    assert meta["dependencies"] == {}
+    assert all(not v.startswith(("^", "~")) for v in meta["devDependencies"].values())  # pinned
+
+
+def test_the_package_packs_only_its_library() -> None:
+    import json
+
+    _, npm = node_and_npm()
+    out = subprocess.run(
+        [npm, "pack", "--dry-run", "--json"],
+        cwd=PACKAGE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    files = sorted(f["path"] for f in json.loads(out.stdout)[0]["files"])
+    assert files == ["lib/client.js", "lib/index.d.ts", "lib/index.js", "lib/messages.js", "package.json"]
+
+
+def test_every_export_is_declared_in_the_types() -> None:
+    import json
+    import re
+
+    node, _ = node_and_npm()
+    out = subprocess.run(
+        [node, "-e", "console.log(JSON.stringify(Object.keys(require('./lib/index'))))"],
+        cwd=PACKAGE, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    exported = set(json.loads(out.stdout))
+    declared = set(
+        re.findall(
+            r"^export (?:declare )?(?:function|const|class|namespace) (\w+)",
+            (PACKAGE / "lib" / "index.d.ts").read_text(),
+            re.M,
+        )
+    )
+    assert exported == declared
+
+
+def test_the_types_check_with_the_pinned_typescript() -> None:
+    """tsc --noEmit over the declarations and a usage file whose wrong calls must be refused
+    (@ts-expect-error): TypeScript from the package's own lock file, no global install."""
+    node, npm = node_and_npm()
+    install = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=PACKAGE, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    tsc = subprocess.run(
+        [node, "node_modules/typescript/bin/tsc", "--noEmit", "-p", "tsconfig.json"],
+        cwd=PACKAGE, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert tsc.returncode == 0, tsc.stdout[-4000:]

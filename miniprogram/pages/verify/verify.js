@@ -1,5 +1,6 @@
 'use strict';
-const { createFaceVerifyClient } = require('../../faceverify/client');
+// In your own project: npm install the package, 构建 npm, then require('wechat-face-verify-client').
+const { createFaceVerifyClient } = require('../../faceverify/lib/index');
 
 Page({
   data: {
@@ -21,6 +22,11 @@ Page({
         this.setData({ showPrivacy: true });
       });
     }
+  },
+
+  // The privacy authorisation before the user types a name or ID number, not only at submit.
+  onFieldFocus() {
+    this.client.ensurePrivacy().catch((err) => this.setData({ outcome: { passed: false, message: err.message } }));
   },
 
   onName(e) { this.setData({ name: e.detail.value }); },

@@ -1,7 +1,8 @@
 'use strict';
 // A dependency-free client for the face-verification backend, for WeChat mini-programs.
 //
-//   const { createFaceVerifyClient } = require('../../faceverify/client');
+//   const { createFaceVerifyClient } = require('wechat-face-verify-client'); // after 构建 npm
+//   // or, copied into the project: require('../../faceverify/lib/index')
 //   const client = createFaceVerifyClient({ baseUrl: 'https://face.example.com', apiVersion: 2 });
 //   const result = await client.verify({ name, idCardNumber });
 //   // result.passed comes from the backend; the front end never decides it.
@@ -105,10 +106,19 @@ function createFaceVerifyClient(options) {
     return response.data;
   }
 
+  // Feature checks: wx.canIUse where WeChat has it (it knows the running base library), else
+  // whether the function exists (stand-ins, frameworks that forward WeChat's APIs).
+  function canUse(api) {
+    if (typeof wxApi.canIUse === 'function') return wxApi.canIUse(api) === true && typeof wxApi[api] === 'function';
+    return typeof wxApi[api] === 'function';
+  }
+
   async function ensurePrivacy() {
     // Base library >= 2.32.3: the user must agree to the privacy guide before the name and ID
-    // number are collected; the page shows the notice (onNeedPrivacyAuthorization).
-    if (typeof wxApi.requirePrivacyAuthorize !== 'function') return;
+    // number are collected, so call this when the user starts typing them (the sample page does,
+    // on focus), not only at submit; verify() calls it again, which costs nothing once agreed.
+    // The page shows the notice (onNeedPrivacyAuthorization).
+    if (!canUse('requirePrivacyAuthorize')) return;
     try {
       await promisify(wxApi.requirePrivacyAuthorize, {});
     } catch (err) {
@@ -117,7 +127,7 @@ function createFaceVerifyClient(options) {
   }
 
   function baseLibraryVersion() {
-    if (typeof wxApi.getAppBaseInfo === 'function') return wxApi.getAppBaseInfo().SDKVersion;
+    if (canUse('getAppBaseInfo')) return wxApi.getAppBaseInfo().SDKVersion;
     if (typeof wxApi.getSystemInfoSync === 'function') return wxApi.getSystemInfoSync().SDKVersion;
     return '0';
   }
@@ -125,7 +135,7 @@ function createFaceVerifyClient(options) {
   async function checkSupport() {
     if (apiVersion === 2) {
       const version = baseLibraryVersion();
-      if (typeof wxApi.requestFacialVerify !== 'function' || compareVersion(version, MIN_BASE_LIBRARY_V2) < 0) {
+      if (!canUse('requestFacialVerify') || compareVersion(version, MIN_BASE_LIBRARY_V2) < 0) {
         throw new FaceVerifyError('unsupported', '当前微信版本过低，请升级微信后再进行人脸核身', {
           baseLibrary: version,
           required: MIN_BASE_LIBRARY_V2,
