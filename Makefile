@@ -22,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test test-fast lint typecheck gates build openapi bench lock clean
+.PHONY: help venv run sim test test-fast lint typecheck gates build deploy sync logs delete openapi bench lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker); RELAXED=1 lifts the local limits, ARGS=... passes options"
@@ -30,6 +30,10 @@ help:
 	@echo "make test-fast - unit, domain and contract tests (under a minute), while you work"
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
+	@echo "make deploy [ENV=prod] - build, then sam deploy (guided the first time, saved in samconfig.toml)"
+	@echo "make sync  - sam sync --watch to the dev stack"
+	@echo "make logs [ENV=prod] - sam logs of every function of the stack, followed"
+	@echo "make delete [ENV=prod] - sam delete the stack"
 	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
 	@echo "make bench - cold start, warm overhead, I/O, token under load; writes docs/benchmarks.md"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
@@ -56,9 +60,11 @@ $(TOOLS_STAMP): requirements/tools.txt
 venv: $(STAMP) $(TOOLS_STAMP)
 
 # make run ARGS="--parameter-overrides LookupLimitPerHour=5"; make run RELAXED=1 lifts the
-# per-address and per-user limits for fuzzing and load tests (deployed stacks keep the defaults).
+# per-address and per-user limits for fuzzing and load tests (deployed stacks keep the defaults);
+# make run CONTAINERS=host.docker.internal (or a Linux docker0 address) writes what
+# `sam local invoke` needs to run a function against this run (README, "sam local invoke").
 run: $(STAMP)
-	$(BIN)/python -m devstack $(if $(RELAXED),--relaxed-limits) $(ARGS)
+	$(BIN)/python -m devstack $(if $(RELAXED),--relaxed-limits) $(if $(CONTAINERS),--containers $(CONTAINERS)) $(ARGS)
 
 sim: $(STAMP)
 	$(BIN)/python -m wechat_sim $(ARGS)
@@ -98,6 +104,29 @@ build: $(TOOLS_STAMP)
 	@# Ship bytecode: Lambda cannot write it (read-only /opt and /var/task), so without it every
 	@# cold start compiles every module. unchecked-hash: zip timestamps would invalidate it.
 	$(RUNTIME_PYTHON_DIR)/python3.13 -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
+
+# The SAM workflow, each a thin wrapper of the pinned SAM CLI with samconfig.toml's ENV section.
+ENV ?= dev
+SAM := $(TOOLS)/sam
+
+deploy: $(STAMP) build
+	@if $(BIN)/python tools/samconfig.py needs-guided $(ENV); then \
+		echo "first deployment of '$(ENV)': sam deploy --guided (your answers are saved in samconfig.toml)"; \
+		$(SAM) deploy --guided --config-env $(ENV); \
+	else \
+		$(SAM) deploy --config-env $(ENV); \
+	fi
+
+sync: $(TOOLS_STAMP)
+	@if [ "$(ENV)" = prod ]; then echo "error: make sync is for a dev stack (sam sync skips CloudFormation change sets); make deploy ENV=prod" >&2; exit 1; fi
+	@if [ -z "$(RUNTIME_PYTHON_DIR)" ]; then echo "error: sam sync builds with python3.13 (the Lambda runtime) on PATH, e.g. pyenv install 3.13" >&2; exit 1; fi
+	PATH="$(RUNTIME_PYTHON_DIR):$$PATH" $(SAM) sync --watch --config-env $(ENV)
+
+logs: $(TOOLS_STAMP)
+	$(SAM) logs --config-env $(ENV) $(ARGS)
+
+delete: $(TOOLS_STAMP)
+	$(SAM) delete --config-env $(ENV)
 
 lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \

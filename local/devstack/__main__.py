@@ -27,6 +27,7 @@ import boto3
 import httpx
 import uvicorn
 
+from . import containers
 from .api_gateway import HttpApi
 from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint
 from .functions import Functions, InvokeError
@@ -60,10 +61,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _start_simulator(
-    host: str, port: int, appid: str, secret: str, api_url: str, version: str
+    host: str, port: int, appid: str, secret: str, api_url: str, version: str, also_host: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "PYTHONPATH": str(LOCAL), "WECHAT_SIM_APPID": appid, "WECHAT_SIM_SECRET": secret}
     phone = ["--api-url", api_url, "--face-api-version", version]
+    if also_host:
+        phone += ["--also-host", also_host]
     proc = subprocess.Popen(
         [sys.executable, "-m", "wechat_sim", "--host", host, "--port", str(port), *phone],
         stdout=subprocess.PIPE,
@@ -285,6 +288,15 @@ def main(argv: list[str] | None = None) -> int:
         "Explicit --parameter-overrides win. make run RELAXED=1",
     )
     parser.add_argument(
+        "--containers",
+        metavar="HOST",
+        help="for `sam local invoke` (Docker): write .aws-sam/local/env.json and .aws-sam/local/credentials "
+        "(each function's role credentials) with URLs containers reach this machine by, HOST "
+        "(host.docker.internal on Docker Desktop; the docker0 bridge address, e.g. 172.17.0.1, on "
+        "Linux, which the simulator and the local AWS endpoint then listen on too), and print the "
+        "commands. make run CONTAINERS=HOST",
+    )
+    parser.add_argument(
         "--runtime-python",
         help="run the functions on this interpreter, isolated from the virtualenv "
         "(with --template .aws-sam/build/template.yaml: the built artifacts)",
@@ -346,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         # The phone page reaches the API through the simulator, over the loopback whatever --host is.
         api_port = api_sock.getsockname()[1]
         api_host = LOOPBACK if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+        also_host = containers.extra_listen_address(args.containers) if args.containers else None
         sim_proc, sim_url = _start_simulator(
-            LOOPBACK, args.sim_port, appid, secret, f"http://{api_host}:{api_port}", version
+            LOOPBACK, args.sim_port, appid, secret, f"http://{api_host}:{api_port}", version, also_host
         )
 
         def stop_simulator() -> None:
@@ -392,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
         aws = AwsEndpoint(LOOPBACK, args.aws_port, functions, iam, ssm_tps=ssm_tps)
         aws.start()
         cleanup.append(aws.stop)
+        if also_host:
+            aws.also_listen(also_host)
         aws_url = f"http://{LOOPBACK}:{aws.port}"
         env["AWS_ENDPOINT_URL"] = aws_url  # before any worker starts
 
@@ -450,6 +465,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         assert json.loads(token["Parameter"]["Value"])["expires_at"] > time.time()
 
+        container_lines: list[str] = []
+        if args.containers:
+            principals = {n: p.principal.env() for n, p in functions.pools.items() if p.principal}
+            sim_port = int(sim_url.rsplit(":", 1)[1])
+            written = containers.write(
+                ROOT / ".aws-sam" / "local", args.containers, stack, principals, aws.port, sim_port
+            )
+            container_lines = [
+                "",
+                f"sam local invoke (Docker; run make build first): {written['env']} and {written['credentials']}",
+                "hold this run's values and each function's role credentials. Paste, e.g.:",
+                *(f"  {line}" for line in containers.commands(stack, written, ROOT, REGION)),
+                "(the events' session tokens are placeholders: put one from step 1 into the event's Authorization header)",
+            ]
         print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
         if not args.quiet:
             walkthrough = [
@@ -458,7 +487,14 @@ def main(argv: list[str] | None = None) -> int:
             ]
             print(
                 "\n".join(
-                    [*walkthrough, "", _limits_line(args.relaxed_limits), "", "Ctrl-C stops everything."]
+                    [
+                        *walkthrough,
+                        *container_lines,
+                        "",
+                        _limits_line(args.relaxed_limits),
+                        "",
+                        "Ctrl-C stops everything.",
+                    ]
                 ),
                 flush=True,
             )

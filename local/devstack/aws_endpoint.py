@@ -409,12 +409,23 @@ class AwsEndpoint:
         )
         self.port = self.server.server_port
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._request_handler = MotoRequestHandler
+        self._also: list[BaseWSGIServer] = []
 
     def start(self) -> None:
         self._thread.start()
 
+    def also_listen(self, host: str) -> None:
+        """The same endpoint (same checks, same state) on another address and the same port:
+        where containers reach this machine (``make run CONTAINERS=<bridge address>``)."""
+        server = make_server(host, self.port, self.gate, threaded=True, request_handler=self._request_handler)
+        self._also.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
     def stop(self) -> None:
         self.server.shutdown()
+        for server in self._also:
+            server.shutdown()
 
 
 __all__ = ["REGION", "AwsEndpoint", "AwsGate"]

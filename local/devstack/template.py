@@ -281,10 +281,9 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
             # Inline code is a custom resource's handler (ParameterStoreHighThroughput): nothing
             # here runs CloudFormation's custom resources; the devstack emulates their effect.
             continue
-        env = {
-            k: resolve(v)
-            for k, v in {**global_env, **props.get("Environment", {}).get("Variables", {})}.items()
-        }
+        declared = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        # Fn::If to AWS::NoValue drops the variable, as CloudFormation does.
+        env = {k: str(r) for k, v in declared.items() if (r := resolve.value(v)) is not NO_VALUE}
         fn = Function(
             logical_id=logical_id,
             name=physical[logical_id],

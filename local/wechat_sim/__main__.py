@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the product's API, for the phone page at / (make run sets it); without it the page "
         "says there is no backend",
     )
+    parser.add_argument(
+        "--also-host",
+        help="listen on this address too, same port (where containers reach this machine: make run CONTAINERS=...)",
+    )
     parser.add_argument("--face-api-version", type=int, choices=[1, 2], default=2, help="for the phone page")
     args = parser.parse_args(argv)
 
@@ -52,6 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sock.listen(128)
     host, port = sock.getsockname()[:2]
+    sockets = [sock]
+    if args.also_host:
+        also = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        also.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            also.bind((args.also_host, port))
+        except OSError as exc:
+            print(f"wechat_sim: cannot listen on {args.also_host}:{port}: {exc.strerror}", file=sys.stderr)
+            return 1
+        also.listen(128)
+        sockets.append(also)
     print(f"WeChat simulator listening on http://{host}:{port} (appid {config.appid})", flush=True)
 
     server = uvicorn.Server(
@@ -66,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout_graceful_shutdown=2,
         )
     )
-    server.run(sockets=[sock])
+    server.run(sockets=sockets)
     return 0
 
 
