@@ -34,7 +34,7 @@ help:
 	@echo "make sync  - sam sync --watch to the dev stack"
 	@echo "make logs [ENV=prod] - sam logs of every function of the stack, followed"
 	@echo "make delete [ENV=prod] - sam delete the stack"
-	@echo "make openapi - regenerate docs/openapi.yaml from the handlers"
+	@echo "make openapi - regenerate docs/openapi-v1.yaml and docs/openapi-v2.yaml from the handlers"
 	@echo "make bench - cold start, warm overhead, I/O, token under load; writes docs/benchmarks.md"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 

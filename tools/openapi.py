@@ -1,6 +1,7 @@
-"""Generate docs/openapi.yaml from the API functions' own Powertools resolvers and models.
+"""Generate docs/openapi-v1.yaml and docs/openapi-v2.yaml, one per face API version, from the API
+functions' own Powertools resolvers and models.
 
-``python tools/openapi.py`` writes the file; ``--check`` exits 1 when the checked-in file differs
+``python tools/openapi.py`` writes the files; ``--check`` exits 1 when a checked-in file differs
 (`make test` runs the drift check as a test). Runs in the product's virtualenv, with the layer
 and the functions importable (the Makefile sets PYTHONPATH).
 """
@@ -16,20 +17,26 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "docs" / "openapi.yaml"
+VERSIONS = (1, 2)
+
+
+def output(version: int) -> Path:
+    return ROOT / "docs" / f"openapi-v{version}.yaml"
+
+
 HANDLERS = (
     ("session", "session_handler"),
     ("face_keys", "keys_handler"),
     ("face_results", "results_handler"),
 )
 DESCRIPTION = """\
-The backend of WeChat mini-program face verification (人脸核身). One document serves both face
-API versions: a deployment uses 1.0 (`user_id_key`, `verify_result`) or 2.0 (`verify_id`), and
-the version-specific bodies are `oneOf` alternatives. Every route but `POST /v1/session` and
-the business's `GET /v1/users/{openid}/face/results/latest` needs `Authorization: Bearer <token>`
-from `POST /v1/session`; the business's route is authorised by AWS IAM (SigV4), never by a
-session. Errors carry `{"error": {"code", "message", "message_zh", "wechat_errcode",
-"request_id"}}`; what API Gateway answers itself (IAM refusals) is `{"message": "..."}`.
+The backend of WeChat mini-program face verification (人脸核身), for a deployment of face API
+{version}.0 (`FaceApiVersion={version}`: {fields}); the other version has its own document. Every
+route but `POST /v1/session` and the business's `GET /v1/users/{{openid}}/face/results/latest`
+needs `Authorization: Bearer <token>` from `POST /v1/session`; the business's route is authorised
+by AWS IAM (SigV4), never by a session. Errors carry `{{"error": {{"code", "message", "message_zh",
+"wechat_errcode", "request_id"}}}}`; what API Gateway answers itself (IAM refusals, unknown routes)
+is `{{"message": "..."}}`.
 """
 IAM_SCHEME = {
     "type": "apiKey",
@@ -112,7 +119,51 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 
-def generate() -> str:
+def _for_version(node: Any, version: int) -> Any:
+    """The document of one face API version: where the models offer both versions' bodies
+    (``oneOf`` of ``...V1`` and ``...V2``), only this version's; ``api_version`` only this one."""
+    suffix = f"V{version}"
+    if isinstance(node, dict):
+        alternatives = node.get("oneOf")
+        if isinstance(alternatives, list) and all("$ref" in a for a in alternatives):
+            mine = [a for a in alternatives if a["$ref"].endswith(suffix)]
+            if len(mine) == 1 and len(alternatives) == 2:
+                rest = {k: v for k, v in node.items() if k not in ("oneOf", "discriminator")}
+                return {**rest, **mine[0]} if not rest else {**rest, "allOf": mine}
+        out = {k: _for_version(v, version) for k, v in node.items()}
+        if out.get("title") == "Api Version" and out.get("enum") == [1, 2]:
+            out["enum"] = [version]
+        return out
+    if isinstance(node, list):
+        return [_for_version(v, version) for v in node]
+    return node
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[1]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _referenced(document: dict[str, Any]) -> dict[str, Any]:
+    """Drops the schemas nothing refers to any more (the other version's bodies)."""
+    schemas = document["components"]["schemas"]
+    while True:
+        used = _refs({k: v for k, v in document.items() if k != "components"}) | _refs(
+            {k: v for k, v in document["components"].items() if k != "schemas"}
+        )
+        used |= set().union(*(_refs(schemas[n]) for n in used if n in schemas))
+        unused = [n for n in schemas if n not in used]
+        if not unused:
+            return document
+        for name in unused:
+            del schemas[name]
+
+
+def generate(version: int) -> str:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
     document: dict[str, Any] = {}
@@ -121,7 +172,10 @@ def generate() -> str:
         schema = app.get_openapi_schema(
             title="WeChat face verification backend",
             version="1.0.0",
-            description=DESCRIPTION,
+            description=DESCRIPTION.format(
+                version=version,
+                fields="`user_id_key`, `verify_result`" if version == 1 else "`verify_id`",
+            ),
             servers=[{"url": "http://127.0.0.1:3000", "description": "make run"}],
             security_schemes={
                 "session": HTTPBearer(bearerFormat="JWT", description="Token from POST /v1/session"),
@@ -138,20 +192,24 @@ def generate() -> str:
     document["paths"] = dict(sorted(document["paths"].items()))
     document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
     document = _iam_routes(_one_of(_without_422(document)))
+    document = _referenced(_for_version(document, version))
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if docs/openapi.yaml is not up to date")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if a checked-in document is not up to date"
+    )
     args = parser.parse_args()
-    text = generate()
-    if args.check:
-        if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print("docs/openapi.yaml is out of date: run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
+    for version in VERSIONS:
+        text, path = generate(version), output(version)
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                print(f"{path.relative_to(ROOT)} is out of date: run `make openapi`", file=sys.stderr)
+                return 1
+            continue
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

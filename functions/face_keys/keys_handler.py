@@ -33,6 +33,8 @@ def create_key(
             alias="Idempotency-Key",
             description="One per user action (1-128 visible ASCII): a retry with the same key and "
             "body within 10 minutes gets the same answer without a second WeChat call",
+            # Documented; the use case checks it (400 invalid_idempotency_key).
+            json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
         ),
     ] = None,
 ) -> Response[str]:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.people import ALICE, make_id
+from wxface.api.models import ID_CARD_NUMBER_PATTERN, NAME_PATTERN
 from wxface.identity import (
     InvalidIdentity,
     cert_hash,
@@ -234,3 +235,59 @@ def test_out_seq_numbers_are_valid_and_unique() -> None:
 def test_out_seq_no_validator_matches_the_rule(value: str) -> None:
     expected = 5 <= len(value) <= 32 and all(c in string.ascii_letters + string.digits + "_-" for c in value)
     assert is_valid_out_seq_no(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw_name", "raw_number"),
+    [
+        ("张三", "110105194912310"),  # 15 digits: first generation
+        ("张三", "1101051949123100"),  # length
+        ("张三", "11010519491231002Y"),  # characters
+        ("张三", "110105194902300028"),  # impossible birth date
+        ("张三", "110105180012310028"),  # implausible birth date
+        ("张三", "110105194912310021"),  # check digit
+        ("张", "11010519491231002X"),  # name too short
+        ("张三3", "11010519491231002X"),  # name characters
+        ("··", "11010519491231002X"),  # no letters
+    ],
+)
+def test_every_identity_error_reads_as_a_sentence_naming_its_field(raw_name: str, raw_number: str) -> None:
+    """What the API answers (and the mini-program shows) is a whole sentence in each language,
+    naming the field, never a fragment glued to a field name."""
+    from wxface.api.errors import from_identity
+
+    def validate() -> None:
+        normalize_name(raw_name)
+        normalize_id_card_number(raw_number, today=dt.date(2026, 11, 30))
+
+    with pytest.raises(InvalidIdentity) as caught:
+        validate()
+    err = from_identity(caught.value)
+    assert err.message[0].isupper() or err.message[0].isdigit(), err.message
+    assert ("ID card number" in err.message) or ("name" in err.message), err.message
+    assert ("身份证" in err.message_zh) or ("姓名" in err.message_zh), err.message_zh
+    assert "  " not in err.message and not err.message.endswith((".", " "))
+
+
+@given(st.from_regex(NAME_PATTERN, fullmatch=True))
+@settings(max_examples=300)
+def test_every_name_the_schema_admits_the_identity_rules_accept(name: str) -> None:
+    """The OpenAPI document is never more lenient than the API: a schema-valid name (2-64
+    characters) is a valid name."""
+    if 2 <= len(name) <= 64:
+        assert normalize_name(name) == name
+
+
+@given(st.from_regex(ID_CARD_NUMBER_PATTERN, fullmatch=True))
+@settings(max_examples=300)
+def test_a_schema_valid_id_number_is_refused_only_for_what_a_schema_cannot_say(number: str) -> None:
+    """Only the check character and the calendar (a day that exists, not in the future) are
+    beyond JSON Schema; with those put right, every schema-valid number is accepted."""
+    born = number[6:14]
+    try:
+        date_ok = dt.date(int(born[:4]), int(born[4:6]), int(born[6:])) <= dt.date(2026, 11, 30)
+    except ValueError:
+        date_ok = False
+    fixed = number[:17] + id_card_check_char(number[:17])
+    if date_ok:
+        assert normalize_id_card_number(fixed, today=dt.date(2026, 11, 30)) == fixed

@@ -81,32 +81,42 @@ def normalize_id_card_number(raw: str, *, today: dt.date | None = None) -> str:
     future, and the check character.
     """
     if not isinstance(raw, str):
-        raise _id_error("type", "must be a string", "必须是字符串")
+        raise _id_error("type", "The ID card number must be a string", "身份证号必须是字符串")
     value = unicodedata.normalize("NFKC", raw).strip()
     if len(value) == 15 and set(value) <= _DIGITS:
         raise _id_error(
             "first_generation",
-            "15-digit first-generation ID numbers are no longer accepted; "
+            "15-digit first-generation ID card numbers are no longer accepted: "
             "use the 18-character number on the current card",
             "不再支持15位第一代身份证号码，请使用现行身份证上的18位号码",
         )
     if len(value) != 18:
-        raise _id_error("length", "must be 18 characters", "必须为18位")
+        raise _id_error("length", "The ID card number must be 18 characters long", "身份证号必须为18位")
     body, check = value[:17], value[17].upper()
     if not set(body) <= _DIGITS or not (check in _DIGITS or check == "X"):
         raise _id_error(
             "characters",
-            "must be 17 digits followed by a digit or X",
-            "前17位须为数字，最后一位为数字或X",
+            "The ID card number must be 17 digits followed by a digit or X",
+            "身份证号前17位须为数字，最后一位为数字或X",
         )
     try:
         born = dt.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
     except ValueError:
-        raise _id_error("birth_date", "contains an impossible birth date", "出生日期不存在") from None
+        raise _id_error(
+            "birth_date", "The birth date in the ID card number does not exist", "身份证号中的出生日期不存在"
+        ) from None
     if born.year < 1900 or born > (today or dt.date.today()):
-        raise _id_error("birth_date", "contains an implausible birth date", "出生日期不合理")
+        raise _id_error(
+            "birth_date",
+            "The birth date in the ID card number is not plausible",
+            "身份证号中的出生日期不合理",
+        )
     if id_card_check_char(body) != check:
-        raise _id_error("check_digit", "has a wrong check digit", "校验位错误")
+        raise _id_error(
+            "check_digit",
+            "The ID card number's check digit is wrong: check the number",
+            "身份证号校验位错误，请核对号码",
+        )
     return body + check
 
 
@@ -117,14 +127,18 @@ def normalize_name(raw: str) -> str:
     2 to 64 characters; letters required; digits, symbols and control characters refused.
     """
     if not isinstance(raw, str):
-        raise InvalidIdentity("name", "type", "must be a string", "必须是字符串")
+        raise InvalidIdentity("name", "type", "The name must be a string", "姓名必须是字符串")
     value = unicodedata.normalize("NFC", raw)
     value = " ".join(value.split())
     value = value.translate({ord(c): _MIDDLE_DOT for c in _MIDDLE_DOTS})
     if len(value) < NAME_MIN_LEN:
-        raise InvalidIdentity("name", "length", "must be at least 2 characters", "至少2个字符")
+        raise InvalidIdentity(
+            "name", "length", "The name must be at least 2 characters long", "姓名至少2个字符"
+        )
     if len(value) > NAME_MAX_LEN:
-        raise InvalidIdentity("name", "length", "must be at most 64 characters", "最多64个字符")
+        raise InvalidIdentity(
+            "name", "length", "The name must be at most 64 characters long", "姓名最多64个字符"
+        )
     has_letter = False
     for ch in value:
         category = unicodedata.category(ch)
@@ -134,11 +148,11 @@ def normalize_name(raw: str) -> str:
             raise InvalidIdentity(
                 "name",
                 "characters",
-                "may contain only letters, spaces and the middle dot",
-                "只能包含文字、空格和间隔号",
+                "The name may contain only letters, spaces and the middle dot (·)",
+                "姓名只能包含文字、空格和间隔号（·）",
             )
     if not has_letter:
-        raise InvalidIdentity("name", "characters", "must contain letters", "必须包含文字")
+        raise InvalidIdentity("name", "characters", "The name must contain letters", "姓名必须包含文字")
     return value
 
 

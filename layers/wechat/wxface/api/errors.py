@@ -108,9 +108,8 @@ def from_domain(err: DomainError) -> ApiError:
 
 
 def from_identity(err: InvalidIdentity) -> ApiError:
-    field = "ID card number" if err.field == "id_card_number" else "Name"
-    field_zh = "身份证号" if err.field == "id_card_number" else "姓名"
-    return ApiError(400, f"invalid_{err.field}", f"{field} {err.message}", f"{field_zh}{err.message_zh}")
+    # The identity rules word each message as a whole sentence, naming the field.
+    return ApiError(400, f"invalid_{err.field}", err.message, err.message_zh)
 
 
 def from_wechat(err: WeChatError) -> ApiError:

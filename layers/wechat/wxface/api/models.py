@@ -47,19 +47,37 @@ class SessionRequest(_Request):
     )
 
 
+# What JSON Schema can say of the identity rules, for the OpenAPI document: a name of Latin or CJK
+# letters, words separated by single spaces, with the middle dot, hyphen, apostrophe and full stop
+# inside words; an 18-character number with a plausible birth date. Every value the document admits
+# the API accepts (tests/unit/test_identity.py), except what no schema can say: the GB 11643 check
+# character and that the birth date exists. At run time wxface.identity decides, a little more
+# widely (other scripts, surrounding spaces, full-width characters), and says why in a 400
+# (invalid_name, invalid_id_card_number): so these are documented, not enforced by the model.
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u3400-\u4db5\u4e00-\u9fa5"
+NAME_PATTERN = f"^[{_LETTER}][{_LETTER}\u00b7.'-]*(?: [{_LETTER}][{_LETTER}\u00b7.'-]*)*$"
+ID_CARD_NUMBER_PATTERN = (
+    r"^[0-9]{6}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]$"
+)
+
+
 class KeyRequest(_Request):
-    # Lengths are generous; wxface.identity decides what is valid and says why (a 400).
     name: str = Field(
-        max_length=256,
+        max_length=256,  # what the model enforces: a bound; the identity rules do the rest
         repr=False,
-        description="As on the ID card: 2-64 characters after trimming, letters required; middle-dot "
-        "variants (·•‧・) are read as ·",
+        json_schema_extra={"minLength": 2, "maxLength": 64, "pattern": NAME_PATTERN},
+        description="As on the ID card: 2-64 characters, letters required; words separated by single "
+        "spaces; the middle dot · between the parts of a name. (The API also accepts other scripts, "
+        "surrounding spaces and the middle-dot variants •‧・, which it reads as ·.)",
     )
     id_card_number: str = Field(
         max_length=64,
         repr=False,
-        description="18-character resident ID number (GB 11643-1999): a real birth date, a valid check "
-        "character; a final x is read as X; 15-digit numbers are refused",
+        json_schema_extra={"minLength": 18, "maxLength": 18, "pattern": ID_CARD_NUMBER_PATTERN},
+        description="18-character resident ID number (GB 11643-1999): a birth date that exists and is "
+        "not in the future, and a valid check character (a final x is read as X); 15-digit "
+        "first-generation numbers are refused. The schema cannot check the check character nor "
+        "the calendar: the API answers 400 invalid_id_card_number.",
     )
     biz_ref: str | None = Field(
         None,

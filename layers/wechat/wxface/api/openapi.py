@@ -1,5 +1,5 @@
 """OpenAPI descriptions of answers, for the routes' ``responses=`` (the document in
-docs/openapi.yaml is generated from the handlers: `make openapi`)."""
+docs/openapi-v1.yaml and docs/openapi-v2.yaml are generated from the handlers: `make openapi`)."""
 
 from __future__ import annotations
 
