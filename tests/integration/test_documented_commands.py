@@ -3,11 +3,13 @@ the virtualenv `make` creates (no PYTHONPATH): a newcomer copies them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -51,48 +53,38 @@ def test_devstack_help_works_as_written() -> None:
     assert "--parameter-overrides" in out.stdout and "--relaxed-limits" in out.stdout
 
 
-def test_the_simulator_starts_as_written_on_a_free_port() -> None:
-    (command,) = documented(".venv/bin/python -m wechat_sim --port 0")
+@contextlib.contextmanager
+def started(args: list[str]) -> Iterator[str]:
+    """Runs a documented command from the repository root as a newcomer would; yields its first
+    line of output and stops it (SIGTERM, as Ctrl-C would) afterwards."""
     proc = subprocess.Popen(
-        shlex.split(command),
-        cwd=ROOT,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        args, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
+        yield proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_the_simulator_starts_as_written_on_a_free_port() -> None:
+    (command,) = documented(".venv/bin/python -m wechat_sim --port 0")
+    with started(shlex.split(command)) as first:
         url = re.search(r"http://127\.0\.0\.1:\d+", first)
-        assert url, first + (proc.stderr.read() if proc.stderr and proc.poll() is not None else "")
+        assert url, first
         # The simulator answers as WeChat does: a bad AppSecret is an errcode, not a crash.
         answer = httpx.get(
             f"{url.group(0)}/cgi-bin/token", params={"grant_type": "client_credential"}, timeout=10
         )
         assert answer.status_code == 200 and "errcode" in answer.json()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_the_stack_starts_as_written_with_parameter_overrides() -> None:
     (command,) = documented(".venv/bin/python -m devstack --parameter-overrides")
-    proc = subprocess.Popen(
-        [*shlex.split(command), "--quiet"],  # the walkthrough is test_make_run's subject
-        cwd=ROOT,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("READY api="), line
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    # --quiet: the walkthrough is test_make_run's subject.
+    with started([*shlex.split(command), "--quiet"]) as first:
+        assert first.startswith("READY api="), first
 
 
 def test_relaxed_limits_let_one_machine_play_many_users_and_explicit_overrides_still_win(
