@@ -21,7 +21,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +102,12 @@ class Usage:
     events: float = 0.0
     metrics: float = 0.0
     alarms: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
     def scaled(self, k: float) -> Usage:
-        return Usage(**{n: v * k for n, v in vars(self).items() if n != "extra"})
+        return Usage(**{n: v * k for n, v in vars(self).items()})
 
     def plus(self, other: Usage) -> Usage:
-        return Usage(**{n: getattr(self, n) + getattr(other, n) for n in vars(self) if n != "extra"})
+        return Usage(**{n: getattr(self, n) + getattr(other, n) for n in vars(self)})
 
 
 def template_settings(template: Path) -> tuple[int, int, int]:
@@ -185,9 +184,7 @@ def emitted_metrics(log_path: Path) -> set[tuple[str, str, str]]:
     metric CloudWatch bills per month."""
     found: set[tuple[str, str, str]] = set()
     for line in log_path.read_text(errors="replace").splitlines():
-        start = line.find('{"_aws"')
-        if start < 0:
-            start = line.find("{")
+        start = line.find("{")
         if start < 0 or '"_aws"' not in line:
             continue
         try:
