@@ -366,18 +366,30 @@ def run(
     for region, info in config["regions"].items():
         prices = info["prices"]
         cur = info["currency"]
+        label = f"{region} (reference)" if info.get("reference") else region
         for arch in ("arm", "x86"):
             for volume in VOLUMES:
                 usage = month(volume, arch, model["wechat_round_trip_ms"], memory_mb)
                 known, missing = money(usage, prices, arch)
                 total = sum(known.values())
-                top = max(known, key=lambda k: known[k]) if known else "-"
+                shares = sorted(known.items(), key=lambda kv: -kv[1])[:3]
+                top = ", ".join(f"{k} {v / total:.0%}" for k, v in shares) if total else "-"
                 row(
                     SECTION,
-                    f"{region} {arch} {volume:,} verifications a month, {memory_mb} MB",
+                    f"{label} {arch} {volume:,} verifications a month, {memory_mb} MB",
                     f"{cur} {total:,.2f} priced; largest: {top}"
                     + (f"; price missing: {', '.join(missing)}" if missing else ""),
                 )
+        nat = prices.get("nat_gateway_hour", {})
+        hours = model["days_per_month"] * 24
+        row(
+            SECTION,
+            f"{label}: the optional NAT gateway (EnableFixedEgressIp=true), a month",
+            f"{cur} {hours * nat['value']:,.2f} ({hours} hours; its data processing is the refresher's "
+            "token calls, negligible)"
+            if "value" in nat
+            else "price missing",
+        )
     usage = per_verification(model["wechat_round_trip_ms"], memory_mb)
     row(
         SECTION,

@@ -70,7 +70,10 @@ def test_every_price_says_where_and_when_it_was_read_and_a_missing_one_says_why(
     from bench.cost import load_prices
 
     config = load_prices()
-    assert set(config["regions"]) == {"ap-east-1", "cn-north-1"}
+    assert {"ap-east-1", "cn-north-1"} <= set(config["regions"])
+    # The reference region is marked as one, and complete: its table prices every component.
+    references = [r for r in config["regions"].values() if r.get("reference")]
+    assert all(all("value" in p for p in r["prices"].values()) for r in references)
     for region in config["regions"].values():
         assert region["currency"] in ("USD", "CNY")
         for name, price in region["prices"].items():
