@@ -149,18 +149,21 @@ def _refs(node: Any) -> set[str]:
 
 
 def _referenced(document: dict[str, Any]) -> dict[str, Any]:
-    """Drops the schemas nothing refers to any more (the other version's bodies)."""
+    """Drops the schemas nothing refers to any more (the other version's bodies): keeps what the
+    paths and the other components refer to, and everything those refer to, at any depth."""
     schemas = document["components"]["schemas"]
-    while True:
-        used = _refs({k: v for k, v in document.items() if k != "components"}) | _refs(
-            {k: v for k, v in document["components"].items() if k != "schemas"}
-        )
-        used |= set().union(*(_refs(schemas[n]) for n in used if n in schemas))
-        unused = [n for n in schemas if n not in used]
-        if not unused:
-            return document
-        for name in unused:
-            del schemas[name]
+    outside = {k: v for k, v in document.items() if k != "components"}
+    others = {k: v for k, v in document["components"].items() if k != "schemas"}
+    used: set[str] = set()
+    pending = _refs(outside) | _refs(others)
+    while pending:
+        name = pending.pop()
+        if name not in used and name in schemas:
+            used.add(name)
+            pending |= _refs(schemas[name]) - used
+    for name in [n for n in schemas if n not in used]:
+        del schemas[name]
+    return document
 
 
 def generate(version: int) -> str:
