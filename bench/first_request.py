@@ -36,6 +36,7 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
     for case in cases(stack, table):
         env = function_env(build_dir, stack, case.logical_id)
         handler, baseline, full, ratios, imports = [], [], [], [], []
+        floor, over_floor = [], []
         for _ in range(REPEATS):
             code = [str(build_dir / case.logical_id), layer, case.module]
             answer = probe(python, "first_request", code, env, case.make_event())
@@ -47,6 +48,12 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
             same = {**case.make_job(), "table": table, "writes": case.same_io}  # login codes are single-use
             full.append(probe(python, "baseline_first_request", [layer, layer], env, same)["s"])
             ratios.append(handler[-1] / full[-1])
+            # The same calls from inside the libraries alone (the floor any function on them has).
+            fresh = {**case.make_job(), "table": table, "writes": case.same_io}
+            lib = probe(python, "floor_first_request", [layer, layer], env, fresh)
+            assert lib["status"] == 200, lib
+            floor.append(lib["s"])
+            over_floor.append(handler[-1] / floor[-1])
             # How much of the difference is imports: the handler's and the baseline's, this round.
             own = probe(python, "import_time", [str(build_dir / case.logical_id), layer, case.module], env)[
                 "s"
@@ -66,13 +73,22 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
             f"{ms(median(handler))} vs {ms(median(full))} ({ratio:.2f}x)",
             target("<= 1.3x", ratio <= 1.3),
         )
+        row(
+            SECTION,
+            f"{case.logical_id} vs the same calls made from the libraries alone (Powertools' resolver "
+            "with a validated pydantic body and answer, Logger, Metrics; none of this project's code)",
+            f"{ms(median(handler))} vs {ms(median(floor))} ({median(over_floor):.2f}x; the floor is "
+            f"{median(floor) / median(full):.2f}x the baseline)",
+        )
         if ratio > 1.3:
             extra, imported = median(handler) - median(full), median(imports)
+            libraries = max(median(floor) - median(full), 0.0)
             row(
                 SECTION,
                 f"{case.logical_id}: where the time over that baseline goes",
                 f"{ms(extra)} in all: imports {ms(imported)} (section 1 names the packages), "
-                f"first use and the route's own code {ms(extra - imported)}",
+                f"first use and the route's own code {ms(extra - imported)}; of the {ms(extra)}, "
+                f"the libraries' floor {ms(libraries)}, this project's code {ms(extra - libraries)}",
             )
 
 
