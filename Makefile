@@ -132,6 +132,8 @@ lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file layers/wechat/requirements.txt requirements/layer.in
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file layers/spans/requirements.txt requirements/spans.in
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements/dev.txt requirements/dev.in
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements/tools.txt requirements/tools.in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .common import (
@@ -93,6 +94,32 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
         "the API functions against that floor (what their own code adds)",
         ", ".join(f"{logical_id} {median(over_floor[logical_id]):.2f}x" for logical_id in API_FUNCTIONS),
     )
+
+    # What switching the spans on costs at init (Spans=otlp: the second layer, imported at once).
+    spans_layer = build_dir / "SpansLayer" / "python"
+    if spans_layer.is_dir():
+        spans_env = {
+            **envs["FaceKeysFunction"],
+            "WXFACE_SPANS": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/v1/traces",
+        }
+        both = f"{layer}{os.pathsep}{spans_layer}"
+        on, off = [], []
+        for _ in range(REPEATS):
+            on.append(
+                probe(
+                    python,
+                    "import_time",
+                    [str(build_dir / "FaceKeysFunction"), both, "keys_handler"],
+                    spans_env,
+                )["s"]
+            )
+            off.append(once(build_dir / "FaceKeysFunction", "keys_handler", envs["FaceKeysFunction"]))
+        row(
+            SECTION,
+            "FaceKeysFunction with Spans=otlp (the opt-in: OpenTelemetry's SDK and OTLP exporter at init)",
+            f"{ms(median(on))}, {ms(median(on) - median(off))} more than the default",
+        )
 
     # What shipping bytecode buys: the same imports from a copy of the build without .pyc files.
     plain = without_bytecode(build_dir)

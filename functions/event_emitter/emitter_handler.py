@@ -26,4 +26,4 @@ def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"sent": report.sent, "deferred": report.deferred, "dropped": report.dropped}
 
 
-lambda_handler = job_entry(emit, logger=logger, metrics=metrics)
+lambda_handler = observed.traced(job_entry(emit, logger=logger, metrics=metrics))

@@ -49,6 +49,6 @@ def create_key(
     return answer(200, issued)
 
 
-lambda_handler = api_entry(
-    app, logger, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys
+lambda_handler = observed.traced(
+    api_entry(app, logger, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys)
 )

@@ -83,11 +83,13 @@ def latest_for_user(
     return answer(200, UserResultAnswer(**found.model_dump(), openid=whose))
 
 
-lambda_handler = api_entry(
-    app,
-    logger,
-    metrics,
-    iam_routes=(BUSINESS_ROUTE,),
-    verify=runtime.verify_session,
-    prefetch=runtime.prefetch_for_results,
+lambda_handler = observed.traced(
+    api_entry(
+        app,
+        logger,
+        metrics,
+        iam_routes=(BUSINESS_ROUTE,),
+        verify=runtime.verify_session,
+        prefetch=runtime.prefetch_for_results,
+    )
 )

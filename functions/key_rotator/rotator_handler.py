@@ -47,4 +47,4 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-lambda_handler = job_entry(rotate, logger=logger, metrics=metrics)
+lambda_handler = observed.traced(job_entry(rotate, logger=logger, metrics=metrics))

@@ -24,4 +24,4 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return outcomes
 
 
-lambda_handler = job_entry(sweep, logger=logger, metrics=metrics)
+lambda_handler = observed.traced(job_entry(sweep, logger=logger, metrics=metrics))

@@ -30,6 +30,6 @@ def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     return answer(200, session)
 
 
-lambda_handler = api_entry(
-    app, logger, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login
+lambda_handler = observed.traced(
+    api_entry(app, logger, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login)
 )

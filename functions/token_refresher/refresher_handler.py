@@ -43,4 +43,4 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-lambda_handler = job_entry(refresh, logger=logger, metrics=metrics)
+lambda_handler = observed.traced(job_entry(refresh, logger=logger, metrics=metrics))

@@ -268,7 +268,7 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
     layer_dirs = [
         _layer_path(root / res["Properties"]["ContentUri"])
         for res in resources.values()
-        if res["Type"] == "AWS::Serverless::LayerVersion"
+        if res["Type"] == "AWS::Serverless::LayerVersion" and _exists(res, resolve)
     ]
 
     functions: dict[str, Function] = {}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.otlp import otlp_receiver
 from tests.support.people import CAROL
 from tests.support.stack import RunningStack, start_stack
 from tests.support.tools import ROOT, runtime_python, tools_bin
@@ -92,3 +93,51 @@ def test_the_built_handlers_serve_the_whole_flow(built_stack: RunningStack) -> N
     assert stack.call("DELETE", "/v1/me", token).status_code == 204
     log = stack.log_text()
     assert "Traceback" not in log
+
+
+def test_the_spans_layer_ships_no_other_version_of_a_package_the_shared_layer_has(
+    built: tuple[Path, str],
+) -> None:
+    """Lambda extracts every layer into one /opt: a package in both layers must be one version,
+    or the later layer's files would overwrite the earlier's halfway."""
+    build_dir, _ = built
+
+    def versions(layer: Path) -> dict[str, str]:
+        found = {}
+        for info in layer.glob("*.dist-info"):
+            name, _, version = info.name[: -len(".dist-info")].partition("-")
+            found[name.lower().replace("_", "-")] = version
+        return found
+
+    shared, spans = (
+        versions(build_dir / "WeChatLayer" / "python"),
+        versions(build_dir / "SpansLayer" / "python"),
+    )
+    assert "opentelemetry-sdk" in spans and "opentelemetry-sdk" not in shared
+    both = set(shared) & set(spans)
+    assert "urllib3" in both  # botocore's and requests' (the OTLP exporter's)
+    assert {name: shared[name] for name in both} == {name: spans[name] for name in both}
+
+
+def test_the_built_functions_export_spans_with_spans_on(
+    built: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Spans=otlp on the built artifacts (the runtime's own Python, both layers): the OpenTelemetry
+    SDK and exporter from the spans layer work where Lambda runs them."""
+    build_dir, python = built
+    with otlp_receiver() as receiver:
+        stack = start_stack(
+            2,
+            tmp_path_factory.mktemp("built-spans") / "stack.log",
+            None,
+            "--template", str(build_dir / "template.yaml"), "--runtime-python", python,
+            "--parameter-overrides", "Spans=otlp", f"SpansEndpoint={receiver.url}",
+        )  # fmt: skip
+        try:
+            token = stack.login(f"o-built-{uuid.uuid4().hex[:8]}")
+            assert stack.issue_key(token, CAROL).status_code == 200
+        finally:
+            stack.stop()
+        names = {(span.service, span.name) for span in receiver.spans()}
+    assert ("session", "POST /v1/session") in names and ("face-keys", "POST /v1/face/keys") in names
+    assert ("face-keys", "WeChat /cityservice/face/identify/getverifyid") in names

@@ -1,23 +1,40 @@
 """Observability, set up once per function: Powertools' Logger (the layer's own loggers log
 through it: JSON, its level, the request's correlation id) and Metrics (flushed per invocation;
 no ColdStart metric: Lambda's REPORT line already has each cold start's Init Duration, and a
-metric per function would be billed every month); no tracing SDK (Powertools' Tracer loads the AWS X-Ray SDK, whose
-support ends on 2027-02-25: Lambda's own X-Ray integration traces each invocation, and latency
-metrics say where a request's time went); and the one way to emit a metric,
-:func:`count` (Powertools ``single_metric``: each is its own EMF record with exactly its
-dimensions). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the template sets per
-stack, so the stack's alarms watch only their own stack."""
+metric per function would be billed every month); no tracing SDK by default (Powertools' Tracer
+loads the AWS X-Ray SDK, whose support ends on 2027-02-25: Lambda's own X-Ray integration traces
+each invocation, and latency metrics say where a request's time went); OpenTelemetry spans only
+when the template's ``Spans=otlp`` asks for them (:meth:`Observed.traced`); and the one way to
+emit a metric, :func:`count` (Powertools ``single_metric``: each is its own EMF record with
+exactly its dimensions). The namespace comes from POWERTOOLS_METRICS_NAMESPACE, which the
+template sets per stack, so the stack's alarms watch only their own stack."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import Tracer
+
+# Spans (the template's Spans parameter): "otlp" exports OpenTelemetry spans over OTLP/HTTP to
+# OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; anything else loads nothing of OpenTelemetry.
+SPANS_ENV = "WXFACE_SPANS"
+# Each invocation waits for its spans' export before answering (Lambda freezes the container
+# after the answer, so a batch left for later may never leave): a collector extension on the
+# loopback takes a few milliseconds; an unreachable one costs at most this, never the answer.
+SPANS_FLUSH_TIMEOUT_MS = 1000
+SPANS_EXPORT_TIMEOUT_S = 1.0
+
+Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,101 @@ class Observed:
         from aws_lambda_powertools.metrics import MetricUnit
 
         self.metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+
+    def traced(self, handler: Handler) -> Handler:
+        """The function's entry point, in a span per invocation when ``Spans=otlp`` (the WeChat
+        and AWS calls' spans are its children); otherwise ``handler`` itself, and nothing of
+        OpenTelemetry is imported. Span names and attributes are route keys (the template's
+        paths, never the request's), WeChat endpoint paths (never their query: it carries the
+        access token), AWS service and operation names, status codes and the request id."""
+        if os.environ.get(SPANS_ENV, "off") != "otlp":
+            return handler
+        spans = _start_spans(self.service)
+        cold = [True]
+
+        def invoke(event: Any, context: Any) -> Any:
+            from opentelemetry.trace import SpanKind, Status, StatusCode
+
+            route = event.get("routeKey") if isinstance(event, dict) else None
+            attributes: dict[str, str | bool] = {
+                "faas.invocation_id": str(getattr(context, "aws_request_id", "")),
+                "faas.coldstart": cold[0],
+            }
+            cold[0] = False
+            if isinstance(route, str) and " " in route:
+                attributes["http.request.method"], attributes["http.route"] = route.split(" ", 1)
+            try:
+                with spans.tracer.start_as_current_span(
+                    route if isinstance(route, str) else self.service,
+                    kind=SpanKind.SERVER if route else SpanKind.INTERNAL,
+                    attributes=attributes,
+                    # An exception's message may quote input: record its type only (below).
+                    record_exception=False,
+                    set_status_on_exception=False,
+                ) as span:
+                    try:
+                        answer = handler(event, context)
+                    except BaseException as exc:
+                        span.set_status(Status(StatusCode.ERROR))
+                        span.set_attribute("exception.type", type(exc).__qualname__)
+                        raise
+                    status = answer.get("statusCode") if isinstance(answer, dict) else None
+                    if isinstance(status, int):
+                        span.set_attribute("http.response.status_code", status)
+                        if status >= 500:
+                            span.set_status(Status(StatusCode.ERROR))
+                    return answer
+            finally:
+                spans.provider.force_flush(SPANS_FLUSH_TIMEOUT_MS)
+
+        return invoke  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Spans:
+    tracer: Tracer
+    provider: TracerProvider
+
+
+_SPANS: list[_Spans] = []  # this container's span exporter, once Spans=otlp set it up
+
+
+def _start_spans(service: str) -> _Spans:
+    """OpenTelemetry's SDK with a batch of spans exported over OTLP/HTTP (endpoint from
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); imported here only, when the spans are switched on."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = Resource.create(
+        {
+            "service.name": service,
+            "cloud.provider": "aws",
+            "cloud.platform": "aws_lambda",
+            "cloud.region": os.environ.get("AWS_REGION", ""),
+            "faas.name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+        }
+    )
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=SPANS_EXPORT_TIMEOUT_S)))
+    spans = _Spans(provider.get_tracer("wxface"), provider)
+    _SPANS[:] = [spans]
+    return spans
+
+
+def _span(name: str, ms: float, attributes: dict[str, str]) -> None:
+    """A finished call's span (a child of the invocation's), from the time it took."""
+    if not _SPANS:
+        return
+    from opentelemetry.trace import SpanKind
+
+    with contextlib.suppress(Exception):  # a span is never worth a failed request
+        ended = time.time_ns()
+        span = _SPANS[0].tracer.start_span(
+            name, kind=SpanKind.CLIENT, start_time=ended - int(ms * 1_000_000), attributes=attributes
+        )
+        span.end(end_time=ended)
 
 
 _FUNCTION: list[Observed] = []  # this container's function (one per container)
@@ -135,9 +247,15 @@ def wechat_latency(endpoint: str, ms: float) -> None:
     """Each attempt at a WeChat endpoint: ``WeChatMs.<last path segment>`` (e.g.
     ``WeChatMs.getverifyid``)."""
     latency(f"WeChatMs.{endpoint.rstrip('/').rsplit('/', 1)[-1]}", ms)
+    _span(f"WeChat {endpoint}", ms, {"peer.service": "wechat", "url.path": endpoint})
 
 
 def aws_latency(service: str, operation: str, ms: float) -> None:
     """Each AWS call, retries included: ``AwsMs.<service>.<operation>`` (e.g.
     ``AwsMs.dynamodb.TransactWriteItems``)."""
     latency(f"AwsMs.{service}.{operation}", ms)
+    _span(
+        f"{service}.{operation}",
+        ms,
+        {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation},
+    )
