@@ -37,6 +37,11 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
         env = function_env(build_dir, stack, case.logical_id)
         handler, baseline, full, ratios, imports = [], [], [], [], []
         floor, over_floor = [], []
+
+        def same_calls(case: Case = case) -> dict[str, Any]:
+            """The route's own calls, with a fresh job each time (login codes are single-use)."""
+            return {**case.make_job(), "table": table, "writes": case.same_io}
+
         for _ in range(REPEATS):
             code = [str(build_dir / case.logical_id), layer, case.module]
             answer = probe(python, "first_request", code, env, case.make_event())
@@ -45,12 +50,10 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
             baseline.append(
                 probe(python, "baseline_first_request", [layer, layer], env, case.make_job())["s"]
             )
-            same = {**case.make_job(), "table": table, "writes": case.same_io}  # login codes are single-use
-            full.append(probe(python, "baseline_first_request", [layer, layer], env, same)["s"])
+            full.append(probe(python, "baseline_first_request", [layer, layer], env, same_calls())["s"])
             ratios.append(handler[-1] / full[-1])
             # The same calls from inside the libraries alone (the floor any function on them has).
-            fresh = {**case.make_job(), "table": table, "writes": case.same_io}
-            lib = probe(python, "floor_first_request", [layer, layer], env, fresh)
+            lib = probe(python, "floor_first_request", [layer, layer], env, same_calls())
             assert lib["status"] == 200, lib
             floor.append(lib["s"])
             over_floor.append(handler[-1] / floor[-1])

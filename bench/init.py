@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from wxface.observability import SPANS_ENV
+
 from .common import (
     FUNCTIONS,
     REPEATS,
@@ -42,7 +44,7 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
 
     base_env = function_env(build_dir, None, "FaceKeysFunction")
 
-    def once(code_dir: Path | str, modules: str, env: dict[str, str]) -> float:
+    def once(code_dir: Path | str, modules: str, env: dict[str, str], layer: str = layer) -> float:
         seconds: float = probe(python, "import_time", [str(code_dir), layer, modules], env)["s"]
         return seconds
 
@@ -95,31 +97,24 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
         ", ".join(f"{logical_id} {median(over_floor[logical_id]):.2f}x" for logical_id in API_FUNCTIONS),
     )
 
-    # What switching the spans on costs at init (Spans=otlp: the second layer, imported at once).
-    spans_layer = build_dir / "SpansLayer" / "python"
-    if spans_layer.is_dir():
-        spans_env = {
-            **envs["FaceKeysFunction"],
-            "WXFACE_SPANS": "otlp",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/v1/traces",
-        }
-        both = f"{layer}{os.pathsep}{spans_layer}"
-        on, off = [], []
-        for _ in range(REPEATS):
-            on.append(
-                probe(
-                    python,
-                    "import_time",
-                    [str(build_dir / "FaceKeysFunction"), both, "keys_handler"],
-                    spans_env,
-                )["s"]
-            )
-            off.append(once(build_dir / "FaceKeysFunction", "keys_handler", envs["FaceKeysFunction"]))
-        row(
-            SECTION,
-            "FaceKeysFunction with Spans=otlp (the opt-in: OpenTelemetry's SDK and OTLP exporter at init)",
-            f"{ms(median(on))}, {ms(median(on) - median(off))} more than the default",
-        )
+    # What switching the spans on costs at init (Spans=otlp: the second layer, imported at once;
+    # sam build always builds it, the condition only decides whether a deployment attaches it).
+    keys_env = envs["FaceKeysFunction"]
+    spans_env = {
+        **keys_env,
+        SPANS_ENV: "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/v1/traces",
+    }
+    both_layers = f"{layer}{os.pathsep}{build_dir / 'SpansLayer' / 'python'}"
+    on, off = [], []
+    for _ in range(REPEATS):
+        on.append(once(build_dir / "FaceKeysFunction", "keys_handler", spans_env, both_layers))
+        off.append(once(build_dir / "FaceKeysFunction", "keys_handler", keys_env))
+    row(
+        SECTION,
+        "FaceKeysFunction with Spans=otlp (the opt-in: OpenTelemetry's SDK and OTLP exporter at init)",
+        f"{ms(median(on))}, {ms(median(on) - median(off))} more than the default",
+    )
 
     # What shipping bytecode buys: the same imports from a copy of the build without .pyc files.
     plain = without_bytecode(build_dir)

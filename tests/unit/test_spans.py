@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from tests.support.otlp import otlp_receiver
+from tests.support.tools import ROOT
 from wxface import observability
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
