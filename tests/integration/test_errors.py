@@ -122,6 +122,21 @@ def test_wrong_lookup_body_for_the_version_is_400(stack: RunningStack) -> None:
     assert_error(stack.call("POST", "/v1/face/results", token, {other: "x"}), 400, "invalid_request")
 
 
+def test_a_bad_lookup_body_is_told_only_of_the_deployed_versions_fields(stack: RunningStack) -> None:
+    """The lookup body is one version's model or the other's: a body that fits neither must hear
+    what is wrong with it for this deployment, not that it lacks the other version's field."""
+    token = stack.login(user())
+    mine, other = ("verify_id", "verify_result") if stack.version == 2 else ("verify_result", "verify_id")
+    for body, says in [
+        ({mine: 5}, f"{mine} (must be a string)"),
+        ({mine: "x", "extra": 1}, "extra (not allowed)"),
+        ({}, f"{mine} (missing)"),
+    ]:
+        error = assert_error(stack.call("POST", "/v1/face/results", token, body), 400, "invalid_request")
+        assert error["message"] == f"The request body has problems: {says}", body
+        assert other not in str(error["message_zh"]), body
+
+
 @pytest.mark.parametrize("bad", ["", "x" * 65, "订单", "a b", 42, None, ["a"]])
 def test_a_malformed_biz_ref_is_400_and_reaches_nothing(stack: RunningStack, bad: object) -> None:
     token = stack.login(user())

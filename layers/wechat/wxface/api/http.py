@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import ApiError, api_error
+from .models import REQUEST_MEMBER_VERSIONS
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -53,8 +54,12 @@ _REASONS = {
 }
 
 
-def invalid_request(errors: Sequence[Any]) -> ApiError:
-    """A 400 naming the fields at fault and why, from pydantic-style errors, never their values."""
+def invalid_request(errors: Sequence[Any], deployed: int | None = None) -> ApiError:
+    """A 400 naming the fields at fault and why, from pydantic-style errors, never their values.
+    Given the deployed face API version, a body that fits neither version's model is told only
+    what the deployed one's model found (not that it lacks the other version's field)."""
+    if deployed is not None:
+        errors = [err for err in errors if _member_version(err) in (None, deployed)] or errors
     problems: set[str] = set()
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
@@ -66,6 +71,13 @@ def invalid_request(errors: Sequence[Any]) -> ApiError:
         "invalid_request",
         message=f"The request body has problems: {detail}",
         message_zh=f"请求体字段有误：{detail}",
+    )
+
+
+def _member_version(err: Any) -> int | None:
+    """The face API version of the union member an error comes from (None: not from one)."""
+    return next(
+        (REQUEST_MEMBER_VERSIONS[p] for p in err.get("loc", ()) if p in REQUEST_MEMBER_VERSIONS), None
     )
 
 

@@ -19,6 +19,7 @@ from ..answers import (
 
 __all__ = [
     "OPENID_PATTERN",
+    "REQUEST_MEMBER_VERSIONS",
     "ErrorAnswer",
     "KeyAnswer",
     "KeyAnswerV1",
@@ -119,6 +120,13 @@ class KeyAnswer(RootModel[Annotated[KeyAnswerV1 | KeyAnswerV2, Field(discriminat
 
 
 ResultRequest = ResultRequestV1 | ResultRequestV2
+
+# The face API version each member of a request union stands for: a body that fits neither fails
+# both, and its validation errors name the member they come from.
+REQUEST_MEMBER_VERSIONS: dict[str, Literal[1, 2]] = {
+    ResultRequestV1.__name__: 1,
+    ResultRequestV2.__name__: 2,
+}
 
 
 class ErrorDetail(BaseModel):

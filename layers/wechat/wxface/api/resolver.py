@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from ..domain.errors import AWS_RETRY_AFTER_S, DomainError
 from ..domain.sessions import Session
 from ..identity import InvalidIdentity
+from ..settings import settings
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import ApiError, api_error, from_domain, from_identity, from_wechat
 from .http import (
@@ -74,7 +75,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     def _invalid(err: RequestValidationError) -> Response[str]:
         # Powertools' errors quote the input (a name, an ID number): only locations and types pass.
-        return _api_error(invalid_request(err.errors()))
+        return _api_error(invalid_request(err.errors(), settings().face_api_version))
 
     def _identity(err: InvalidIdentity) -> Response[str]:
         return _api_error(from_identity(err))
