@@ -45,6 +45,13 @@ def assert_error(resp: object, status: int, code: str | None = None) -> dict[str
         (b"[]", "malformed_json"),
         (b"", "malformed_json"),
         ('{"name": "\u5f20\u4e09"}'.encode("gbk"), "malformed_json"),  # not UTF-8
+        # A field named twice: no parser on the way gets to choose which value counts.
+        (
+            b'{"name": "\xe5\xbc\xa0\xe4\xb8\x89", "id_card_number": "11010519491231002X", '
+            b'"name": "\xe6\x9d\x8e\xe5\x9b\x9b"}',
+            "malformed_json",
+        ),
+        (b'{"name": NaN, "id_card_number": Infinity}', "malformed_json"),  # not JSON
         (b'{"name": 1, "id_card_number": "x"}', "invalid_request"),
         (b'{"name": "a"}', "invalid_request"),
         (

@@ -134,11 +134,25 @@ def _expects_json_object(event: dict[str, Any], raw: bytes) -> None:
     if method not in _BODY_METHODS:
         return
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_names, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise api_error("malformed_json") from None
     if not isinstance(data, dict):
         raise api_error("malformed_json")
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object naming a field twice is refused: which value counts would be up to each parser
+    on the way (a gateway's, a log pipeline's, this one's last-wins), so no value is chosen."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("a name appears twice")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (Python's parser accepts them by default)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def handle(
