@@ -23,6 +23,10 @@ from .template import ACCOUNT_ID, API_ID, REGION, Route
 log = logging.getLogger("devstack.api")
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit; the functions enforce 16 KiB
+# HTTP API quota "Total combined size of request line and header values", not adjustable. AWS
+# documents the limit, not its answer: refused here, as there, before any route or function.
+MAX_REQUEST_LINE_AND_HEADER_VALUES = 10240
+HEADERS_TOO_LARGE = {"message": "Request Header Fields Too Large"}
 
 
 def _compile(path: str) -> re.Pattern[str]:
@@ -59,6 +63,8 @@ class HttpApi:
         )  # fmt: skip
 
     async def _handle(self, request: Request, request_id: str) -> tuple[Response, str | None]:
+        if request_line_and_header_values(request.scope) > MAX_REQUEST_LINE_AND_HEADER_VALUES:
+            return JSONResponse(HEADERS_TOO_LARGE, status_code=431), None
         path = request.url.path
         matched = [(r, m) for r, rx in self.routes if (m := rx.match(path))]
         route = next(((r, m) for r, m in matched if r.method == request.method), None)
@@ -121,6 +127,16 @@ class HttpApi:
             log.warning("IAM route: %s may not execute-api:Invoke %s (%s)", principal.arn, arn, decision)
             return None
         return principal
+
+
+def request_line_and_header_values(scope: Scope) -> int:
+    """The bytes API Gateway's quota counts: ``METHOD /path?query HTTP/1.1`` and every header value
+    as received (names not counted: the quota names values only)."""
+    target = (scope.get("raw_path") or scope["path"].encode()) + (
+        b"?" + scope["query_string"] if scope.get("query_string") else b""
+    )
+    line = len(scope["method"]) + 1 + len(target) + len(" HTTP/") + len(scope.get("http_version", "1.1"))
+    return line + sum(len(value) for _name, value in scope["headers"])
 
 
 def build_event(

@@ -27,3 +27,34 @@ def test_what_no_route_serves_gets_api_gateways_own_404(stack: RunningStack, met
     assert answer.json() == {"message": "Not Found"}
     assert "allow" not in answer.headers
     assert stack.calls() == before  # nothing reached WeChat (no function ran)
+
+
+def invocations(stack: RunningStack) -> int:
+    """The results function's invocations (the scheduled functions run on their own clock)."""
+    pools = stack.aws_control("GET", "/_devstack/calls")["invocations"]
+    return int(pools["FaceResultsFunction"]["invocations"])
+
+
+def test_a_request_past_the_http_apis_header_quota_is_refused_before_any_function(
+    stack: RunningStack,
+) -> None:
+    """HTTP APIs take at most 10,240 bytes of request line and header values (a quota AWS does not
+    raise): a client that works locally with more would fail deployed, so the local API refuses
+    it too, before routing, and no function runs."""
+    path = "/v1/face/results/latest"  # a session route: its function answers 401 without a token
+    line = len(f"GET {path} HTTP/1.1")
+
+    def with_values_of(total: int) -> dict[str, str]:
+        # The client's own headers (host, accept, ...) count too: pad up to the total asked for.
+        base = stack.http.build_request("GET", path, headers={"x-pad": ""}).headers
+        return {"x-pad": "p" * (total - line - sum(len(v) for v in base.values()))}
+
+    before = invocations(stack)
+    refused = stack.http.get(path, headers=with_values_of(10241))
+    assert refused.status_code == 431
+    assert refused.json() == {"message": "Request Header Fields Too Large"}
+    assert invocations(stack) == before
+
+    served = stack.http.get(path, headers=with_values_of(10240))
+    assert served.status_code == 401  # the function ran and asked for a session
+    assert invocations(stack) == before + 1
