@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import time
@@ -27,6 +28,10 @@ MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's own limit; the functions enforce
 # documents the limit, not its answer: refused here, as there, before any route or function.
 MAX_REQUEST_LINE_AND_HEADER_VALUES = 10240
 HEADERS_TOO_LARGE = {"message": "Request Header Fields Too Large"}
+# Lambda's synchronous invocation payload, each way: an event or an answer past it never reaches
+# the handler (or the client); API Gateway answers as for any failed invocation.
+MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
+INTERNAL_ERROR = {"message": "Internal Server Error"}
 
 
 def _compile(path: str) -> re.Pattern[str]:
@@ -82,10 +87,14 @@ class HttpApi:
         pool = self.functions.pool(route[0].function)
         assert pool is not None
         try:
+            if _payload_size(event) > MAX_INVOKE_PAYLOAD:
+                raise InvokeError("RequestEntityTooLargeException", "the event is over Lambda's 6 MB")
             result = await run_in_threadpool(pool.invoke, event)
+            if _payload_size(result) > MAX_INVOKE_PAYLOAD:
+                raise InvokeError("Function.ResponseSizeTooLarge", "the answer is over Lambda's 6 MB")
         except InvokeError as err:
             log.warning("function %s failed: %s", pool.fn.name, err.error_type)
-            return JSONResponse({"message": "Internal Server Error"}, status_code=500), pool.fn.name
+            return JSONResponse(INTERNAL_ERROR, status_code=500), pool.fn.name
         return to_response(result), pool.fn.name
 
     def _authorize(self, request: Request, body: bytes) -> Principal | None:
@@ -127,6 +136,10 @@ class HttpApi:
             log.warning("IAM route: %s may not execute-api:Invoke %s (%s)", principal.arn, arn, decision)
             return None
         return principal
+
+
+def _payload_size(payload: Any) -> int:
+    return len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def request_line_and_header_values(scope: Scope) -> int:

@@ -4,6 +4,9 @@ product adds no $default route (docs/api.md says why)."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
 import pytest
 
 from tests.support.stack import RunningStack
@@ -58,3 +61,27 @@ def test_a_request_past_the_http_apis_header_quota_is_refused_before_any_functio
     served = stack.http.get(path, headers=with_values_of(10240))
     assert served.status_code == 401  # the function ran and asked for a session
     assert invocations(stack) == before + 1
+
+
+def test_an_event_past_lambdas_6_mb_never_reaches_the_function(stack: RunningStack) -> None:
+    """API Gateway takes bodies up to 10 MB, Lambda a synchronous event up to 6 MB: between the
+    two the invocation fails before the handler, and API Gateway answers as for any failed
+    invocation (not the product's 413). Below it the function refuses the body itself."""
+    token = stack.login(f"o-{uuid.uuid4().hex[:12]}")
+    keys = "/v1/face/keys"
+
+    def posted(size: int) -> httpx.Response:
+        body = b'{"name": "' + b"a" * size + b'"}'
+        return stack.http.post(keys, content=body, headers={"Authorization": f"Bearer {token}"})
+
+    pools_before = stack.aws_control("GET", "/_devstack/calls")["invocations"]
+    before = int(pools_before["FaceKeysFunction"]["invocations"])
+    failed = posted(6 * 1024 * 1024 + 1)
+    assert failed.status_code == 500
+    assert failed.json() == {"message": "Internal Server Error"}
+    after = stack.aws_control("GET", "/_devstack/calls")["invocations"]
+    assert int(after["FaceKeysFunction"]["invocations"]) == before
+
+    refused = posted(5 * 1024 * 1024)
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "body_too_large"
