@@ -64,6 +64,11 @@ def _wx(payload: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"errcode": 0, "errmsg": "ok", **payload})
 
 
+def _bare(payload: dict[str, Any]) -> JSONResponse:
+    """A success answer without errcode / errmsg, as WeChat's token and login endpoints send it."""
+    return JSONResponse(payload)
+
+
 def _wx_error(err: WxErr) -> JSONResponse:
     return JSONResponse({"errcode": err.errcode, "errmsg": err.errmsg})
 
@@ -108,16 +113,16 @@ def wechat_endpoint(path: str, method: str, needs_token: bool, handler: Handler)
 
 async def _token(request: Request, state: SimState) -> Response:
     q = request.query_params
-    return _wx(state.token(q.get("grant_type"), q.get("appid"), q.get("secret")))
+    return _bare(state.token(q.get("grant_type"), q.get("appid"), q.get("secret")))
 
 
 async def _stable_token(request: Request, state: SimState) -> Response:
-    return _wx(state.stable_token(await _json_body(request)))
+    return _bare(state.stable_token(await _json_body(request)))
 
 
 async def _jscode2session(request: Request, state: SimState) -> Response:
     q = request.query_params
-    return _wx(state.jscode2session(q.get("appid"), q.get("secret"), q.get("js_code"), q.get("grant_type")))
+    return _bare(state.jscode2session(q.get("appid"), q.get("secret"), q.get("js_code"), q.get("grant_type")))
 
 
 async def _getuseridkey(request: Request, state: SimState) -> Response:
@@ -137,7 +142,10 @@ async def _queryverifyinfo(request: Request, state: SimState) -> Response:
 
 
 async def _getimage(request: Request, state: SimState) -> Response:
-    return Response(state.getimage(await _json_body(request)), media_type="image/jpeg")
+    answer = state.getimage(await _json_body(request))
+    if isinstance(answer, dict):
+        return _wx(answer)
+    return Response(answer, media_type="image/jpeg")
 
 
 # --- /sim control routes ------------------------------------------------------------------------

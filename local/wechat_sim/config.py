@@ -35,7 +35,9 @@ class SimConfig:
     force_refresh_interval: int = 30
     login_code_ttl: int = 300
     key_ttl: int = 3600  # user_id_key and verify_id
-    verify_result_ttl: int = 3600  # how long getinfo answers for a 1.0 verify_result
+    # How long getinfo answers for a 1.0 verify_result: about 5 minutes (WeChat staff on the
+    # developer community), then 84001.
+    verify_result_ttl: int = 300
     daily_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
     minute_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MINUTE_QUOTAS))
 

@@ -37,19 +37,22 @@ DAILY_QUOTA = 45009
 MINUTE_QUOTA = 45011
 DATA_FORMAT_ERROR = 47001
 ILLEGAL_VERIFY_RESULT = 84001
-VERIFY_INFO_EXPIRED = 84002
-VERIFY_INFO_NOT_FOUND = 84003
 NAME_OR_ID_EMPTY = 84006
 
-# Placeholders: WeChat documents no errcode for these 2.0 cases (see README, "WeChat simulator").
+# Placeholders: WeChat documents no errcode for these 2.0 cases (see README, "WeChat simulator",
+# and docs/architecture.md, "What the simulator assumes").
 SEQ_NO_USED = 84101
 VERIFY_ID_EXPIRED = 84102
 VERIFY_MISMATCH = 84103
-VERIFY_NOT_FINISHED = 84104
 VERIFY_ID_NOT_FOUND = 84105
 
 IDENTIFY_PASS = 0
 VERIFY_PASS = 10000
+# Result codes of a check that is not finished: WeChat answers them with errcode 0. 2.0's
+# queryverifyinfo answers 10300 (未完成核身) for a verify_id whose face check has not been done,
+# and 10005 (正在检测中) while it is still being checked; 1.0's getinfo 10005 with finish_time 0.
+STILL_CHECKING = 10005
+NOT_FINISHED = 10300
 
 _OUT_SEQ_NO = re.compile(r"[A-Za-z0-9_-]{5,32}")
 _VERIFY_RESULT = re.compile(r"vr_[0-9a-f]{48}")
@@ -342,16 +345,17 @@ class SimState:
         return verify_result
 
     def getinfo(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A ``verify_result`` answers for ``verify_result_ttl`` (300 s); a malformed, unknown or
+        expired one is 84001, as WeChat staff describe it (the seed's 84002 and 84003 are only
+        produced through ``/sim/faults``)."""
         verify_result = body.get("verify_result")
         if not isinstance(verify_result, str) or not _VERIFY_RESULT.fullmatch(verify_result):
             raise WxErr(ILLEGAL_VERIFY_RESULT, "illegal identity_id")
         self.charge_quota("/cityservice/face/identify/getinfo")
         entry = self.verify_results.get(verify_result)
-        if entry is None:
-            raise WxErr(VERIFY_INFO_NOT_FOUND, "user info not exist")
-        if self.now() >= entry.expires_at:
-            raise WxErr(VERIFY_INFO_EXPIRED, "user info expired")
-        finished = entry.identify_ret != 10005
+        if entry is None or self.now() >= entry.expires_at:
+            raise WxErr(ILLEGAL_VERIFY_RESULT, "illegal identity_id")
+        finished = entry.identify_ret != STILL_CHECKING
         return {
             "identify_ret": entry.identify_ret,
             "identify_time": int(entry.at),
@@ -406,7 +410,7 @@ class SimState:
             raise ControlError("verify_id was issued for another openid")
         entry.verify_ret = result_code
 
-    def _finished_verify_id(self, body: dict[str, Any], path: str) -> _VerifyId:
+    def _verify_id(self, body: dict[str, Any], path: str) -> _VerifyId:
         fields = [body.get(k) for k in ("verify_id", "out_seq_no", "cert_hash", "openid")]
         if not all(isinstance(v, str) and v for v in fields):
             raise WxErr(INVALID_ARGS, "invalid args")
@@ -419,16 +423,19 @@ class SimState:
             raise WxErr(VERIFY_MISMATCH, "verify_id does not match out_seq_no, cert_hash or openid")
         if self.now() >= entry.expires_at:
             raise WxErr(VERIFY_ID_EXPIRED, "verify_id expired")
-        if entry.verify_ret is None:
-            raise WxErr(VERIFY_NOT_FINISHED, "user has not finished verification")
         return entry
 
     def queryverifyinfo(self, body: dict[str, Any]) -> dict[str, Any]:
-        entry = self._finished_verify_id(body, "/cityservice/face/identify/queryverifyinfo")
-        return {"verify_ret": entry.verify_ret}
+        """errcode 0 and the check's ``verify_ret``: 10300 while the user has not done it."""
+        entry = self._verify_id(body, "/cityservice/face/identify/queryverifyinfo")
+        return {"verify_ret": NOT_FINISHED if entry.verify_ret is None else entry.verify_ret}
 
-    def getimage(self, body: dict[str, Any]) -> bytes:
-        self._finished_verify_id(body, "/cityservice/face/identify/getimage")
+    def getimage(self, body: dict[str, Any]) -> bytes | dict[str, Any]:
+        """The photo of a finished check; for one not finished (assumed: WeChat documents
+        nothing for it) the same JSON as ``queryverifyinfo``, with no photo."""
+        entry = self._verify_id(body, "/cityservice/face/identify/getimage")
+        if entry.verify_ret is None or entry.verify_ret == STILL_CHECKING:
+            return {"verify_ret": NOT_FINISHED if entry.verify_ret is None else entry.verify_ret}
         return TINY_JPEG
 
     # --- control --------------------------------------------------------------------------

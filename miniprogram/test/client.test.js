@@ -151,6 +151,44 @@ test('a failed comparison (10004): the backend says no, with a message to show',
   assert.deepEqual(requests(wx, '/v1/face/results')[0][3], { verify_result: 'vr-2' });
 });
 
+test('a check WeChat has not finished (2.0 10300) is asked again until it is, a bounded number of times', async () => {
+  const answers = [10300, 10005, 10000];
+  const wx = fakeWx({
+    backend: (method, path, body, header) => (path === '/v1/face/results'
+      ? (() => {
+        const code = answers.shift();
+        return { statusCode: 200, data: { api_version: 2, passed: code === 10000, result_code: code, identity_matched: true } };
+      })()
+      : backend(2)(method, path, body, header)),
+  });
+  const result = await createFaceVerifyClient({ baseUrl: 'https://api.test', apiVersion: 2, wx, pollIntervalMs: 1 }).verify(PERSON);
+  assert.equal(result.passed, true);
+  assert.equal(result.finished, true);
+  assert.equal(requests(wx, '/v1/face/results').length, 3);
+});
+
+test('still not finished after the polling: no verdict yet, said so, and no endless loop', async () => {
+  for (const [v, code] of [[2, 10300], [1, 10005]]) {
+    const wx = fakeWx({
+      backend: backend(v, { result: { passed: false, result_code: code, identity_matched: true } }),
+      faceCheck: { errCode: 0, verifyResult: 'vr-9' },
+    });
+    const result = await createFaceVerifyClient({ baseUrl: 'https://api.test', apiVersion: v, wx, pollAttempts: 2, pollIntervalMs: 1 }).verify(PERSON);
+    assert.equal(result.passed, false);
+    assert.equal(result.finished, false);
+    assert.equal(result.message, '核验结果尚未生成，请稍后查看');
+    assert.equal(requests(wx, '/v1/face/results').length, 3); // the first ask and two more
+  }
+});
+
+test('a final failure is not asked again', async () => {
+  const wx = fakeWx({ backend: backend(2, { result: { passed: false, result_code: 10008, identity_matched: true } }) });
+  const result = await createFaceVerifyClient({ baseUrl: 'https://api.test', apiVersion: 2, wx, pollIntervalMs: 1 }).verify(PERSON);
+  assert.equal(result.finished, true);
+  assert.equal(result.message, '系统繁忙，请重新发起核身');
+  assert.equal(requests(wx, '/v1/face/results').length, 1);
+});
+
 test('the front end never decides: a device success is not a pass without the backend', async () => {
   const wx = fakeWx({ backend: backend(2, { result: { passed: false, result_code: 10000, identity_matched: false } }) });
   const result = await client(wx, 2).verify(PERSON);
@@ -261,7 +299,12 @@ test('every callback errCode of the seed document has a message', () => {
     10040, 10041, 10042, 10045, 10052, 10057, 10066, 10069, 90100, 90101, 90102, 90103, 90104, 90105, 90106,
     90107, 90108, 90109, 90199];
   for (const code of seed) assert.ok(messages.CALLBACK[code], String(code));
-  for (const code of [10000, 10001, 10002, 10003, 10004]) assert.ok(messages.VERIFY_RET[code], String(code));
+  // 2.0's verify_ret table in WeChat's order (from 10005 on, as independent SDKs transcribe it).
+  const verifyRet = [10000, 10001, 10002, 10003, 10004, 10005, 10006, 10007, 10008, 10010, 10012, 10013, 10014,
+    10015, 10016, 10017, 10018, 10020, 10021, 10026, 10029, 10040, 10041, 10042, 10045, 10052, 10300];
+  for (const code of verifyRet) assert.ok(messages.VERIFY_RET[code], String(code));
+  assert.deepEqual([10005, 10300, 10004, 10021].map((c) => messages.notFinished(2, c)), [true, true, false, false]);
+  assert.deepEqual([10005, 10300].map((c) => messages.notFinished(1, c)), [true, false]);
   assert.notEqual(messages.supportMessage(10001), messages.callbackMessage(10001));
   assert.equal(messages.endedOnDevice(1, 90100), true);
   assert.equal(messages.endedOnDevice(1, 10004), false);

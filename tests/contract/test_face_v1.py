@@ -55,22 +55,42 @@ def test_failed_or_unfinished_checks_are_results_not_errors(
 
 
 def test_getinfo_errcodes(fresh_sim: RunningSim, client: WeChatClient) -> None:
+    """A malformed, unknown or expired verify_result is 84001 (WeChat staff on the developer
+    community), a 404 for the product."""
     with pytest.raises(WeChatNotFound) as illegal:
         client.get_info("not-a-verify-result")
     assert illegal.value.errcode == 84001
     with pytest.raises(WeChatNotFound) as missing:
         client.get_info("vr_" + "0" * 48)
-    assert missing.value.errcode == 84003
+    assert missing.value.errcode == 84001
     assert missing.value.http_status == 404
+
+
+def test_a_verify_result_answers_for_five_minutes_then_is_84001(
+    fresh_sim: RunningSim, client: WeChatClient
+) -> None:
     key = client.get_user_id_key(*ALICE)
     verify_result = fresh_sim.control("/sim/verify", {"openid": "o", "user_id_key": key.user_id_key})[
         "verify_result"
     ]
-    fresh_sim.control("/sim/clock", {"advance_s": 3600})
-    with pytest.raises(WeChatResultExpired) as expired:
+    fresh_sim.control("/sim/clock", {"advance_s": 299})
+    assert client.get_info(verify_result).identify_ret == IDENTIFY_PASS
+    fresh_sim.control("/sim/clock", {"advance_s": 1})
+    with pytest.raises(WeChatNotFound) as expired:
         client.get_info(verify_result)
-    assert expired.value.errcode == 84002
-    assert expired.value.http_status == 410
+    assert expired.value.errcode == 84001
+
+
+@pytest.mark.parametrize(
+    ("errcode", "error", "status"), [(84002, WeChatResultExpired, 410), (84003, WeChatNotFound, 404)]
+)
+def test_the_seeds_other_getinfo_errcodes_come_from_the_fault_route(
+    fresh_sim: RunningSim, client: WeChatClient, errcode: int, error: type[WeChatApiError], status: int
+) -> None:
+    fresh_sim.control("/sim/faults", {"path": "/cityservice/face/identify/getinfo", "errcode": errcode})
+    with pytest.raises(error) as answered:
+        client.get_info("vr_" + "0" * 48)
+    assert (answered.value.errcode, answered.value.http_status) == (errcode, status)
 
 
 def test_empty_name_or_number_is_84006(client: WeChatClient) -> None:

@@ -10,15 +10,16 @@ import pytest
 from tests.support.people import CAROL, DAVE
 from tests.support.simulator import RunningSim, SimTokens, fast_config
 from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
-from wxface.wechat import VERIFY_PASS, WeChatApiError, WeChatClient
+from wxface.wechat import VERIFY_PASS, WeChatApiError, WeChatClient, WeChatProtocolError
 from wxface.wechat.models import VerifyId
 
 pytestmark = pytest.mark.integration
 
 F = "/cityservice/face/identify"
-SEQ_NO_USED, VERIFY_ID_EXPIRED, VERIFY_MISMATCH, VERIFY_NOT_FINISHED, VERIFY_ID_NOT_FOUND = range(
-    84101, 84106
-)
+# The simulator's placeholders where WeChat documents no errcode (84104 is no longer one: an
+# unfinished check is errcode 0 with verify_ret 10300, as WeChat answers it).
+SEQ_NO_USED, VERIFY_ID_EXPIRED, VERIFY_MISMATCH, VERIFY_ID_NOT_FOUND = 84101, 84102, 84103, 84105
+NOT_FINISHED, STILL_CHECKING = 10300, 10005
 
 
 def issue(
@@ -53,11 +54,44 @@ def test_a_failed_comparison_is_a_result(fresh_sim: RunningSim, client: WeChatCl
     assert client.query_verify_info(answer.verify_id, answer.out_seq_no, chash, "o-carol").verify_ret == 10004
 
 
-def test_query_before_the_user_finished(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_query_before_the_user_finished_is_errcode_0_with_verify_ret_10300(
+    fresh_sim: RunningSim, client: WeChatClient
+) -> None:
     answer, chash = issue(client)
-    assert query_errcode(client, answer.verify_id, answer.out_seq_no, chash, "o-carol") == VERIFY_NOT_FINISHED
-    with pytest.raises(WeChatApiError):
+    token = SimTokens(fresh_sim.url).get()
+    body = {
+        "verify_id": answer.verify_id,
+        "out_seq_no": answer.out_seq_no,
+        "cert_hash": chash,
+        "openid": "o-carol",
+    }
+    raw = httpx.post(f"{fresh_sim.url}{F}/queryverifyinfo", params={"access_token": token}, json=body).json()
+    assert (raw["errcode"], raw["verify_ret"]) == (0, NOT_FINISHED)
+    assert (
+        client.query_verify_info(answer.verify_id, answer.out_seq_no, chash, "o-carol").verify_ret
+        == NOT_FINISHED
+    )
+    with pytest.raises(WeChatProtocolError):  # no photo of a check not done
         client.get_image(answer.verify_id, answer.out_seq_no, chash, "o-carol")
+    # The user finishes: the same verify_id now answers the outcome.
+    fresh_sim.control("/sim/verify", {"openid": "o-carol", "verify_id": answer.verify_id})
+    assert (
+        client.query_verify_info(answer.verify_id, answer.out_seq_no, chash, "o-carol").verify_ret
+        == VERIFY_PASS
+    )
+
+
+def test_still_checking_is_10005_when_told_then_the_outcome(
+    fresh_sim: RunningSim, client: WeChatClient
+) -> None:
+    answer, chash = issue(client)
+    vid, seq = answer.verify_id, answer.out_seq_no
+    fresh_sim.control("/sim/verify", {"openid": "o-carol", "verify_id": vid, "result_code": STILL_CHECKING})
+    assert client.query_verify_info(vid, seq, chash, "o-carol").verify_ret == STILL_CHECKING
+    with pytest.raises(WeChatProtocolError):
+        client.get_image(vid, seq, chash, "o-carol")
+    fresh_sim.control("/sim/verify", {"openid": "o-carol", "verify_id": vid, "result_code": 10004})
+    assert client.query_verify_info(vid, seq, chash, "o-carol").verify_ret == 10004
 
 
 def test_mismatched_openid_seq_or_cert_hash_are_refused(fresh_sim: RunningSim, client: WeChatClient) -> None:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.people import ERIN
@@ -230,3 +231,22 @@ def test_per_minute_limit_answers_45011_and_lifts_next_minute(small_quota_sim: R
 def test_simulator_refuses_a_bad_quota_setting(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="WECHAT_SIM_DAILY_QUOTAS"):
         start_sim(tmp_path / "bad.log", {"WECHAT_SIM_DAILY_QUOTAS": "[1, 2]"})
+
+
+def test_success_answers_of_token_and_login_carry_no_errcode(fresh_sim: RunningSim) -> None:
+    """As WeChat sends them: errcode / errmsg only on a failure (the client must not need them)."""
+    plain = httpx.get(
+        f"{fresh_sim.url}/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": APPID, "secret": SECRET},
+    ).json()
+    stable = httpx.post(
+        f"{fresh_sim.url}/cgi-bin/stable_token",
+        json={"grant_type": "client_credential", "appid": APPID, "secret": SECRET},
+    ).json()
+    code = fresh_sim.control("/sim/login", {"openid": "o-bare"})["code"]
+    login = httpx.get(
+        f"{fresh_sim.url}/sns/jscode2session",
+        params={"appid": APPID, "secret": SECRET, "js_code": code, "grant_type": "authorization_code"},
+    ).json()
+    assert set(plain) == set(stable) == {"access_token", "expires_in"}
+    assert set(login) == {"openid", "session_key"}

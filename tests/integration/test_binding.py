@@ -36,7 +36,7 @@ def test_unknown_reference_is_404(stack: RunningStack) -> None:
     resp = stack.lookup(token, ref)
     assert resp.status_code == 404
     if stack.version == 1:
-        assert resp.json()["error"]["wechat_errcode"] == 84003
+        assert resp.json()["error"]["wechat_errcode"] == 84001
 
 
 def test_v1_key_used_by_another_user_does_not_match(stack_v1: RunningStack) -> None:
@@ -78,15 +78,22 @@ def test_v1_still_checking_is_answered_but_not_stored(stack_v1: RunningStack) ->
     assert stack_v1.call("GET", "/v1/face/results/latest", token).status_code == 404
 
 
-def test_v1_expired_result_is_410(stack_v1: RunningStack) -> None:
+def test_v1_result_wechat_no_longer_keeps_is_404_and_one_looked_up_in_time_stays(
+    stack_v1: RunningStack,
+) -> None:
+    """WeChat answers a 1.0 verify_result for about 5 minutes, then 84001 (404). A result looked
+    up within them is stored and answered from the table after."""
     stack_v1.sim_control("/sim/reset")
     openid = user()
     token = stack_v1.login(openid)
-    ref = stack_v1.verify_on_phone(openid, stack_v1.key_of(token, ALICE))
-    stack_v1.sim_control("/sim/clock", {"advance_s": 3600})
-    resp = stack_v1.lookup(token, ref)
-    assert resp.status_code == 410
-    assert resp.json()["error"]["wechat_errcode"] == 84002
+    late = stack_v1.verify_on_phone(openid, stack_v1.key_of(token, ALICE))
+    in_time = stack_v1.verify_on_phone(openid, stack_v1.key_of(token, ALICE))
+    assert stack_v1.lookup(token, in_time).json()["passed"] is True
+    stack_v1.sim_control("/sim/clock", {"advance_s": 300})
+    resp = stack_v1.lookup(token, late)
+    assert resp.status_code == 404
+    assert resp.json()["error"]["wechat_errcode"] == 84001
+    assert stack_v1.lookup(token, in_time).json()["passed"] is True
 
 
 @pytest.fixture(scope="module")

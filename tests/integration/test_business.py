@@ -213,6 +213,37 @@ def test_the_sweep_reports_a_face_check_the_app_never_looked_up(business: Busine
     assert stack.calls_to("/cityservice/face/identify/queryverifyinfo") == calls
 
 
+def test_a_face_check_not_finished_is_answered_never_stored_and_the_finished_one_reaches_everyone(
+    business: Business,
+) -> None:
+    """2.0: WeChat answers errcode 0 with verify_ret 10300 before the user has finished; 1.0:
+    identify_ret 10005. Neither is stored or reported, and the later lookup asks WeChat again."""
+    stack = business.stack
+    openid = "biz-early"
+    token = stack.login(openid)
+    key = stack.key_of(token, ALICE)
+    if stack.version == 2:
+        early = stack.lookup(token, key)  # the mini-program polls before the user is done
+        assert early.status_code == 200, early.text
+        assert (early.json()["passed"], early.json()["result_code"]) == (False, 10300)
+        assert business.run("result-sweeper").get("unfinished", 0) >= 1  # the sweeper too
+        ref = stack.verify_on_phone(openid, key)
+    else:
+        ref = stack.verify_on_phone(openid, key, result_code=10005)
+        early = stack.lookup(token, ref)
+        assert (early.json()["passed"], early.json()["result_code"]) == (False, 10005)
+        ref = stack.verify_on_phone(openid, key)  # the user tries again and passes
+    assert stack.call("GET", "/v1/face/results/latest", token).status_code == 404
+    operator = Credentials(OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY)
+    assert business.signed_get(f"/v1/users/{openid}/face/results/latest", operator).status_code == 404
+    assert business.events(openid, "FaceVerificationCompleted", wait_s=1) == []
+    done = stack.lookup(token, ref)
+    assert done.json()["passed"] is True, done.text
+    assert stack.call("GET", "/v1/face/results/latest", token).json()["passed"] is True
+    (event,) = business.events(openid, "FaceVerificationCompleted", wait_s=10)
+    assert event["detail"]["passed"] is True
+
+
 def test_the_server_side_route_answers_only_callers_iam_allows(business: Business) -> None:
     stack = business.stack
     token, _, result = verified(business, "biz-iam")

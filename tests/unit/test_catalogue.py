@@ -7,7 +7,7 @@ import re
 import pytest
 
 from wxface.wechat import CodeKind, describe, lookup
-from wxface.wechat.catalogue import all_codes
+from wxface.wechat.catalogue import all_codes, describe_api, is_final
 
 # The seed's callback table ("回调结果说明"), which 1.0 identify_ret reuses.
 SEED_CALLBACK = [
@@ -37,12 +37,20 @@ API_STATUS = {
     84006: 400,
 }
 
+# WeChat's queryverifyinfo table in its own order: 10000-10004 from the stored page, the rest as
+# independent SDKs (WxJava, SKIT) transcribe it.
+VERIFY_RET_FROM_10005 = [
+    10005, 10006, 10007, 10008, 10010, 10012, 10013, 10014, 10015, 10016, 10017, 10018, 10020,
+    10021, 10026, 10029, 10040, 10041, 10042, 10045, 10052, 10300,
+]  # fmt: skip
+
 VERIFY_RET = [
     10000,
     10001,
     10002,
     10003,
     10004,
+    *VERIFY_RET_FROM_10005,
     *range(90001, 90025),
     90104,
     90105,
@@ -78,6 +86,33 @@ def test_only_minus_one_is_retried_and_only_token_codes_refresh() -> None:
 @pytest.mark.parametrize("code", VERIFY_RET)
 def test_2_0_verify_ret_codes_are_catalogued(code: int) -> None:
     assert lookup(CodeKind.VERIFY_RET, code) is not None
+
+
+def test_only_unfinished_checks_are_not_final() -> None:
+    assert {(i.kind, i.code) for i in all_codes() if not i.final} == {
+        (CodeKind.IDENTIFY_RET, 10005),
+        (CodeKind.VERIFY_RET, 10005),
+        (CodeKind.VERIFY_RET, 10300),
+    }
+    assert is_final(CodeKind.VERIFY_RET, 10004) and is_final(CodeKind.VERIFY_RET, 10021)
+    assert is_final(CodeKind.VERIFY_RET, 12345)  # an unknown code is an outcome: not passed
+    assert not is_final(CodeKind.VERIFY_RET, 10300) and not is_final(CodeKind.IDENTIFY_RET, 10005)
+    assert is_final(CodeKind.IDENTIFY_RET, 10300)  # 1.0 has no 10300
+
+
+@pytest.mark.parametrize("code", [10007, 10008, 10013, 10014, 10015, 10016, 10021, 10029, 10045, 10052])
+def test_wechats_own_failures_tell_the_user_to_start_a_new_face_check(code: int) -> None:
+    info = lookup(CodeKind.VERIFY_RET, code)
+    assert info is not None and info.final
+    assert "start a new face check" in info.message and "重新发起核身" in info.message_zh
+
+
+@pytest.mark.parametrize("endpoint", ["/cgi-bin/token", "/cgi-bin/stable_token"])
+def test_40001_at_a_token_endpoint_is_a_configuration_fault(endpoint: str) -> None:
+    info = describe_api(endpoint, 40001)
+    assert (info.http_status, info.config_error, info.token_error) == (502, True, False)
+    assert describe_api("/cityservice/face/identify/getinfo", 40001).token_error
+    assert describe_api("/sns/jscode2session", 40001).http_status == 503
 
 
 def test_support_check_reuses_numbers_with_other_meanings() -> None:

@@ -16,6 +16,7 @@ from wxface.wechat import (
     WeChatApiError,
     WeChatBusy,
     WeChatClient,
+    WeChatCredentialsRejected,
     WeChatLoginCodeError,
     WeChatProtocolError,
     WeChatTokenError,
@@ -244,9 +245,58 @@ def test_getimage_returns_bytes_and_raises_on_errcodes() -> None:
         Recorder(lambda r: httpx.Response(200, content=jpeg, headers={"content-type": "image/jpeg"}))
     )
     assert client.get_image("vid", "seq-12345", "a" * 64, "o1") == jpeg
-    client2, _ = make(Recorder({"errcode": 84104, "errmsg": "not finished"}))
+    client2, _ = make(Recorder({"errcode": 84105, "errmsg": "not found"}))
     with pytest.raises(WeChatApiError):
         client2.get_image("vid", "seq-12345", "a" * 64, "o1")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, content=b"", headers={"content-type": "image/jpeg"}),  # empty: no photo
+        httpx.Response(200, content=b""),
+        httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "verify_ret": 10300}),  # not finished
+        httpx.Response(200, content=b' {"verify_ret": 10005}', headers={"content-type": "text/plain"}),
+    ],
+)
+def test_getimage_never_takes_an_empty_or_json_answer_for_a_photo(answer: httpx.Response) -> None:
+    client, _ = make(Recorder(lambda r: answer))
+    with pytest.raises(WeChatProtocolError):
+        client.get_image("vid", "seq-12345", "a" * 64, "o1")
+
+
+def test_success_answers_without_errcode_are_read_as_success() -> None:
+    """WeChat's token and login answers carry no errcode when they succeed."""
+    rec = Recorder(
+        {"access_token": "T" * 100, "expires_in": 7200},
+        {"access_token": "U" * 100, "expires_in": 7000},
+        {"openid": "o-1", "session_key": "c2Vzc2lvbi1rZXk="},
+    )
+    client = WeChatClient(CONFIG, transport=httpx.MockTransport(rec))
+    assert client.stable_token("wx1", "s").expires_in == 7200
+    assert client.token("wx1", "s").expires_in == 7000
+    assert client.code2session("wx1", "s", "code").openid == "o-1"
+
+
+@pytest.mark.parametrize("call", ["stable_token", "token"])
+def test_40001_at_a_token_endpoint_is_the_appsecret_not_a_stale_token(call: str) -> None:
+    """WeChat's getAccessToken page: 40001 there is a wrong AppSecret. A configuration fault (502
+    and the alarm), not a stale token (503), and never retried."""
+    rec = Recorder({"errcode": 40001, "errmsg": "invalid credential"})
+    client = WeChatClient(CONFIG, transport=httpx.MockTransport(rec))
+    with pytest.raises(WeChatCredentialsRejected) as err:
+        getattr(client, call)("wx1", "wrong-secret")
+    assert err.value.http_status == 502
+    assert err.value.info.config_error and not err.value.info.token_error
+    assert len(rec.requests) == 1
+
+
+def test_40001_on_a_face_call_is_still_a_stale_token() -> None:
+    rec = Recorder({"errcode": 40001, "errmsg": "invalid credential"}, OK_INFO)
+    tokens = Tokens("tok-old", "tok-new")
+    client, _ = make(rec, tokens)
+    assert client.get_info("vr_x").identify_ret == 0
+    assert tokens.stale_calls == ["tok-old"]
 
 
 def test_token_endpoints_send_credentials_and_no_access_token() -> None:

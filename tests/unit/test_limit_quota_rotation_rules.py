@@ -18,7 +18,7 @@ from wxface.domain.limits import QuotaPolicy, wechat_day
 from wxface.domain.stack_keys import SigningKey, active_signing_key, rotated
 from wxface.domain.tokens import with_app_secret
 from wxface.settings import Settings, SettingsError
-from wxface.wechat.errors import WeChatApiError
+from wxface.wechat.errors import WeChatApiError, error_for_errcode
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
@@ -132,6 +132,26 @@ def test_40125_re_reads_the_secret_once_and_retries_once() -> None:
     with pytest.raises(WeChatApiError):
         with_app_secret(read, always_bad)
     assert sent == ["old", "new"]  # one re-read, never a loop
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "re_read"), [("/cgi-bin/stable_token", True), ("/sns/jscode2session", False)]
+)
+def test_40001_re_reads_the_secret_only_where_a_token_endpoint_means_the_appsecret(
+    endpoint: str, re_read: bool
+) -> None:
+    reads: list[bool] = []
+
+    def read(force: bool) -> str:
+        reads.append(force)
+        return "s"
+
+    def call(secret: str) -> str:
+        raise error_for_errcode(endpoint, 40001, "invalid credential")
+
+    with pytest.raises(WeChatApiError):
+        with_app_secret(read, call)
+    assert reads == ([False, True] if re_read else [False])
 
 
 def test_other_errcodes_are_not_a_reason_to_re_read() -> None:

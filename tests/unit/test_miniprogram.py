@@ -95,3 +95,29 @@ def test_the_types_check_with_the_pinned_typescript() -> None:
         cwd=PACKAGE, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert tsc.returncode == 0, tsc.stdout[-4000:]
+
+
+def test_the_client_has_a_message_for_every_result_code_the_backend_catalogues() -> None:
+    """The mini-program's messages follow the backend's catalogue: every 1.0 identify_ret and 2.0
+    verify_ret code, and the same codes counted as not finished."""
+    import json
+
+    from wxface.wechat.catalogue import CodeKind, all_codes, is_final
+
+    node, _ = node_and_npm()
+    script = (
+        "const m = require('./lib/messages');"
+        "console.log(JSON.stringify({callback: Object.keys(m.CALLBACK), verify: Object.keys(m.VERIFY_RET),"
+        " unfinished: [1, 2].map((v) => [10005, 10300].filter((c) => m.notFinished(v, c)))}))"
+    )
+    out = subprocess.run(
+        [node, "-e", script], cwd=PACKAGE, capture_output=True, text=True, timeout=60, check=True
+    )
+    shown = json.loads(out.stdout)
+    for kind, key in ((CodeKind.IDENTIFY_RET, "callback"), (CodeKind.VERIFY_RET, "verify")):
+        catalogued = {str(i.code) for i in all_codes() if i.kind is kind}
+        assert catalogued <= set(shown[key]), (kind, sorted(catalogued - set(shown[key])))
+    assert shown["unfinished"] == [
+        [c for c in (10005, 10300) if not is_final(kind, c)]
+        for kind in (CodeKind.IDENTIFY_RET, CodeKind.VERIFY_RET)
+    ]

@@ -50,7 +50,12 @@ function promisify(api, options) {
 }
 
 function createFaceVerifyClient(options) {
-  const settings = Object.assign({ apiVersion: 2, checkAliveType: 2, uploadVideo: false }, options);
+  // pollAttempts / pollIntervalMs: how often a result WeChat has not finished yet (10005, 10300)
+  // is asked for again, and how long apart (each counts against the user's lookup limit).
+  const settings = Object.assign(
+    { apiVersion: 2, checkAliveType: 2, uploadVideo: false, pollAttempts: 3, pollIntervalMs: 2000 },
+    options,
+  );
   const wxApi = settings.wx || (typeof wx !== 'undefined' ? wx : undefined); // eslint-disable-line no-undef
   if (!wxApi) throw new Error('createFaceVerifyClient needs the wx object');
   if (!settings.baseUrl) throw new Error('createFaceVerifyClient needs baseUrl');
@@ -191,6 +196,21 @@ function createFaceVerifyClient(options) {
     return authed('POST', '/v1/face/results', body);
   }
 
+  function pause(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // The result, asked again (at most pollAttempts times, pollIntervalMs apart) while WeChat says
+  // the check is not finished: the backend stores nothing until it is.
+  async function settledResult(reference) {
+    let result = await fetchResult(reference);
+    for (let i = 0; i < settings.pollAttempts && messages.notFinished(apiVersion, result.result_code); i += 1) {
+      await pause(settings.pollIntervalMs);
+      result = await fetchResult(reference);
+    }
+    return result;
+  }
+
   function deviceMessage(code) {
     return apiVersion === 2 ? messages.verifyRetMessage(code) : messages.callbackMessage(code);
   }
@@ -199,6 +219,7 @@ function createFaceVerifyClient(options) {
   // bound to the identity the backend issued the key for is refused, with the backend's reason.
   function verdictMessage(result) {
     if (result.passed === true) return '人脸核身成功';
+    if (messages.notFinished(apiVersion, result.result_code)) return '核验结果尚未生成，请稍后查看';
     if (result.identity_matched === false) return '核验身份与本人信息不一致';
     const wechatPass = result.result_code === (apiVersion === 2 ? 10000 : 0);
     if (wechatPass) return result.message_zh || '本次核身未绑定本服务签发的身份凭证，不能视为通过';
@@ -206,7 +227,9 @@ function createFaceVerifyClient(options) {
   }
 
   // The whole flow. Resolves with the backend's verdict:
-  //   { passed, resultCode, message, fromBackend: true, result }
+  //   { passed, resultCode, message, fromBackend: true, finished, result }
+  // (finished: false when WeChat had still not finished after the polling: no verdict yet, look
+  // again later with fetchResult or latest),
   // or, when the check ended on the device (cancelled, no camera...), with
   //   { passed: false, resultCode, message, fromBackend: false }.
   async function verify(person, options) {
@@ -217,12 +240,13 @@ function createFaceVerifyClient(options) {
     if (messages.endedOnDevice(apiVersion, check.errCode) || !check.reference) {
       return { passed: false, resultCode: check.errCode, message: deviceMessage(check.errCode), fromBackend: false };
     }
-    const result = await fetchResult(check.reference);
+    const result = await settledResult(check.reference);
     return {
       passed: result.passed === true,
       resultCode: result.result_code,
       message: verdictMessage(result),
       fromBackend: true,
+      finished: !messages.notFinished(apiVersion, result.result_code),
       result,
     };
   }

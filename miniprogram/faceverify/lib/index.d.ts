@@ -73,6 +73,10 @@ export interface FaceVerifyClientOptions {
   uploadVideo?: boolean;
   /** Default: the global wx. */
   wx?: FaceVerifyWx;
+  /** How many more times verify() asks for a result WeChat has not finished (10005, 10300). Default 3. */
+  pollAttempts?: number;
+  /** Milliseconds between those asks. Default 2000. */
+  pollIntervalMs?: number;
 }
 
 export interface Person {
@@ -112,7 +116,15 @@ export interface FaceResult {
 }
 
 export type VerifyOutcome =
-  | { passed: boolean; resultCode: number; message: string; fromBackend: true; result: FaceResult }
+  | {
+      passed: boolean;
+      resultCode: number;
+      message: string;
+      fromBackend: true;
+      /** false: WeChat had not finished the check after the polling; no verdict yet. */
+      finished: boolean;
+      result: FaceResult;
+    }
   | { passed: false; resultCode: number; message: string; fromBackend: false };
 
 export type FaceVerifyErrorKind = 'privacy' | 'unsupported' | 'network' | 'server' | 'rejected' | 'session';
@@ -157,6 +169,8 @@ export declare namespace messages {
   function supportMessage(code: number): string;
   /** Whether a face check ended on the device (the backend is not asked). */
   function endedOnDevice(apiVersion: 1 | 2, code: number): boolean;
+  /** Whether the backend's result_code says WeChat has not finished the check (not stored). */
+  function notFinished(apiVersion: 1 | 2, code: number): boolean;
 }
 
 // For projects using miniprogram-api-typings: WeChat's face APIs on its `wx`.

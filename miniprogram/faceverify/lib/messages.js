@@ -62,6 +62,30 @@ const VERIFY_RET = {
   10002: '未检测到清晰的人脸，请正对屏幕重试',
   10003: '身份证号与姓名不匹配，请核对后重试',
   10004: '人脸与身份证照片比对不一致，请本人重试',
+  // Not final: the backend stores nothing and the client asks again (notFinished below).
+  10005: '正在核验中，请稍候',
+  10006: '该小程序暂未开通人脸核身',
+  // WeChat's own failures: final for this key; a new face check may pass.
+  10007: '服务繁忙，请重新发起核身',
+  10008: '系统繁忙，请重新发起核身',
+  10010: '照片质量较低，请在光线充足处重试',
+  10012: '比对验证失败，请本人重试',
+  10013: '系统繁忙，请重新发起核身',
+  10014: '系统繁忙，请重新发起核身',
+  10015: '系统繁忙，请重新发起核身',
+  10016: '服务繁忙，请重新发起核身',
+  10017: '核验凭证无效，请重新开始',
+  10018: '未找到核验信息，请重新开始',
+  10020: '核验超时，请重试',
+  10021: '请勿重复提交，请重新发起核身',
+  10026: '该身份证不在比对库中，无法核验',
+  10029: '核验超时，请重新发起核身',
+  10040: '请求数据编码有误',
+  10041: '核验用户无效，请重新开始',
+  10042: '操作过于频繁，请稍后再试',
+  10045: '系统繁忙，请重新发起核身',
+  10052: '核验超时，请重新发起核身',
+  10300: '人脸核身尚未完成',
   90001: '当前设备不支持人脸核身',
   90002: '您已取消人脸核身',
   90003: '您已取消人脸核身',
@@ -119,6 +143,15 @@ function supportMessage(code) {
   return pick(SUPPORT_CHECK, code, '当前设备暂不支持人脸核身');
 }
 
+// A result code that is not an outcome yet (the backend's result_code for a check WeChat has not
+// finished): 1.0 identify_ret 10005; 2.0 verify_ret 10005 (still checking) and 10300 (not done).
+// The backend stores nothing for it, so asking again a little later is how to get the outcome.
+const NOT_FINAL = { 1: [10005], 2: [10005, 10300] };
+
+function notFinished(apiVersion, code) {
+  return (NOT_FINAL[apiVersion] || []).indexOf(code) !== -1;
+}
+
 // The front end's own view of a face-check callback code: did the user stop before the check
 // could finish (then there is nothing to ask the backend)?
 function endedOnDevice(apiVersion, code) {
@@ -126,4 +159,4 @@ function endedOnDevice(apiVersion, code) {
   return (code >= 90000 && code <= 90199);
 }
 
-module.exports = { CALLBACK, VERIFY_RET, SUPPORT_CHECK, callbackMessage, verifyRetMessage, supportMessage, endedOnDevice };
+module.exports = { CALLBACK, VERIFY_RET, SUPPORT_CHECK, callbackMessage, verifyRetMessage, supportMessage, endedOnDevice, notFinished };

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..answers import ResultAnswer
 from ..dal.records import OUTBOX_SHARDS, AuditEntry, KeyRecord, PendingCheck, Store, StoredResult
-from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe
+from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import Forbidden, KeyExpired, NoResult, NotFound, QuotaGuardRefused, WrongFaceApiVersion
@@ -26,8 +26,6 @@ logger = logging.getLogger("wxface.results")
 
 LOOKUP_ROUTE = "POST /v1/face/results"
 ERASE_ROUTE = "DELETE /v1/me"
-
-STILL_CHECKING = 10005  # 1.0 identify_ret: not final, never stored
 
 
 def build_answer(
@@ -121,8 +119,8 @@ class ResultLookup:
             info.validate_data or None,
             biz_ref,
         )
-        if info.identify_ret == STILL_CHECKING:
-            return answer
+        if not is_final(CodeKind.IDENTIFY_RET, info.identify_ret):
+            return answer  # still checking: answered, never stored; the next lookup asks again
         return self._store(ref, owner, openid, answer, at, key_ref)
 
     def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
@@ -148,11 +146,14 @@ class ResultLookup:
         self, ref: str, record: KeyRecord, verify_id: str, openid: str, the_cert_hash: str, at: float
     ) -> ResultAnswer:
         """``queryverifyinfo`` with the key's stored binding, and the answer stored (with its
-        event): the user's own lookup and the sweep's."""
+        event) when it is final: the user's own lookup and the sweep's. A check WeChat has not
+        finished (10005, 10300) is answered, never stored, and its pending check stays."""
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-        final = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
-        return self._store(ref, record.owner, openid, final, at, ref)
+        result = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
+        if not is_final(CodeKind.VERIFY_RET, answer.verify_ret):
+            return result
+        return self._store(ref, record.owner, openid, result, at, ref)
 
     def _sealing(self) -> SealingKey:
         if self.sealing_key is None:  # pragma: no cover - a wiring mistake
@@ -203,19 +204,21 @@ class ResultLookup:
             return "dropped"
         try:
             with admitted_as("background"):
-                self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
+                answer = self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
+            if is_final(CodeKind.VERIFY_RET, answer.result_code):
+                return "stored"
         except WeChatApiError:
-            # WeChat names no result (most often: the face check was not finished). Look once
-            # more in the key's last minutes, unless this was that look.
-            last_look = record.expires_at - LAST_LOOK_S
-            if at < last_look:
-                self.table.pending_later(ref, last_look)
-                return "unfinished"
-            self.table.pending_done(ref)
-            return "abandoned"
+            pass  # WeChat names no result for this key now: as for a check not finished
         except WeChatError:
             return "retry"  # WeChat unreachable: the next run tries again
-        return "stored"
+        # Not finished (verify_ret 10005 / 10300), or no result named: look once more in the
+        # key's last minutes, unless this was that look.
+        last_look = record.expires_at - LAST_LOOK_S
+        if at < last_look:
+            self.table.pending_later(ref, last_look)
+            return "unfinished"
+        self.table.pending_done(ref)
+        return "abandoned"
 
     def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:
         """``GET /v1/face/results/latest``."""

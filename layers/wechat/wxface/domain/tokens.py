@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from ..dal.params import ParameterMissing, read_secure, write_secure
 from ..dal.records import Store
 from ..wechat.client import WeChatClient
-from ..wechat.errors import WeChatApiError, WeChatUnavailable
+from ..wechat.errors import WeChatApiError, WeChatCredentialsRejected, WeChatUnavailable
 from ..wechat.models import AccessToken
 from .stack_keys import sha256_hex
 
@@ -132,13 +132,17 @@ T = TypeVar("T")
 
 
 def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T]) -> T:
-    """Call WeChat with the AppSecret. On 40125 (invalid AppSecret) the operator may just have
-    reset it in WeChat's console and put the new one into SSM: read it once more, bypassing the
-    cache, and try once more; a second 40125 is raised (502 and the WeChat-errors alarm)."""
+    """Call WeChat with the AppSecret. On 40125 (invalid AppSecret), or 40001 where a token
+    endpoint says so, the operator may just have reset it in WeChat's console and put the new one
+    into SSM: read it once more, bypassing the cache, and try once more; a second refusal is
+    raised (502 and the WeChat-errors alarm)."""
     try:
         return call(read(False))
     except WeChatApiError as err:
-        if err.errcode != INVALID_APPSECRET:
+        secret_refused = err.errcode == INVALID_APPSECRET or (
+            err.errcode == 40001 and isinstance(err, WeChatCredentialsRejected)
+        )
+        if not secret_refused:
             raise
     return call(read(True))
 

@@ -11,8 +11,14 @@ WeChat reuses numbers across three code spaces, so a bare number means nothing:
   ``identify_ret`` numbers), and ``SUPPORT_CHECK``: ``wx.checkIsSupportFacialRecognition``, which
   reuses 10001-10003 with other meanings.
 
+Some result codes are not an outcome yet (:data:`NOT_FINAL`): WeChat answers them, with errcode 0,
+to a lookup made before the user has finished the face check. They are answered but never stored,
+and a later lookup asks WeChat again.
+
 Sources: the 1.0 seed document (tables "回调结果说明", "错误码对应信息", section 5.3), the 2.0
-``queryverifyinfo`` page, and WeChat's global errcodes listed in docs/wechat-notes (shared).
+``queryverifyinfo`` page (the stored copies of its ``verify_ret`` table end at 10004; the rest, from
+10005 on, as independent SDKs such as WxJava and SKIT transcribe that page in its own order), and
+WeChat's global errcodes (the token and login pages). docs/api.md says which codes are final.
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ from typing import Final
 
 __all__ = [
     "IDENTIFY_PASS",
+    "NOT_FINAL",
+    "TOKEN_ENDPOINTS",
     "TOKEN_ERRCODES",
     "VERIFY_PASS",
     "CodeInfo",
     "CodeKind",
     "all_codes",
     "describe",
+    "describe_api",
+    "is_final",
     "lookup",
 ]
 
@@ -57,11 +67,27 @@ class CodeInfo:
     # API: this deployment's configuration (AppID, AppSecret, IP allow-list): the caller gets a
     # generic 502, the cause goes only to the logs and metrics (never disclosed to the public).
     config_error: bool = False
+    # Result codes: False for a check WeChat has not finished yet (never stored, asked again).
+    final: bool = True
 
 
 IDENTIFY_PASS: Final = 0
 VERIFY_PASS: Final = 10000
 TOKEN_ERRCODES: Final = frozenset({40001, 40014, 42001})
+
+# Result codes that are not an outcome: WeChat answers them (errcode 0) before the user has
+# finished. 1.0: identify_ret 10005 (the seed: 正在检测中, finish_time 0). 2.0: verify_ret 10005
+# (正在检测中) and 10300 (未完成核身), what queryverifyinfo answers for a verify_id whose face check
+# has not been done.
+NOT_FINAL: Final[dict[CodeKind, frozenset[int]]] = {
+    CodeKind.IDENTIFY_RET: frozenset({10005}),
+    CodeKind.VERIFY_RET: frozenset({10005, 10300}),
+}
+
+# The endpoints that take the AppSecret itself. WeChat's getAccessToken page documents 40001 there
+# as "AppSecret 错误或者 AppSecret 不属于这个公众号": on these endpoints no access token was sent, so
+# 40001 is this deployment's configuration, never a stale token.
+TOKEN_ENDPOINTS: Final = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
 
 # (code, name, English, Chinese, http status, flags: "retry", "token", "caller", "config" or "")
 _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
@@ -261,6 +287,83 @@ _VERIFY: Final[tuple[tuple[int, str, str, str], ...]] = (
     (10002, "face_features_not_detected", "Face feature detection failed", "人脸特征检测失败"),
     (10003, "id_number_mismatch", "The ID number does not match", "身份证号不匹配"),
     (10004, "face_mismatch", "The face does not match", "比对人脸信息不匹配"),
+    # From here to 10300: the rest of the page's table, as the SDKs transcribe it (see above).
+    # Not final: the check is still running, or not done yet. The lookup answers them, stores
+    # nothing, and the next lookup asks again.
+    (10005, "checking", "The face check is still being checked; look again shortly", "正在检测中"),
+    # Failures on WeChat's side (system failures, timeouts, a repeated request): final for this
+    # key, never a pass; the user may start a new face check with a new key.
+    (10006, "appid_not_permitted", "This AppID has no face-verification permission", "appid 没有权限"),
+    (
+        10007,
+        "image_fetch_failed",
+        "WeChat's backend failed to fetch the image; start a new face check",
+        "后台获取图片失败，请重新发起核身",
+    ),
+    (10008, "system_failure", "WeChat's system failed; start a new face check", "系统失败，请重新发起核身"),
+    (10010, "photo_quality_low", "The photo quality is too low", "照片质量较低"),
+    (10012, "comparison_failed", "The comparison failed", "比对验证失败"),
+    (
+        10013,
+        "wechat_system_error",
+        "WeChat's system erred; start a new face check",
+        "系统错误，请重新发起核身",
+    ),
+    (
+        10014,
+        "system_failure_10014",
+        "WeChat's system failed; start a new face check",
+        "系统失败，请重新发起核身",
+    ),
+    (
+        10015,
+        "system_failure_10015",
+        "WeChat's system failed; start a new face check",
+        "系统失败，请重新发起核身",
+    ),
+    (
+        10016,
+        "image_store_failed",
+        "Storing the user's image failed; start a new face check",
+        "存储用户图片失败，请重新发起核身",
+    ),
+    (10017, "illegal_id", "The id is not valid", "非法 Id"),
+    (10018, "user_not_found", "The user information does not exist", "用户信息不存在"),
+    (10020, "timed_out", "Verification timed out", "认证超时"),
+    (
+        10021,
+        "duplicate_request",
+        "A repeated request: WeChat gave no new result for it; start a new face check",
+        "重复的请求，返回上一次的结果（本次未给出新结果，请重新发起核身）",
+    ),
+    (
+        10026,
+        "not_in_authoritative_source",
+        "The identity is not in the authoritative comparison database",
+        "用户身份数据不在权威源比对库中",
+    ),
+    (10029, "request_timed_out", "The request timed out; start a new face check", "请求超时，请重新发起核身"),
+    (10040, "not_utf8", "The request data must be UTF-8", "请求数据编码不对，必须是 UTF8 编码"),
+    (10041, "illegal_user", "The user is not valid", "非法用户"),
+    (10042, "too_frequent", "Too many requests; try again later", "请求过于频繁，稍后再重试"),
+    (
+        10045,
+        "system_failure_10045",
+        "WeChat's system failed; start a new face check",
+        "系统失败，请重新发起核身",
+    ),
+    (
+        10052,
+        "request_timed_out_10052",
+        "The request timed out; start a new face check",
+        "请求超时，请重新发起核身",
+    ),
+    (
+        10300,
+        "not_finished",
+        "The face check is not finished yet; look again once the user has finished it",
+        "未完成核身",
+    ),
     (90001, "device_unsupported", "This device does not support face detection", "设备不支持人脸检测"),
     (90002, "cancelled_in_tutorial", "The user cancelled on the tutorial page", "用户在教程页取消"),
     (90003, "cancelled_at_start", "The user cancelled while starting", "用户在初始化时取消"),
@@ -343,9 +446,22 @@ def _build() -> dict[tuple[CodeKind, int], CodeInfo]:
         (CodeKind.VERIFY_RET, _VERIFY),
         (CodeKind.SUPPORT_CHECK, _SUPPORT),
     ):
+        unfinished = NOT_FINAL.get(kind, frozenset())
         for code, name, en, zh in rows:
-            table[(kind, code)] = CodeInfo(kind, code, name, en, zh)
+            table[(kind, code)] = CodeInfo(kind, code, name, en, zh, final=code not in unfinished)
     return table
+
+
+# 40001 where only the AppID and AppSecret were sent (TOKEN_ENDPOINTS).
+_SECRET_REJECTED: Final = CodeInfo(
+    CodeKind.API,
+    40001,
+    "appsecret_rejected",
+    "WeChat rejected the AppSecret (40001 at the token endpoint)",
+    "AppSecret 错误或不属于该账号",
+    502,
+    config_error=True,
+)
 
 
 _TABLE: Final = _build()
@@ -375,6 +491,19 @@ def describe(kind: CodeKind, code: int) -> CodeInfo:
         f"Face verification did not pass (code {code})",
         f"人脸核身未通过（错误码 {code}）",
     )
+
+
+def describe_api(endpoint: str, errcode: int) -> CodeInfo:
+    """An API errcode as answered by ``endpoint``: like :func:`describe`, except that 40001 at a
+    token endpoint is the AppSecret (configuration: 502 and the alarm), not a stale token."""
+    if errcode == 40001 and endpoint in TOKEN_ENDPOINTS:
+        return _SECRET_REJECTED
+    return describe(CodeKind.API, errcode)
+
+
+def is_final(kind: CodeKind, code: int) -> bool:
+    """Whether a result code is an outcome (False: WeChat has not finished the check yet)."""
+    return code not in NOT_FINAL.get(kind, frozenset())
 
 
 def all_codes() -> tuple[CodeInfo, ...]:

@@ -241,11 +241,15 @@ class WeChatClient:
         return self._json(P_QUERYVERIFYINFO, QueryVerifyInfoResponse, body=req.wire)
 
     def get_image(self, verify_id: str, out_seq_no: str, cert_hash: str, openid: str) -> bytes:
-        """``getimage``: the verification photo as bytes (errcodes arrive as JSON)."""
+        """``getimage``: the verification photo as bytes (errcodes arrive as JSON). An empty body,
+        or JSON without an errcode (such as a check that is not finished), is not a photo."""
         req = QueryVerifyInfoRequest(
             verify_id=verify_id, out_seq_no=out_seq_no, cert_hash=cert_hash, openid=openid
         )
-        return self._send(P_GETIMAGE, body=req.wire).content
+        resp = self._send(P_GETIMAGE, body=req.wire)
+        if not resp.content or _is_json(resp):
+            raise WeChatProtocolError(P_GETIMAGE, "no photo in the answer")
+        return resp.content
 
     # --- machinery --------------------------------------------------------------------------
 
@@ -370,10 +374,15 @@ class WeChatClient:
         return resp
 
 
+def _is_json(resp: httpx.Response) -> bool:
+    return "json" in resp.headers.get("content-type", "") or resp.content.lstrip().startswith(b"{")
+
+
 def _status(endpoint: str, resp: httpx.Response) -> WeChatResponse:
     """The errcode and errmsg of an answer; errcode 0 for a non-JSON (binary) answer such as
-    getimage's photo."""
-    if "json" not in resp.headers.get("content-type", "") and not resp.content.startswith(b"{"):
+    getimage's photo, and for a JSON answer without one (WeChat's token and login answers carry
+    no errcode when they succeed)."""
+    if not _is_json(resp):
         return WeChatResponse()
     try:
         return WeChatResponse.model_validate_json(resp.content)

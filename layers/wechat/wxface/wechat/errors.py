@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .catalogue import CodeInfo, CodeKind, describe
+from .catalogue import TOKEN_ENDPOINTS, CodeInfo, describe_api
 
 __all__ = [
     "WeChatApiError",
@@ -73,7 +73,7 @@ class WeChatApiError(WeChatError):
     """WeChat answered with a non-zero errcode."""
 
     def __init__(self, endpoint: str, errcode: int, errmsg: str = "") -> None:
-        self.info: CodeInfo = describe(CodeKind.API, errcode)
+        self.info: CodeInfo = describe_api(endpoint, errcode)
         super().__init__(endpoint, f"errcode {errcode} ({self.info.name})")
         self.errcode = errcode
         self.errmsg = scrub_errmsg(errmsg)
@@ -99,7 +99,8 @@ class WeChatTokenError(WeChatApiError):
 
 
 class WeChatCredentialsRejected(WeChatApiError):
-    """40013 / 40125 / 40164: bad AppID or AppSecret, or an IP not on the allow-list. Alarm."""
+    """40013 / 40125 / 40164 (and 40001 at a token endpoint): bad AppID or AppSecret, or an IP
+    not on the allow-list. Alarm."""
 
 
 class WeChatQuotaExceeded(WeChatApiError):
@@ -142,5 +143,8 @@ _BY_ERRCODE: Final[dict[int, type[WeChatApiError]]] = {
 
 
 def error_for_errcode(endpoint: str, errcode: int, errmsg: str = "") -> WeChatApiError:
-    """The typed exception for a non-zero errcode (WeChatApiError for any other code)."""
+    """The typed exception for a non-zero errcode (WeChatApiError for any other code). At a token
+    endpoint, which is sent the AppSecret and no access token, 40001 is the AppSecret."""
+    if errcode == 40001 and endpoint in TOKEN_ENDPOINTS:
+        return WeChatCredentialsRejected(endpoint, errcode, errmsg)
     return _BY_ERRCODE.get(errcode, WeChatApiError)(endpoint, errcode, errmsg)
