@@ -185,6 +185,7 @@ def run() -> None:
     def session() -> None:
         stub.add_response("update_item", {"Attributes": {"n": {"N": "1"}}})  # the per-address count
         quota("/sns/jscode2session")
+        stub.add_response("get_item", {})  # the user's erasure epoch (none yet)
         answered(session_fn, session_event)
 
     def session_base() -> None:
@@ -195,7 +196,7 @@ def run() -> None:
     def key() -> None:
         stub.add_response("update_item", user_count("keys"))  # the user's item: count, session check
         quota("/cityservice/face/identify/getverifyid")
-        stub.add_response("transact_write_items", {})  # key, index and audit records
+        stub.add_response("transact_write_items", {})  # erasure check, key, index and audit records
         started = time.perf_counter()
         answered(keys_fn, key_event)
         spans.add("handler", time.perf_counter() - started)
@@ -233,7 +234,7 @@ def run() -> None:
         stub.add_response("update_item", user_count("lookups"))  # the user's item: count, session check
         stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
         quota("/cityservice/face/identify/queryverifyinfo")
-        stub.add_response("transact_write_items", {})  # result, index, audit and event records
+        stub.add_response("transact_write_items", {})  # result, index, audit, event, erasure check
         bus_stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]})
         stub.add_response("delete_item", {})  # the event's outbox entry, once EventBridge took it
         answered(results_fn, lookup_event)

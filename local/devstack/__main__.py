@@ -27,6 +27,8 @@ import boto3
 import httpx
 import uvicorn
 
+from wxface.domain.events import ERASED_DELAY_S  # the walkthrough waits for it
+
 from . import containers
 from .api_gateway import HttpApi
 from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint
@@ -196,7 +198,9 @@ def _limits_line(relaxed: bool) -> str:
     )
 
 
-def _walkthrough(api: str, sim: str, version: str, aws: str = "", queue_url: str = "") -> str:
+def _walkthrough(
+    api: str, sim: str, version: str, aws: str = "", queue_url: str = "", emitter: str = "event-emitter"
+) -> str:
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
     key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
     lines = [
@@ -250,8 +254,11 @@ def _walkthrough(api: str, sim: str, version: str, aws: str = "", queue_url: str
         "  # caller IAM does not allow (e.g. without the stack's ResultReaderPolicy): 403.",
         f"  .venv/bin/python tools/business_lookup.py {api} demo-user",
         "",
-        "  # 6. The user erases everything stored about them; the business hears of it (FaceDataErased)",
+        "  # 6. The user erases everything stored about them. The business hears of it (FaceDataErased)",
+        f"  #    once nothing begun before the erasure can still put an event: {ERASED_DELAY_S} s after it, the",
+        "  #    event emitter (every minute) puts it, within 90 s. Here the emitter is run at once, after the wait.",
         f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",
+        f"  sleep {ERASED_DELAY_S + 1}; .venv-tools/bin/aws lambda invoke --function-name {emitter} /dev/null > /dev/null",
         f"  {receive}",
         "",
     ]
@@ -482,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
         if not args.quiet:
             walkthrough = [
-                _walkthrough(api_url, sim_url, version, aws_url, queue_url),
+                _walkthrough(api_url, sim_url, version, aws_url, queue_url, f"{stack.name}-event-emitter"),
                 *_operator_lines(aws_url, stack.table_name),
             ]
             print(

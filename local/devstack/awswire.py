@@ -5,6 +5,7 @@ and the throughput limits AWS applies (SSM's 40 transactions per second by defau
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import re
@@ -89,9 +90,20 @@ def verify_signature(
         method=method, url=url, headers={h: headers[h] for h in auth.signed_headers}, data=body
     )
     request.context["timestamp"] = stamp
-    signer = SigV4Auth(Credentials(auth.access_key_id, secret_access_key), auth.service, auth.region)
+    received = hashlib.sha256(body).hexdigest()
+
+    class ReceivedBody(SigV4Auth):
+        """The canonical request over the body received, whatever the client declared: a
+        declared unsigned or streaming payload must not let a signed request be sent again with
+        another body. (AWS's HTTPS endpoints may accept UNSIGNED-PAYLOAD; the SDKs sign the
+        body over HTTP, as here, so refusing it makes the local endpoint no more lenient.)"""
+
+        def payload(self, request: AWSRequest) -> str:
+            return received
+
+    signer = ReceivedBody(Credentials(auth.access_key_id, secret_access_key), auth.service, auth.region)
     declared = headers.get("x-amz-content-sha256")
-    if declared and declared != "UNSIGNED-PAYLOAD" and declared != signer.payload(request):
+    if declared and declared != received:
         raise SignatureError("the x-amz-content-sha256 header does not match the body")
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if not hmac.compare_digest(expected, auth.signature):

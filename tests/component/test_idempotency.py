@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from tests.support.aws import Deployment, clients
 from wxface.api.errors import from_domain
 from wxface.dal import aws
-from wxface.domain.errors import DomainError, RateLimited
+from wxface.domain.errors import DomainError, RateLimited, SessionEnded
 from wxface.domain.idempotency import IdempotentCalls
 
 
@@ -24,9 +26,16 @@ class Clock:
         self.now += seconds
 
 
-def calls(dep: Deployment) -> tuple[IdempotentCalls, Clock]:
+def calls(dep: Deployment) -> tuple[Callable[..., dict[str, Any]], Clock]:
+    """The stack's idempotent calls, for a session of erasure epoch 0 that stays valid."""
     clock = Clock()
-    return IdempotentCalls.on_table(dep.table, aws.dynamodb(), sleep=clock.sleep, clock=clock), clock
+    inner = IdempotentCalls.on_table(dep.table, aws.dynamodb(), sleep=clock.sleep, clock=clock)
+    return functools.partial(inner, epoch=0, still_valid=lambda: None), clock
+
+
+def records(dep: Deployment, owner: str) -> list[dict[str, Any]]:
+    items = clients(dep.endpoint)["dynamodb"].scan(TableName=dep.table)["Items"]
+    return [i for i in items if i["pk"]["S"] == f"IDEMPOTENCY#{owner}"]
 
 
 def test_the_same_key_and_body_run_once_another_body_is_a_409(deployment: Deployment) -> None:
@@ -83,3 +92,66 @@ def test_a_double_tap_waits_for_the_first_then_gives_up_with_409(deployment: Dep
     mapped = from_domain(err)
     assert (mapped.status, mapped.code) == (409, "idempotency_in_progress")
     assert clock.now >= 3.0  # it waited for the first before giving up
+
+
+def test_a_session_of_a_later_erasure_epoch_never_meets_an_earlier_record(deployment: Deployment) -> None:
+    """The same Idempotency-Key after an erasure and a new login (the shipped client retries
+    with the same key after a 401): a record of its own, never the erased session's answer."""
+    idem, _ = calls(deployment)
+    assert idem(owner="o-ep", key="k", body_mac="b", work=lambda: {"verify_id": "old"}) == {
+        "verify_id": "old"
+    }
+    newer = functools.partial(idem, epoch=1)
+    assert newer(owner="o-ep", key="k", body_mac="b", work=lambda: {"verify_id": "new"}) == {
+        "verify_id": "new"
+    }
+    assert newer(owner="o-ep", key="k", body_mac="b", work=lambda: {"verify_id": "never"}) == {
+        "verify_id": "new"
+    }
+    assert len(records(deployment, "o-ep")) == 2
+
+
+def test_a_replay_checks_the_session_first(deployment: Deployment) -> None:
+    idem, _ = calls(deployment)
+    idem(owner="o-replay", key="k", body_mac="b", work=lambda: {"verify_id": "v"})
+
+    def ended() -> None:
+        raise SessionEnded
+
+    with pytest.raises(SessionEnded):
+        idem(owner="o-replay", key="k", body_mac="b", work=lambda: {"never": True}, still_valid=ended)
+
+
+def test_a_record_erased_while_its_request_ran_is_neither_re_created_nor_answered(
+    deployment: Deployment,
+) -> None:
+    """Powertools completes a record with an unconditional UpdateItem, which would re-create one
+    an erasure deleted meanwhile; here the completion needs the writer's own token."""
+    inner = IdempotentCalls.on_table(deployment.table, aws.dynamodb())
+
+    def raced() -> dict[str, Any]:
+        inner.erase("o-raced")  # the erasure runs while the request is in WeChat
+        return {"verify_id": "erased-users-key"}
+
+    with pytest.raises(SessionEnded):
+        inner(owner="o-raced", key="k", epoch=0, body_mac="b", work=raced, still_valid=lambda: None)
+    assert records(deployment, "o-raced") == []
+
+
+def test_a_failed_request_deletes_only_its_own_record(deployment: Deployment) -> None:
+    """A request whose record was erased and written again by another request (the same key and
+    epoch) fails: it must not delete the other's record."""
+    idem, _ = calls(deployment)
+
+    def fails_after_another_took_over() -> dict[str, Any]:
+        inner_calls = IdempotentCalls.on_table(deployment.table, aws.dynamodb())
+        inner_calls.erase("o-two")
+        assert inner_calls(
+            owner="o-two", key="k", epoch=0, body_mac="b", work=lambda: {"verify_id": "second"},
+            still_valid=lambda: None,
+        ) == {"verify_id": "second"}  # fmt: skip
+        raise RateLimited(retry_after=1)
+
+    with pytest.raises(RateLimited):
+        idem(owner="o-two", key="k", body_mac="b", work=fails_after_another_took_over)
+    assert idem(owner="o-two", key="k", body_mac="b", work=lambda: {"never": True}) == {"verify_id": "second"}

@@ -121,3 +121,41 @@ def test_the_signing_key_is_rotated_on_a_schedule_by_its_own_function(template: 
                  "QUOTA_ALARM_PERCENT", "QUOTA_REFUSE_PERCENT", "AUDIT_RETENTION_DAYS", "KEY_CACHE_SECONDS",
                  "SECRET_CACHE_SECONDS"):  # fmt: skip
         assert name in env, name
+
+
+def test_face_data_erased_waits_for_every_function_that_puts_events_and_is_put_within_90_s(
+    template: dict[str, Any],
+) -> None:
+    """The contract: no FaceVerificationCompleted of a result stored before an erasure, or by a
+    request in flight at it, is put after the user's FaceDataErased, which is put within 90 s of
+    the 204. A send from memory lasts at most its function's Timeout, so FaceDataErased waits
+    longer than the longest Timeout of any function allowed to put events; the emitter, every
+    minute, puts it then."""
+    from wxface.domain.events import ERASED_DELAY_S
+
+    functions = of_type(template, "AWS::Serverless::Function")
+    default_timeout = template["Globals"]["Function"]["Timeout"]
+    roles = of_type(template, "AWS::IAM::Role")
+
+    def puts_events(role: dict[str, Any]) -> bool:
+        for policy in role["Properties"].get("Policies", []):
+            document = policy.get("PolicyDocument", {}) if isinstance(policy, dict) else {}
+            for statement in document.get("Statement", []):
+                actions = statement.get("Action", [])
+                if statement.get("Effect") == "Allow" and "events:PutEvents" in (
+                    actions if isinstance(actions, list) else [actions]
+                ):
+                    return True
+        return False
+
+    putting = {
+        name: fn["Properties"].get("Timeout", default_timeout)
+        for name, fn in functions.items()
+        if puts_events(roles[fn["Properties"]["Role"]["Fn::GetAtt"][0]])
+    }
+    assert set(putting) >= {"FaceResultsFunction", "EventEmitterFunction", "ResultSweeperFunction"}
+    assert all(timeout < ERASED_DELAY_S for timeout in putting.values()), putting
+    emitter = functions["EventEmitterFunction"]["Properties"]
+    (schedule,) = [e for e in emitter["Events"].values() if e["Type"] == "Schedule"]
+    assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
+    assert ERASED_DELAY_S + 60 + putting["EventEmitterFunction"] <= 90

@@ -61,6 +61,27 @@ class Backend:
     kind: str
     store: Store
     idempotent_calls: Callable[[], IdempotentCalls]
+    idempotency: MemoryIdempotency | None = None  # the memory backend's records
+
+    def kept(self) -> list[str]:
+        """What the store holds of users (this test's only): keys, results, the users' indexes,
+        pending checks, outbox entries and idempotency records; not counters, the users' own
+        items (their limits and erasure epoch) or the audit trail."""
+        if isinstance(self.store, MemoryStore):
+            memory = self.store
+            idempotency = self.idempotency.records if self.idempotency is not None else {}
+            return [
+                *(f"KEY#{r}" for r in memory.keys),
+                *(f"RESULT#{r}" for r in memory.results),
+                *(f"USER#{o}/{sk}" for o, index in memory.index.items() for sk in index),
+                *(f"PENDING#{r}" for r in memory.pending),
+                *(f"OUTBOX#{e}" for e in memory.outbox),
+                *(f"IDEMPOTENCY#{o}/{k}" for o, k in idempotency),
+            ]
+        assert isinstance(self.store, Table)
+        items = self.store.client.scan(TableName=self.store.name)["Items"]
+        kinds = ("KEY#", "RESULT#", "USER#", "PENDING#", "OUTBOX#", "IDEMPOTENCY#")
+        return sorted(f"{i['pk']['S']}/{i['sk']['S']}" for i in items if i["pk"]["S"].startswith(kinds))
 
 
 @pytest.fixture(params=["memory", pytest.param("local-aws", marks=pytest.mark.local_aws)])
@@ -68,7 +89,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         memory = MemoryIdempotency()
         calls = IdempotentCalls(memory, erase=memory.erase_owner)
-        return Backend("memory", MemoryStore(), lambda: calls)
+        return Backend("memory", MemoryStore(), lambda: calls, memory)
     endpoint: str = request.getfixturevalue("moto_endpoint")
     dynamodb = clients(endpoint)["dynamodb"]
     name = f"domain-{uuid.uuid4().hex[:10]}"
@@ -136,8 +157,10 @@ class Domain:
         return self.sessions.setdefault(openid, Session(openid, int(time.time()) - 60))
 
     def sign_in_again(self, openid: str) -> Session:
-        """A new session, issued after everything so far (as after an erasure ended the old one)."""
-        self.sessions[openid] = Session(openid, int(time.time()) + 1)
+        """A new session, as a login now issues it (as after an erasure ended the old one): the
+        user's erasure epoch read now, in the same second as whatever came before."""
+        epoch = self.backend.store.erasure_epoch(self.data_key.owner(openid))
+        self.sessions[openid] = Session(openid, int(time.time()), epoch)
         return self.sessions[openid]
 
     def key(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:

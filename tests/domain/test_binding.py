@@ -128,6 +128,8 @@ def test_the_stored_cert_hash_is_sealed_and_bound_to_its_record(v2: Domain) -> N
     assert v2.look_up("alice", first).passed  # WeChat received the real cert_hash back
     other = v2.backend.store.get_key(sha256_hex(second))
     assert other is not None
-    v2.backend.store.put_key(sha256_hex(second), replace(other, cert_hash=record.cert_hash), issued_ms=1)
+    v2.backend.store.put_key(
+        sha256_hex(second), replace(other, cert_hash=record.cert_hash), issued_ms=1, epoch=0
+    )
     with pytest.raises(NotFound):
         v2.look_up("alice", second)

@@ -16,6 +16,7 @@ from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
 from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
 from wxface.domain.errors import NoResult, QuotaGuardRefused
+from wxface.domain.events import ERASED_DELAY_S
 from wxface.domain.limits import QuotaGuard, QuotaPolicy, admitted_as
 from wxface.wechat import WeChatClient
 
@@ -117,13 +118,23 @@ def test_an_outbox_entry_moved_to_another_id_does_not_open_and_is_dropped(domain
 
 
 def test_erasure_sends_pending_events_first_then_face_data_erased(domain: Domain) -> None:
+    """FaceDataErased waits in the outbox for ERASED_DELAY_S (longer than any function that puts
+    events runs), so every event of a result stored before the erasure is put first."""
     domain.bus.refuse = 1
     ref = domain.face_check("ev-erase", domain.key("ev-erase", ALICE))
     domain.look_up("ev-erase", ref)
     assert domain.bus.taken == []
-    domain.lookup().erase(domain.session("ev-erase"))
+    erased_at = time.time()
+    domain.lookup().erase(domain.session("ev-erase"), now=erased_at)
+    assert [e.detail_type for e in domain.bus.taken] == ["FaceVerificationCompleted"]
+    (waiting,) = outbox_of(domain.backend.store)
+    assert waiting.detail_type == "FaceDataErased" and waiting.due == int(erased_at) + ERASED_DELAY_S
+    assert "ev-erase" not in waiting.sealed
+    assert domain.outbox().drain(erased_at + ERASED_DELAY_S - 1).sent == 0  # not yet
+    assert domain.outbox().drain(erased_at + ERASED_DELAY_S).sent == 1
     assert [e.detail_type for e in domain.bus.taken] == ["FaceVerificationCompleted", "FaceDataErased"]
-    assert domain.bus.details("FaceDataErased") == [{"openid": "ev-erase"}]
+    assert domain.bus.details("FaceDataErased") == [{"openid": "ev-erase", "erased_at": int(erased_at)}]
+    assert domain.bus.details()[0]["verified_at"] <= int(erased_at)
     assert outbox_of(domain.backend.store) == [] and pending_of(domain.backend.store) == []
 
 
@@ -138,10 +149,11 @@ def test_erasure_while_eventbridge_refuses_drops_the_users_pending_events_and_ke
     domain.lookup().erase(domain.session("ev-erase-down"))
     (left,) = outbox_of(domain.backend.store)
     assert left.detail_type == "FaceDataErased" and "ev-erase-down" not in left.sealed
+    assert domain.outbox().drain(time.time() + LATER).deferred == 1  # still refused: kept
     domain.bus.refuse = 0
-    assert domain.outbox().drain(time.time() + LATER).sent == 1
+    assert domain.outbox().drain(time.time() + LATER + 3600).sent == 1  # past its backoff
     assert [e.detail_type for e in domain.bus.taken] == ["FaceDataErased"]
-    assert domain.bus.details("FaceDataErased") == [{"openid": "ev-erase-down"}]
+    assert [d["openid"] for d in domain.bus.details("FaceDataErased")] == ["ev-erase-down"]
 
 
 def test_the_business_reads_a_users_newest_result_by_openid(domain: Domain) -> None:

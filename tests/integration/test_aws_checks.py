@@ -5,6 +5,7 @@ AWS does to them (retries within their budget, 503 with Retry-After past it, not
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -92,6 +93,34 @@ def test_a_signature_made_with_another_secret_is_refused(gate: Gate) -> None:
     with pytest.raises(ClientError) as err:
         forged.list_tables()
     assert code_of(err) == ("InvalidSignatureException", 400)
+
+
+@pytest.mark.parametrize("declared", ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", None])
+def test_a_signed_request_replayed_with_another_body_is_refused(gate: Gate, declared: str | None) -> None:
+    """The endpoint hashes the body it received, whatever the client declares in
+    x-amz-content-sha256: a signature over a declared unsigned payload does not let anyone who
+    saw a signed request send it again with another body (an item of their own choosing)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    class DeclaredPayload(SigV4Auth):
+        def payload(self, request: AWSRequest) -> str:
+            return declared if declared is not None else super().payload(request)
+
+    def put(item: str) -> bytes:
+        return json.dumps({"TableName": "t", "Item": {"pk": {"S": item}}}).encode()
+
+    headers = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"}
+    if declared is not None:
+        headers["X-Amz-Content-SHA256"] = declared
+    request = AWSRequest(method="POST", url=gate.url + "/", data=put("signed"), headers=headers)
+    creds = Credentials(OPERATOR["aws_access_key_id"], OPERATOR["aws_secret_access_key"])
+    DeclaredPayload(creds, "dynamodb", "us-east-1").add_auth(request)
+    sent = dict(request.headers.items())
+    replayed = httpx.post(gate.url + "/", content=put("someone-elses"), headers=sent, timeout=10)
+    assert replayed.status_code == 400, replayed.text
+    assert replayed.json()["__type"].endswith("InvalidSignatureException")
 
 
 def test_a_role_session_needs_its_session_token(gate: Gate) -> None:
@@ -324,6 +353,21 @@ def test_a_transaction_conflict_is_retried_and_the_result_stored_once(stack_v2: 
     assert resp.json()["passed"] is True
     latest = stack_v2.call("GET", "/v1/face/results/latest", token)
     assert latest.status_code == 200 and latest.json() == resp.json()  # stored, not only answered
+
+
+def test_an_update_meeting_a_transaction_on_the_users_item_is_retried(stack_v2: RunningStack) -> None:
+    """Every write for a user checks their erasure epoch in the user's own item, so a single
+    UpdateItem of that item (the per-request count, the erasure's mark) can meet a transaction
+    holding it: DynamoDB answers TransactionConflictException, which botocore's standard retry
+    mode does not retry (moto never produces it; the fault route does). Neither a request nor an
+    erasure answers 503 for it."""
+    token, key = verified_key(stack_v2, ALICE)
+    fault(stack_v2, service="dynamodb", operation="UpdateItem", error="TransactionConflictException", times=2)
+    resp = stack_v2.lookup(token, key)
+    assert resp.status_code == 200, resp.text
+    fault(stack_v2, service="dynamodb", operation="UpdateItem", error="TransactionConflictException", times=3)
+    assert stack_v2.call("DELETE", "/v1/me", token).status_code == 204
+    assert stack_v2.call("GET", "/v1/face/results/latest", token).status_code == 401
 
 
 def test_ssm_throttled_during_a_token_rotation(stack_v2: RunningStack) -> None:

@@ -34,6 +34,7 @@ from tests.support.events import COMPLETED_DETAIL_FIELDS
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import pythonpath
 from tests.support.stack import RunningStack, start_stack
+from wxface.domain.events import ERASED_DELAY_S
 
 pytestmark = pytest.mark.integration
 
@@ -185,11 +186,19 @@ def test_a_failed_put_events_still_ends_in_the_event(business: Business) -> None
 
 
 def test_erasure_tells_the_business_to_erase_its_copies(business: Business) -> None:
+    """FaceDataErased is put by the emitter ERASED_DELAY_S after the erasure (after every event
+    a request, a sweep or an emitter run begun before it could still put), within 90 s."""
     stack = business.stack
-    token, _, _ = verified(business, "biz-erase")
+    token, _, result = verified(business, "biz-erase")
+    erasing = time.time()
     assert stack.call("DELETE", "/v1/me", token).status_code == 204
+    assert business.run("event-emitter")["sent"] == 0  # not yet
+    assert business.events("biz-erase", "FaceDataErased", wait_s=1) == []
+    time.sleep(max(0.0, erasing + ERASED_DELAY_S + 1 - time.time()))
+    assert business.run("event-emitter")["sent"] >= 1
     (event,) = business.events("biz-erase", "FaceDataErased", wait_s=10)
-    assert event["detail"] == {"openid": "biz-erase"}
+    assert set(event["detail"]) == {"openid", "erased_at"} and event["detail"]["openid"] == "biz-erase"
+    assert result["verified_at"] <= event["detail"]["erased_at"] <= time.time()
     operator = Credentials(OPERATOR_ACCESS_KEY_ID, OPERATOR_SECRET_ACCESS_KEY)
     assert business.signed_get("/v1/users/biz-erase/face/results/latest", operator).status_code == 404
 

@@ -27,9 +27,10 @@ from wxface.dal.records import (
     PendingCheck,
     StoredResult,
     UserCount,
+    UserErased,
     shard_of,
 )
-from wxface.domain.idempotency import current_owner
+from wxface.domain.idempotency import RecordErased, current_owner, current_writer
 
 
 @dataclass
@@ -61,8 +62,11 @@ class MemoryStore:
         issued_ms: int,
         audit: AuditEntry | None = None,
         pending: PendingCheck | None = None,
+        *,
+        epoch: int,
     ) -> None:
         with self._lock:
+            self._check_epoch(record.owner, epoch)
             self.keys[ref] = record
             if pending is not None:
                 self.pending[pending.ref] = pending
@@ -91,8 +95,11 @@ class MemoryStore:
         audit: AuditEntry | None = None,
         outbox: OutboxEntry | None = None,
         settles: str | None = None,
+        *,
+        epoch: int,
     ) -> bool:
         with self._lock:
+            self._check_epoch(result.owner, epoch)
             if ref in self.results:  # attribute_not_exists(pk): even an expired one is still there
                 return False
             self.results[ref] = result
@@ -175,13 +182,18 @@ class MemoryStore:
 
     # --- the user's own item ------------------------------------------------------------------
 
+    def _check_epoch(self, owner: str, epoch: int) -> None:
+        """The erasure check every write for a user carries (call with the lock held)."""
+        if self.users.get(owner, {}).get("erasure_epoch", 0) > epoch:
+            raise UserErased
+
     def count_user(
-        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, epoch: int, ttl: int
     ) -> UserCount:
         with self._lock:
             state = self.users.setdefault(owner, {})
             cur = f"{scope}#{window}"
-            ended = state.get("sessions_after", -1) >= issued_at
+            ended = state.get("erasure_epoch", 0) > epoch or state.get("sessions_after", -1) >= issued_at
             if ended or state.get(cur, 0) >= below:
                 return UserCount(counted=False, sessions_ended=ended)
             state[cur] = state.get(cur, 0) + 1
@@ -199,7 +211,13 @@ class MemoryStore:
 
     def end_sessions(self, owner: str, at: int, ttl: int) -> None:
         with self._lock:
-            self.users.setdefault(owner, {}).update(sessions_after=at, ttl=ttl)
+            state = self.users.setdefault(owner, {})
+            state.pop("sessions_after", None)
+            state.update(erasure_epoch=state.get("erasure_epoch", 0) + 1, erased_at=at, ttl=ttl)
+
+    def erasure_epoch(self, owner: str) -> int:
+        with self._lock:
+            return self.users.get(owner, {}).get("erasure_epoch", 0)
 
     # --- counters and leases ----------------------------------------------------------------
 
@@ -236,17 +254,20 @@ class MemoryStore:
 
 
 class MemoryIdempotency(BasePersistenceLayer):
-    """Powertools' persistence contract with the DynamoDB layer's put condition: a record may be
-    written if none exists, it expired, or it is in progress past its in-progress expiry."""
+    """Powertools' persistence contract with the product's DynamoDB layer's conditions: a record
+    may be written if none exists, it expired, or it is in progress past its in-progress expiry;
+    it is completed or deleted only by the request that wrote it (its writer token)."""
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.records: dict[tuple[str, str], DataRecord] = {}  # (owner, key): the owner's partition
+        self.writers: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def erase_owner(self, owner: str) -> None:
         with self._lock:
             self.records = {k: v for k, v in self.records.items() if k[0] != owner}
+            self.writers = {k: v for k, v in self.writers.items() if k[0] != owner}
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         with self._lock:
@@ -273,11 +294,17 @@ class MemoryIdempotency(BasePersistenceLayer):
                     self._validate_payload(data_payload=data_record, stored_data_record=old)
                     raise IdempotencyItemAlreadyExistsError(old_data_record=old)
             self.records[(current_owner(), data_record.idempotency_key)] = data_record
+            self.writers[(current_owner(), data_record.idempotency_key)] = current_writer()
 
     def _update_record(self, data_record: DataRecord) -> None:
         with self._lock:
-            self.records[(current_owner(), data_record.idempotency_key)] = data_record
+            where = (current_owner(), data_record.idempotency_key)
+            if where not in self.records or self.writers.get(where) != current_writer():
+                raise RecordErased
+            self.records[where] = data_record
 
     def _delete_record(self, data_record: DataRecord) -> None:
         with self._lock:
-            self.records.pop((current_owner(), data_record.idempotency_key), None)
+            where = (current_owner(), data_record.idempotency_key)
+            if where in self.records and self.writers.get(where) == current_writer():
+                del self.records[where]

@@ -64,3 +64,27 @@ def test_powertools_dynamodb_layer_builds_every_key_through_get_key() -> None:
         body = inspect.getsource(getattr(DynamoDBPersistenceLayer, method))
         assert "self._get_key(" in body, method
     assert "static_pk_value" in source
+
+
+def test_powertools_dynamodb_layer_puts_through_its_client_and_completes_through_update_record() -> None:
+    """wxface.domain.idempotency stamps the in-progress record with a writer token by wrapping the
+    layer's ``client.put_item``, and replaces ``_update_record`` / ``_delete_record`` (both take
+    the DataRecord only) with writes conditioned on it. A failed completion must reach the caller
+    as the cause of IdempotencyPersistenceLayerError, and the response hook must run for replays
+    only."""
+    import inspect
+
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+
+    assert "self.client.put_item(" in inspect.getsource(DynamoDBPersistenceLayer._put_record)
+    for method in ("_update_record", "_delete_record"):
+        assert list(inspect.signature(getattr(DynamoDBPersistenceLayer, method)).parameters) == [
+            "self",
+            "data_record",
+        ]
+    completes = inspect.getsource(IdempotencyHandler._get_function_response)
+    assert "self.persistence_store.save_success(" in completes
+    assert "from save_exception" in completes
+    assert "response_hook" not in completes  # a run's own answer does not go through the hook
+    assert "self.config.response_hook(" in inspect.getsource(IdempotencyHandler._handle_for_status)

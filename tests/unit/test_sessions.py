@@ -123,6 +123,21 @@ def test_a_session_says_when_its_token_was_issued() -> None:
     )
 
 
+def test_a_session_carries_the_erasure_epoch_it_was_issued_under() -> None:
+    token = issue_session("o-1", (CURRENT,), TTL, now=1_800_000_000, epoch=3)
+    assert verify_with_ttl(token, (CURRENT,), max_ttl_s=TTL, now=1_800_000_001) == Session(
+        "o-1", 1_800_000_000, 3
+    )
+    assert verify_with_ttl(token, (CURRENT,), max_ttl_s=TTL, now=1_800_000_002).epoch == 3  # remembered
+    legacy = signed({k: v for k, v in claims().items() if k != "ep"})  # issued before the epoch
+    assert verify_with_ttl(legacy, (CURRENT,), max_ttl_s=TTL).epoch == 0
+
+
+@pytest.mark.parametrize("epoch", [-1, True, "2", 1.5, None])
+def test_a_token_with_a_malformed_epoch_is_refused(epoch: object) -> None:
+    assert code_of(signed(claims(ep=epoch)), (CURRENT,)) == "unauthorized"
+
+
 def test_a_signer_with_a_leaked_key_cannot_mint_long_lived_or_future_tokens() -> None:
     """The verifier bounds the lifetime, whatever the signer wrote: a year-long token minted with
     a stolen key is refused, as is one dated in the future; one within the TTL and skew passes."""

@@ -243,6 +243,7 @@ class PendingCheck:
     check_at: int  # the sweep looks it up from then on
     expires_at: int  # the key's own expiry: WeChat stops accepting it, no look after it
     ttl: int
+    epoch: int = 0  # the user's erasure epoch when the key was issued: the sweep writes only under it
 
     def item(self) -> Item:
         return to_item(
@@ -253,6 +254,7 @@ class PendingCheck:
                 "check_at": self.check_at,
                 "expires_at": self.expires_at,
                 "ttl": self.ttl,
+                "epoch": self.epoch,
             }
         )
 
@@ -265,7 +267,14 @@ class PendingCheck:
             check_at=v.get("check_at", 0),
             expires_at=v.get("expires_at", 0),
             ttl=v["ttl"],
+            epoch=v.get("epoch", 0),
         )
+
+
+class UserErased(Exception):
+    """A write for a user was refused because an erasure began after the writer's session (or
+    key) did: the user's erasure epoch has moved past the one the writer carries. Nothing of the
+    write was kept."""
 
 
 @dataclass(frozen=True)
@@ -274,14 +283,18 @@ class UserCount:
     counts of the current and previous window of each limit, and when their sessions ended)."""
 
     counted: bool  # False: refused, this window's count had already reached the limit
-    sessions_ended: bool  # the caller's session was issued before an erasure ended it (not counted)
+    sessions_ended: bool  # the caller's session began before an erasure ended it (not counted)
     current: int = 0  # this window's count, this request included
     previous: int = 0  # the previous window's count
     recent_keys: int = 0  # keys the user asked for in this window and the previous one
 
 
 class Store(Protocol):
-    """The table as the domain uses it."""
+    """The table as the domain uses it.
+
+    Every write made for a user carries the user's erasure epoch as the writer knows it (from
+    the session token, or the pending check of a key) and is refused with :class:`UserErased`,
+    writing nothing, once an erasure has moved the epoch on (:meth:`end_sessions`)."""
 
     # keys and results
     def put_key(
@@ -291,6 +304,8 @@ class Store(Protocol):
         issued_ms: int,
         audit: AuditEntry | None = None,
         pending: PendingCheck | None = None,
+        *,
+        epoch: int,
     ) -> None: ...
     def get_key(self, ref: str) -> KeyRecord | None: ...
     def get_result(self, ref: str) -> StoredResult | None: ...
@@ -303,6 +318,8 @@ class Store(Protocol):
         audit: AuditEntry | None = None,
         outbox: OutboxEntry | None = None,
         settles: str | None = None,
+        *,
+        epoch: int,
     ) -> bool: ...
     def latest_result(self, owner: str, now: int) -> str | None: ...
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...
@@ -317,12 +334,13 @@ class Store(Protocol):
     def pending_later(self, ref: str, check_at: int) -> None: ...
     def pending_done(self, ref: str) -> None: ...
 
-    # the user's own item: per-user limits over two windows, and the end of their sessions
+    # the user's own item: per-user limits over two windows, and the erasure epoch
     def count_user(
-        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, epoch: int, ttl: int
     ) -> UserCount: ...
     def uncount_user(self, owner: str, scope: str, window: int) -> None: ...
     def end_sessions(self, owner: str, at: int, ttl: int) -> None: ...
+    def erasure_epoch(self, owner: str) -> int: ...
 
     # counters and leases
     def take(self, counter: str, limit: int, ttl: int) -> bool: ...

@@ -36,6 +36,7 @@ from .records import (
     PendingCheck,
     StoredResult,
     UserCount,
+    UserErased,
     shard_of,
     values_of,
 )
@@ -61,11 +62,29 @@ def _pending_key(ref: str) -> Item:
     return {"pk": _s(f"PENDING#{shard_of(ref)}"), "sk": _s(ref)}
 
 
+def _user_key(owner: str) -> Item:
+    return {"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")}
+
+
+# The user's erasure epoch (in ``LIMITS#<owner>``): an erasure adds one; a session carries the
+# epoch read at login, a 2.0 pending check the one its key was issued under. Every write made for
+# the user is conditioned on it not having moved past the writer's.
+EPOCH = "erasure_epoch"
+_EPOCH_HOLDS = "(attribute_not_exists(#ep) OR #ep <= :ep)"
+
+
 # A transaction cancelled because another one was touching the same item is retried, as DynamoDB's
 # documentation advises; a few attempts with jittered backoff, under one ClientRequestToken so that
 # a retry of a transaction that did commit changes nothing (DynamoDB keeps the token 10 minutes).
 TRANSACTION_ATTEMPTS = 4
 TRANSACTION_BACKOFF_S = 0.05
+
+
+# A single write to an item a transaction is holding fails with TransactionConflictException,
+# which botocore's standard retry mode does not retry: the user's own item is read by every
+# write's erasure check, so its updates are retried here.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_S = 0.02
 
 
 def cancellation_reasons(err: Exception) -> list[str]:
@@ -94,23 +113,45 @@ class Table:
         issued_ms: int,
         audit: AuditEntry | None = None,
         pending: PendingCheck | None = None,
+        *,
+        epoch: int,
     ) -> None:
         """The key record and the user's index entry (and the audit record, and the sweep's
-        pending check) in one transaction."""
+        pending check) in one transaction, under the user's erasure epoch (:class:`UserErased`)."""
         index: Item = {
             "pk": _s(f"USER#{record.owner}"),
             "sk": _s(f"KEY#{issued_ms:015d}#{ref}"),
             "target": _s(f"KEY#{ref}"),
             "ttl": _n(record.ttl),
         }
-        self._transact(
-            [
-                {"Put": {"TableName": self.name, "Item": record.item(ref)}},
-                {"Put": {"TableName": self.name, "Item": index}},
-                *self._audit(audit),
-                *self._put_if(pending.item() if pending else None),
-            ]
-        )
+        client = self.client
+        try:
+            self._transact(
+                [
+                    self._erasure_check(record.owner, epoch),
+                    {"Put": {"TableName": self.name, "Item": record.item(ref)}},
+                    {"Put": {"TableName": self.name, "Item": index}},
+                    *self._audit(audit),
+                    *self._put_if(pending.item() if pending else None),
+                ]
+            )
+        except client.exceptions.TransactionCanceledException as err:
+            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+                raise UserErased from None
+            raise
+
+    def _erasure_check(self, owner: str, epoch: int) -> TransactWriteItemTypeDef:
+        """A transaction's check that no erasure of ``owner`` began after ``epoch`` (a write;
+        the first item of every transaction that writes for a user)."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.name,
+                "Key": _user_key(owner),
+                "ConditionExpression": _EPOCH_HOLDS,
+                "ExpressionAttributeNames": {"#ep": EPOCH},
+                "ExpressionAttributeValues": {":ep": _n(epoch)},
+            }
+        }
 
     def _audit(self, audit: AuditEntry | None) -> list[TransactWriteItemTypeDef]:
         return self._put_if(audit.item() if audit else None)
@@ -177,10 +218,13 @@ class Table:
         audit: AuditEntry | None = None,
         outbox: OutboxEntry | None = None,
         settles: str | None = None,
+        *,
+        epoch: int,
     ) -> bool:
         """Store a final result once, with the event that reports it (``outbox``) and without the
-        pending check it settles (``settles``: a 2.0 key's reference), all or nothing. False if a
-        result is already stored under ``ref`` (then nothing is written)."""
+        pending check it settles (``settles``: a 2.0 key's reference), all or nothing, under the
+        user's erasure epoch (:class:`UserErased`). False if a result is already stored under
+        ``ref`` (then nothing is written)."""
         owner, body, ttl = result.owner, result.body, result.ttl
         index: Item = {
             "pk": _s(f"USER#{owner}"),
@@ -204,12 +248,17 @@ class Table:
                     *self._audit(audit),
                     *self._put_if(outbox.item() if outbox else None),
                     *self._delete_if(_pending_key(settles) if settles else None),
+                    self._erasure_check(owner, epoch),
                 ]
             )
         except client.exceptions.TransactionCanceledException as err:
-            # Only the result's own condition failing means "stored first"; anything else (a
-            # conflict that outlasted the retries, throttling) is raised: nothing was stored.
-            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+            # The erasure check (last) failing: the user was erased meanwhile. The result's own
+            # condition (first) failing means "stored first". Anything else (a conflict that
+            # outlasted the retries, throttling) is raised: nothing was stored.
+            reasons = cancellation_reasons(err)
+            if reasons[-1:] == ["ConditionalCheckFailed"]:
+                raise UserErased from None
+            if reasons[:1] == ["ConditionalCheckFailed"]:
                 return False
             raise
         return True
@@ -350,26 +399,34 @@ class Table:
     # --- the user's own item ------------------------------------------------------------------
 
     def count_user(
-        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, ttl: int
+        self, owner: str, scope: str, window: int, *, below: int, issued_at: int, epoch: int, ttl: int
     ) -> UserCount:
         """Count one request of ``owner`` in ``scope``'s current window, unless it already
-        reached ``below`` or the caller's session (issued at ``issued_at``) was ended by an
+        reached ``below`` or the caller's session (of erasure epoch ``epoch``) was ended by an
         erasure; the window before last is dropped in the same write. One UpdateItem: the
-        session check costs no read of its own."""
+        session check costs no read of its own. (``issued_at`` serves the mark erasures wrote
+        before the epoch existed, ``sessions_after``, which no erasure writes any more.)"""
         client = self.client
         current, previous = f"{scope}#{window}", f"{scope}#{window - 1}"
-        names = {"#cur": current, "#old": f"{scope}#{window - 2}", "#after": "sessions_after", "#ttl": "ttl"}
+        names = {
+            "#cur": current,
+            "#old": f"{scope}#{window - 2}",
+            "#after": "sessions_after",
+            "#ep": EPOCH,
+            "#ttl": "ttl",
+        }
         try:
-            resp = client.update_item(
+            resp = self._update_user(
                 TableName=self.name,
-                Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
+                Key=_user_key(owner),
                 UpdateExpression="ADD #cur :one SET #ttl = :ttl REMOVE #old",
-                ConditionExpression="(attribute_not_exists(#after) OR #after < :iat) "
+                ConditionExpression=f"{_EPOCH_HOLDS} AND (attribute_not_exists(#after) OR #after < :iat) "
                 "AND (attribute_not_exists(#cur) OR #cur < :below)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     ":one": _n(1),
                     ":ttl": _n(ttl),
+                    ":ep": _n(epoch),
                     ":iat": _n(issued_at),
                     ":below": _n(below),
                 },
@@ -379,13 +436,11 @@ class Table:
         except client.exceptions.ConditionalCheckFailedException as err:
             old = getattr(err, "response", {}).get("Item")
             if old is None:  # not returned: read what refused it
-                old = client.get_item(
-                    TableName=self.name,
-                    Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
-                    ConsistentRead=True,
-                ).get("Item", {})
+                old = client.get_item(TableName=self.name, Key=_user_key(owner), ConsistentRead=True).get(
+                    "Item", {}
+                )
             state = values_of(old)
-            ended = int(state.get("sessions_after", -1)) >= issued_at
+            ended = int(state.get(EPOCH, 0)) > epoch or int(state.get("sessions_after", -1)) >= issued_at
             return UserCount(counted=False, sessions_ended=ended)
         state = values_of(resp["Attributes"])
         return UserCount(
@@ -404,7 +459,7 @@ class Table:
         """Take one off a count that is above zero (never below: an undo cannot go negative)."""
         client = self.client
         with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
-            client.update_item(
+            self._update_user(
                 TableName=self.name,
                 Key={"pk": _s(pk), "sk": _s(sk)},
                 UpdateExpression="ADD #n :minus",
@@ -414,14 +469,46 @@ class Table:
             )
 
     def end_sessions(self, owner: str, at: int, ttl: int) -> None:
-        """Every session of ``owner`` issued at or before ``at`` ends (erasure)."""
-        self.client.update_item(
+        """Every session of ``owner`` issued so far ends (erasure): the erasure epoch moves on,
+        so every write carrying an earlier one is refused from now on, and a login from now on
+        reads the new one. ``at``: when (kept with the mark)."""
+        self._update_user(
             TableName=self.name,
-            Key={"pk": _s(f"LIMITS#{owner}"), "sk": _s("LIMITS")},
-            UpdateExpression="SET #after = :at, #ttl = :ttl",
-            ExpressionAttributeNames={"#after": "sessions_after", "#ttl": "ttl"},
-            ExpressionAttributeValues={":at": _n(at), ":ttl": _n(ttl)},
+            Key=_user_key(owner),
+            UpdateExpression="ADD #ep :one SET #at = :at, #ttl = :ttl REMOVE #after",
+            ExpressionAttributeNames={
+                "#ep": EPOCH,
+                "#at": "erased_at",
+                "#after": "sessions_after",
+                "#ttl": "ttl",
+            },
+            ExpressionAttributeValues={":one": _n(1), ":at": _n(at), ":ttl": _n(ttl)},
         )
+
+    def erasure_epoch(self, owner: str) -> int:
+        """The user's erasure epoch now (0 before any erasure): a login carries it in the token.
+        A consistent read, so a login sent after an erasure answered always sees it."""
+        item = self.client.get_item(
+            TableName=self.name,
+            Key=_user_key(owner),
+            ConsistentRead=True,
+            ProjectionExpression="#ep",
+            ExpressionAttributeNames={"#ep": EPOCH},
+        ).get("Item", {})
+        return int(values_of(item).get(EPOCH, 0))
+
+    def _update_user(self, **request: Any) -> Any:
+        """UpdateItem on an item the erasure checks of other requests' transactions read (the
+        user's own item): retried while such a transaction holds it."""
+        client = self.client
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return client.update_item(**request)
+            except client.exceptions.TransactionConflictException:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter, not a secret
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- rate limits ------------------------------------------------------------------------
 

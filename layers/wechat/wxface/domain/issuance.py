@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..dal.records import AuditEntry, KeyRecord, PendingCheck, Store
+from ..dal.records import AuditEntry, KeyRecord, PendingCheck, Store, UserErased
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -21,8 +21,8 @@ from ..identity import (
 )
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatError
-from .errors import InvalidBizRef, QuotaGuardRefused
-from .limits import Limit, charge_user
+from .errors import InvalidBizRef, QuotaGuardRefused, SessionEnded
+from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
 from .stack_keys import DataKey, SealingKey, sha256_hex
 
@@ -76,7 +76,7 @@ def issue_key(
     at = time.time() if now is None else now
     openid = caller.openid
     owner = data_key.owner(openid)
-    counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller.issued_at, at)
+    counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller, at)
 
     try:
         if policy.api_version == 1:
@@ -131,8 +131,13 @@ def issue_key(
             check_at=max(int(at), min(int(at) + policy.sweep_after_s, expires_at - LAST_LOOK_S)),
             expires_at=expires_at,
             ttl=record.ttl,
+            epoch=caller.epoch,
         )
-    table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit, pending=pending)
+    try:
+        table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit, pending=pending, epoch=caller.epoch)
+    except UserErased:
+        # Erased while WeChat was asked: nothing is kept, and the key is never answered.
+        raise SessionEnded from None
     return answer
 
 
@@ -189,12 +194,15 @@ class KeyIssuance:
 
         checked_biz_ref(biz_ref)
         body: Mapping[str, Any] = {"name": name, "id_card_number": number, "biz_ref": biz_ref}
+        owner = self.data_key.owner(caller.openid)
         return at_most_once(
             key,
             openid=caller.openid,
+            epoch=caller.epoch,
             body=body,
             data_key=self.data_key,
             calls=self.idempotent_calls(),
             work=work,
+            still_valid=lambda: check_not_erased(self.table, owner, caller),
             context=context,
         )

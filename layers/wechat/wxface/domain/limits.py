@@ -14,10 +14,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..dal.records import Store
 from .errors import QuotaGuardRefused, RateLimited, SessionEnded
+
+if TYPE_CHECKING:
+    from .sessions import Session
 
 HOUR_S = 3600
 # How long a user's own item (their counts and the end of their sessions) outlives its last
@@ -56,9 +59,10 @@ def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
     return Charge(lambda: table.give_back(counter))
 
 
-def charge_user(table: Store, limit: Limit, owner: str, issued_at: int, now: float) -> Charge:
+def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: float) -> Charge:
     """Count one request of a signed-in user (``owner``: the openid's HMAC) against ``limit``,
-    in the same write that checks their session was not ended by an erasure.
+    in the same write that checks their session was not ended by an erasure (the session's
+    erasure epoch is still the user's).
 
     Two windows, not one: the previous window's count weighs by the share of it still inside the
     last ``window_s`` (the sliding-window estimate), so a script cannot spend the limit at the
@@ -69,7 +73,13 @@ def charge_user(table: Store, limit: Limit, owner: str, issued_at: int, now: flo
     window_s = limit.window_s
     window = int(now // window_s)
     counted = table.count_user(
-        owner, limit.scope, window, below=limit.allowed, issued_at=issued_at, ttl=int(now) + USER_STATE_TTL_S
+        owner,
+        limit.scope,
+        window,
+        below=limit.allowed,
+        issued_at=session.issued_at,
+        epoch=session.epoch,
+        ttl=int(now) + USER_STATE_TTL_S,
     )
     if counted.sessions_ended:
         raise SessionEnded
@@ -83,6 +93,13 @@ def charge_user(table: Store, limit: Limit, owner: str, issued_at: int, now: flo
         share = 1 - elapsed - (limit.allowed - counted.current) / counted.previous
         raise RateLimited(retry_after=min(window_end, max(1, math.ceil(share * window_s))))
     return Charge(lambda: table.uncount_user(owner, limit.scope, window), counted.recent_keys)
+
+
+def check_not_erased(table: Store, owner: str, session: Session) -> None:
+    """:class:`SessionEnded` if an erasure of the user began after ``session`` was issued (one
+    consistent read; for answers given without a write that would check it, such as a replay)."""
+    if table.erasure_epoch(owner) > session.epoch:
+        raise SessionEnded
 
 
 def wechat_day(now: float) -> tuple[str, int]:

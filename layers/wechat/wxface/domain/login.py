@@ -45,7 +45,10 @@ def log_in(
     )
     # session_key stays inside this call: never returned, stored or logged.
     login = with_app_secret(app_secret, lambda secret: wechat.code2session(policy.app_id, secret, code))
-    token = issue_session(login.openid, signing_keys(), policy.session_ttl_s, now=at)
+    # The user's erasure epoch now (a consistent read): a login sent after an erasure answered
+    # carries the new epoch, so the erasure never refuses it, whatever the clocks say.
+    epoch = table.erasure_epoch(data_key.owner(login.openid))
+    token = issue_session(login.openid, signing_keys(), policy.session_ttl_s, now=at, epoch=epoch)
     return SessionAnswer(token=token, expires_in=policy.session_ttl_s)
 
 

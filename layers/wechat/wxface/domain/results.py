@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import OUTBOX_SHARDS, AuditEntry, KeyRecord, PendingCheck, Store, StoredResult
+from ..dal.records import OUTBOX_SHARDS, AuditEntry, KeyRecord, PendingCheck, Store, StoredResult, UserErased
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatError
-from .errors import Forbidden, KeyExpired, NoResult, NotFound, QuotaGuardRefused, WrongFaceApiVersion
+from .errors import (
+    Forbidden,
+    KeyExpired,
+    NoResult,
+    NotFound,
+    QuotaGuardRefused,
+    SessionEnded,
+    WrongFaceApiVersion,
+)
 from .events import Outbox, result_id
 from .issuance import LAST_LOOK_S
 from .limits import USER_STATE_TTL_S, Charge, Limit, admitted_as, charge_user
@@ -121,7 +129,7 @@ class ResultLookup:
         )
         if not is_final(CodeKind.IDENTIFY_RET, info.identify_ret):
             return answer  # still checking: answered, never stored; the next lookup asks again
-        return self._store(ref, owner, openid, answer, at, key_ref)
+        return self._store(ref, owner, openid, answer, at, key_ref, caller.epoch)
 
     def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
         openid = caller.openid
@@ -140,10 +148,17 @@ class ResultLookup:
             the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
-        return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
+        return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at, caller.epoch)
 
     def _ask_and_store_v2(
-        self, ref: str, record: KeyRecord, verify_id: str, openid: str, the_cert_hash: str, at: float
+        self,
+        ref: str,
+        record: KeyRecord,
+        verify_id: str,
+        openid: str,
+        the_cert_hash: str,
+        at: float,
+        epoch: int,
     ) -> ResultAnswer:
         """``queryverifyinfo`` with the key's stored binding, and the answer stored (with its
         event) when it is final: the user's own lookup and the sweep's. A check WeChat has not
@@ -153,7 +168,7 @@ class ResultLookup:
         result = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
         if not is_final(CodeKind.VERIFY_RET, answer.verify_ret):
             return result
-        return self._store(ref, record.owner, openid, result, at, ref)
+        return self._store(ref, record.owner, openid, result, at, ref, epoch)
 
     def _sealing(self) -> SealingKey:
         if self.sealing_key is None:  # pragma: no cover - a wiring mistake
@@ -204,9 +219,14 @@ class ResultLookup:
             return "dropped"
         try:
             with admitted_as("background"):
-                answer = self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at)
+                answer = self._ask_and_store_v2(
+                    ref, record, verify_id, openid, the_cert_hash, at, check.epoch
+                )
             if is_final(CodeKind.VERIFY_RET, answer.result_code):
                 return "stored"
+        except SessionEnded:
+            self.table.pending_done(ref)  # the user was erased meanwhile: nothing of it is kept
+            return "erased"
         except WeChatApiError:
             pass  # WeChat names no result for this key now: as for a check not finished
         except WeChatError:
@@ -243,9 +263,7 @@ class ResultLookup:
         """Every lookup counts against the caller's limit, found or not (probing costs too)."""
         at = time.time() if now is None else now
         owner = self.data_key.owner(caller.openid)
-        charged = charge_user(
-            self.table, Limit("lookups", self.lookups_per_hour), owner, caller.issued_at, at
-        )
+        charged = charge_user(self.table, Limit("lookups", self.lookups_per_hour), owner, caller, at)
         return at, owner, sha256_hex(reference), charged
 
     def _checked(self, stored: StoredResult | None, owner: str, now: float) -> ResultAnswer | None:
@@ -256,10 +274,19 @@ class ResultLookup:
         return ResultAnswer.model_validate_json(stored.body)
 
     def _store(
-        self, ref: str, owner: str, openid: str, answer: ResultAnswer, now: float, key_ref: str | None
+        self,
+        ref: str,
+        owner: str,
+        openid: str,
+        answer: ResultAnswer,
+        now: float,
+        key_ref: str | None,
+        epoch: int,
     ) -> ResultAnswer:
         """Store a final result once, with the event that reports it (sent at once, or by the
-        emitter later) and, in 2.0, without the sweep's pending check of its key."""
+        emitter later) and, in 2.0, without the sweep's pending check of its key; under the
+        user's erasure epoch ``epoch`` (:class:`SessionEnded` if an erasure began since: nothing
+        is stored and no event is sent)."""
         audit = AuditEntry(
             owner,
             LOOKUP_ROUTE,
@@ -275,7 +302,13 @@ class ResultLookup:
             else None
         )
         settles = ref if answer.api_version == 2 else None
-        if self.table.put_result(ref, stored, answer.verified_at, audit=audit, outbox=event, settles=settles):
+        try:
+            put = self.table.put_result(
+                ref, stored, answer.verified_at, audit=audit, outbox=event, settles=settles, epoch=epoch
+            )
+        except UserErased:
+            raise SessionEnded from None
+        if put:
             if event is not None and self.outbox is not None:
                 self.outbox.send_now([event], now)
             return answer
@@ -303,7 +336,7 @@ def latest(
 ) -> ResultAnswer:
     at = time.time() if now is None else now
     owner = data_key.owner(caller.openid)
-    charge_user(table, Limit("lookups", lookups_per_hour), owner, caller.issued_at, at)
+    charge_user(table, Limit("lookups", lookups_per_hour), owner, caller, at)
     body = table.latest_result(owner, int(at))
     if body is None:
         raise NoResult
@@ -326,7 +359,7 @@ def erase(
     the audit trail keeps that it happened (no personal data is in it)."""
     at = time.time() if now is None else now
     owner = data_key.owner(caller.openid)
-    charge_user(table, Limit("erasures", erasures_per_hour), owner, caller.issued_at, at)
+    charge_user(table, Limit("erasures", erasures_per_hour), owner, caller, at)
     # Sessions first: a request racing the erasure cannot write anything new for this user.
     table.end_sessions(owner, int(at), ttl=int(at) + USER_STATE_TTL_S)
     forget_idempotency(owner)

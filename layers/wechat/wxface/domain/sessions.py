@@ -1,10 +1,12 @@
 """Session tokens: short-lived HS256 JWTs (PyJWT) bound to the openid, with a key id.
 
-A token carries ``iss``, ``aud``, ``sub`` (the openid), ``iat`` and ``exp``. The verifier, not
-the signer, bounds its lifetime: ``exp - iat`` may exceed the session TTL by at most
-:data:`CLOCK_SKEW_S`, and ``iat`` may not lie in the future, so a token minted with a leaked key
-for a year is refused all the same. What a valid token stands for is a :class:`Session`: whose
-it is and when it was issued (erasure ends every session issued before it, ``domain/limits.py``).
+A token carries ``iss``, ``aud``, ``sub`` (the openid), ``iat``, ``exp`` and ``ep``: the user's
+erasure epoch, read (consistently) at login. The verifier, not the signer, bounds its lifetime:
+``exp - iat`` may exceed the session TTL by at most :data:`CLOCK_SKEW_S`, and ``iat`` may not lie
+in the future, so a token minted with a leaked key for a year is refused all the same. What a
+valid token stands for is a :class:`Session`: whose it is, when it was issued and under which
+erasure epoch (an erasure moves the epoch on, ending every session of an earlier one whatever the
+clocks say, while a login sent after it reads the new one: ``domain/limits.py``).
 """
 
 from __future__ import annotations
@@ -62,10 +64,13 @@ CLOCK_SKEW_S = 60  # between the signer's and the verifier's clocks
 
 @dataclass(frozen=True)
 class Session:
-    """A verified session: the caller's openid and when its token was issued (unix seconds)."""
+    """A verified session: the caller's openid, when its token was issued (unix seconds), and the
+    user's erasure epoch at login (every write made for the session is refused once an erasure
+    has moved it on)."""
 
     openid: str
     issued_at: int
+    epoch: int = 0
 
 
 class UnknownSigningKey(Unauthorized):
@@ -73,23 +78,25 @@ class UnknownSigningKey(Unauthorized):
     a container that has not re-read the key set meets tokens signed with the new key."""
 
 
-def issue_session(openid: str, keys: Sequence[SigningKey], ttl_s: int, now: float | None = None) -> str:
+def issue_session(
+    openid: str, keys: Sequence[SigningKey], ttl_s: int, now: float | None = None, *, epoch: int = 0
+) -> str:
     issued = int(time.time() if now is None else now)
     key = active_signing_key(keys, issued)
     return jwt.encode(
-        {"iss": ISSUER, "sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s},
+        {"iss": ISSUER, "sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s, "ep": epoch},
         key.secret,
         algorithm="HS256",
         headers={"kid": key.kid},
     )
 
 
-# Tokens this container has verified: token -> (openid, iat, exp, kid). A hit is the same string,
+# Tokens this container has verified: token -> (openid, iat, exp, kid, ep). A hit is the same string,
 # signature included, so nothing unverified can match; expiry and the key's presence are checked
 # on every hit. A user sends the same token for an hour: this skips decoding and HMAC-checking it
 # on each request (about a tenth of a warm request, docs/benchmarks.md). Revocation by erasure is
 # checked in the table on every request (domain/limits.py), so this cache cannot outlive it.
-_VERIFIED: dict[str, tuple[str, int, int, str]] = {}
+_VERIFIED: dict[str, tuple[str, int, int, str, int]] = {}
 _VERIFIED_MAX = 2048
 
 
@@ -101,9 +108,9 @@ def verify_session(
     at = time.time() if now is None else now
     hit = _VERIFIED.get(token)
     if hit is not None:
-        subject, issued, expires, kid = hit
+        subject, issued, expires, kid, epoch = hit
         if at < expires and any(k.kid == kid for k in keys):
-            return Session(subject, issued)
+            return Session(subject, issued, epoch)
         del _VERIFIED[token]  # expired or its key retired: the full check below says which
     return _verify(token, keys, at, max_ttl_s)
 
@@ -132,11 +139,15 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int) -
     except jwt.InvalidTokenError:
         raise Unauthorized from None
     subject, issued, expires = claims.get("sub"), claims.get("iat"), claims.get("exp")
+    epoch = claims.get("ep", 0)  # tokens from before the epoch existed carry none: 0
     if (
         not isinstance(subject, str)
         or not subject
         or not isinstance(expires, int)
         or not isinstance(issued, int)
+        or not isinstance(epoch, int)
+        or isinstance(epoch, bool)
+        or epoch < 0
     ):
         raise Unauthorized
     if expires - issued > max_ttl_s + CLOCK_SKEW_S or issued > at + CLOCK_SKEW_S:
@@ -145,8 +156,8 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int) -
         raise SessionExpired
     if len(_VERIFIED) >= _VERIFIED_MAX:
         del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
-    _VERIFIED[token] = (subject, issued, expires, key.kid)
-    return Session(subject, issued)
+    _VERIFIED[token] = (subject, issued, expires, key.kid, epoch)
+    return Session(subject, issued, epoch)
 
 
 @dataclass
