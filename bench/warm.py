@@ -233,6 +233,7 @@ def run() -> None:
     def lookup() -> None:
         stub.add_response("update_item", user_count("lookups"))  # the user's item: count, session check
         stub.add_response("batch_get_item", {"Responses": {"bench": [key_record]}})  # no result yet
+        stub.add_response("update_item", {"Attributes": {"wechat_lookups": {"N": "1"}}})  # the key's lookups
         quota("/cityservice/face/identify/queryverifyinfo")
         stub.add_response("transact_write_items", {})  # result, index, audit, event, erasure check
         bus_stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]})

@@ -51,6 +51,7 @@ class MemoryStore:
     audit: list[AuditEntry] = field(default_factory=list)
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
     pending: dict[str, PendingCheck] = field(default_factory=dict)
+    key_lookups: dict[str, int] = field(default_factory=dict)  # wechat_lookups of KEY#<ref>
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- keys and results -------------------------------------------------------------------
@@ -79,6 +80,13 @@ class MemoryStore:
 
     def get_key(self, ref: str) -> KeyRecord | None:
         return self.keys.get(ref)
+
+    def count_key_lookup(self, ref: str) -> int | None:
+        with self._lock:
+            if ref not in self.keys:
+                return None
+            self.key_lookups[ref] = self.key_lookups.get(ref, 0) + 1
+            return self.key_lookups[ref]
 
     def get_result(self, ref: str) -> StoredResult | None:
         return self.results.get(ref)
@@ -126,6 +134,7 @@ class MemoryStore:
             for target, _, _ in entries.values():
                 kind, ref = target.split("#", 1)
                 (self.keys if kind == "KEY" else self.results).pop(ref, None)
+                self.key_lookups.pop(ref, None)
                 if kind == "RESULT":
                     self.outbox.pop(OutboxEntry.result_id(ref), None)
                 else:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wxface.api.errors import from_domain
-from wxface.domain.errors import DomainError
+from wxface.domain.errors import DomainError, QuotaGuardRefused, RateLimited
 from wxface.domain.idempotency import checked_key
 from wxface.domain.limits import QuotaPolicy, wechat_day
 from wxface.domain.stack_keys import SigningKey, active_signing_key, rotated
@@ -179,3 +179,43 @@ def test_quotas_merge_over_the_defaults_and_bad_ones_are_refused() -> None:
     for bad in ("[1]", "{", '{"getverifyid": 20}', '{"/x": -1}', '{"/x": "20"}'):
         with pytest.raises(SettingsError):
             Settings.from_env({**BASE, "WECHAT_DAILY_QUOTAS": bad})
+
+
+@pytest.mark.parametrize(
+    ("error", "named"),
+    [
+        (RateLimited(retry_after=5, scope="keys"), ("face-check keys", "凭证")),
+        (RateLimited(retry_after=5, scope="lookups"), ("looked up results", "查询")),
+        (RateLimited(retry_after=5, scope="erasures"), ("erased", "删除")),
+        (RateLimited(retry_after=5, scope="sessions-by-address"), ("logins from this network", "登录")),
+        (QuotaGuardRefused(retry_after=5, what="keys"), ("new face checks", "新核身")),
+        (QuotaGuardRefused(retry_after=5, what="lookups"), ("looking up face-check results", "查询")),
+        (QuotaGuardRefused(retry_after=5, what="logins"), ("logins", "登录")),
+    ],
+)
+def test_each_refusal_names_what_was_refused(error: DomainError, named: tuple[str, str]) -> None:
+    answered = from_domain(error)
+    assert answered.status == 429 and answered.headers == {"Retry-After": "5"}
+    assert named[0] in answered.message and named[1] in answered.message_zh
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "what"),
+    [
+        ("/cityservice/face/identify/getverifyid", "keys"),
+        ("/cityservice/face/identify/queryverifyinfo", "lookups"),
+        ("/cityservice/face/identify/getinfo", "lookups"),
+    ],
+)
+def test_the_quota_guard_says_which_calls_it_refused(endpoint: str, what: str) -> None:
+    from tests.support.memory import MemoryStore
+    from wxface.domain.limits import QuotaGuard
+
+    guard = QuotaGuard(
+        MemoryStore(), QuotaPolicy({endpoint: 24}), report=lambda *r: None, clock=lambda: 1.0e9
+    )
+    for _ in range(3):  # an hourly budget of 3 x 24 / 24
+        guard.admit(endpoint)
+    with pytest.raises(QuotaGuardRefused) as refused:
+        guard.admit(endpoint)
+    assert refused.value.what == what

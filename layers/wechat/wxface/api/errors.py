@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..domain.errors import DomainError, NotFound, WrongFaceApiVersion
+from ..domain.errors import DomainError, NotFound, QuotaGuardRefused, RateLimited, WrongFaceApiVersion
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 
@@ -63,8 +63,8 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
                              "该 Idempotency-Key 已用于不同的请求内容"),
     "body_too_large": (413, "The body is larger than 16 KiB", "请求体超过 16 KiB"),
     "rate_limited": (429, "Too many requests; try again later", "请求过于频繁，请稍后再试"),
-    "wechat_quota_guard": (429, "Today's WeChat quota for new face checks is nearly used up; try again tomorrow",
-                           "今日微信人脸核身额度即将用尽，请明天再试"),
+    "wechat_quota_guard": (429, "WeChat's budget for these calls is used up for now; try again later",
+                           "微信接口调用额度暂时用尽，请稍后再试"),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still in progress; retry shortly",
                                 "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试"),
     "invalid_idempotency_key": (400, "Idempotency-Key must be 1 to 128 visible ASCII characters",
@@ -75,6 +75,24 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
     "service_unavailable": (503, "The service is briefly unavailable; try again shortly", "服务暂不可用，请稍后再试"),
     "wechat_bad_response": (502, "WeChat answered something unexpected", "微信返回了无法识别的结果"),
     "wechat_error": (502, "WeChat could not handle the request; try again later", "微信暂时无法处理该请求，请稍后再试"),
+}  # fmt: skip
+
+
+# What a refusal names (the contract's code stays the same; Retry-After says until when).
+_QUOTA_GUARD: Final[dict[str, tuple[str, str]]] = {
+    "keys": ("WeChat's budget for new face checks is used up for now; try again later",
+             "微信人脸核身的新核身额度暂时用尽，请稍后再试"),
+    "lookups": ("WeChat's budget for looking up face-check results is used up for now; try again later",
+                "微信核身结果查询额度暂时用尽，请稍后再试"),
+    "logins": ("WeChat's budget for logins is used up for now; try again later", "微信登录额度暂时用尽，请稍后再试"),
+}  # fmt: skip
+_RATE_LIMITS: Final[dict[str, tuple[str, str]]] = {
+    "keys": ("You have asked for too many face-check keys this hour; try again later",
+             "本小时申请核身凭证次数过多，请稍后再试"),
+    "lookups": ("You have looked up results too often this hour; try again later", "本小时查询核身结果次数过多，请稍后再试"),
+    "erasures": ("You have erased your data too often this hour; try again later", "本小时删除数据次数过多，请稍后再试"),
+    "sessions-by-address": ("Too many logins from this network this hour; try again later",
+                            "该网络本小时登录次数过多，请稍后再试"),
 }  # fmt: skip
 
 
@@ -97,6 +115,15 @@ def from_domain(err: DomainError) -> ApiError:
         return api_error(
             err.code, message=f"Unknown {err.what}", message_zh=f"未知的 {err.what}", headers=headers
         )
+    named = (
+        _QUOTA_GUARD.get(err.what)
+        if isinstance(err, QuotaGuardRefused)
+        else _RATE_LIMITS.get(err.scope or "")
+        if isinstance(err, RateLimited)
+        else None
+    )
+    if named is not None:
+        return api_error(err.code, message=named[0], message_zh=named[1], headers=headers)
     if isinstance(err, WrongFaceApiVersion):
         field = "verify_result" if err.deployed == 1 else "verify_id"
         return api_error(

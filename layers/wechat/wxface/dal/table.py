@@ -181,6 +181,24 @@ class Table:
                     raise
             time.sleep(random.uniform(0, TRANSACTION_BACKOFF_S * 2**attempt))  # noqa: S311 - jitter, not a secret
 
+    def count_key_lookup(self, ref: str) -> int | None:
+        """Count one WeChat lookup of the key ``ref`` in its own record (one UpdateItem); the
+        count so far, or None if the record is gone (erased, expired)."""
+        client = self.client
+        try:
+            resp = client.update_item(
+                TableName=self.name,
+                Key={"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")},
+                UpdateExpression="ADD #n :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#n": "wechat_lookups"},
+                ExpressionAttributeValues={":one": _n(1)},
+                ReturnValues="UPDATED_NEW",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return None
+        return int(values_of(resp["Attributes"])["wechat_lookups"])
+
     def get_key(self, ref: str) -> KeyRecord | None:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}, ConsistentRead=True

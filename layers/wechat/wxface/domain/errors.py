@@ -22,15 +22,29 @@ class DomainError(Exception):
 
 
 class RateLimited(DomainError):
-    """The caller's own limit for this kind of request is used up until the window ends."""
+    """The caller's own limit for this kind of request is used up until the window ends;
+    ``scope`` names the limit ("keys", "lookups", "erasures", "sessions-by-address")."""
 
     code = "rate_limited"
 
+    def __init__(self, *, retry_after: int | None = None, scope: str | None = None) -> None:
+        super().__init__(retry_after=retry_after)
+        self.scope = scope
+
+
+Refused = Literal["keys", "lookups", "logins", "calls"]
+
 
 class QuotaGuardRefused(DomainError):
-    """Today's WeChat quota for new face checks is nearly used up (until Beijing midnight)."""
+    """The stack's WeChat budget for this kind of call is used up for now (this hour's budget,
+    or today's quota until Beijing midnight); ``what`` names the kind: new face checks ("keys"),
+    result lookups ("lookups"), logins, or other calls."""
 
     code = "wechat_quota_guard"
+
+    def __init__(self, *, retry_after: int | None = None, what: Refused = "calls") -> None:
+        super().__init__(retry_after=retry_after)
+        self.what: Refused = what
 
 
 class Forbidden(DomainError):

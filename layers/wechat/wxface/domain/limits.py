@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..dal.records import Store
-from .errors import QuotaGuardRefused, RateLimited, SessionEnded
+from .errors import QuotaGuardRefused, RateLimited, Refused, SessionEnded
 
 if TYPE_CHECKING:
     from .sessions import Session
@@ -55,7 +55,7 @@ def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
     counter = f"{limit.scope}#{subject}#{window}"
     if not table.take(counter, limit.allowed, ttl=(window + 2) * limit.window_s):
         retry_after = max(1, math.ceil((window + 1) * limit.window_s - now))
-        raise RateLimited(retry_after=retry_after)
+        raise RateLimited(retry_after=retry_after, scope=limit.scope)
     return Charge(lambda: table.give_back(counter))
 
 
@@ -85,14 +85,49 @@ def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: f
         raise SessionEnded
     window_end = max(1, math.ceil((window + 1) * window_s - now))
     if not counted.counted:
-        raise RateLimited(retry_after=window_end)
+        raise RateLimited(retry_after=window_end, scope=limit.scope)
     elapsed = (now - window * window_s) / window_s
     if counted.previous * (1 - elapsed) + counted.current > limit.allowed:
         table.uncount_user(owner, limit.scope, window)
         # Room again once the previous window's weight has fallen by the excess.
         share = 1 - elapsed - (limit.allowed - counted.current) / counted.previous
-        raise RateLimited(retry_after=min(window_end, max(1, math.ceil(share * window_s))))
+        raise RateLimited(retry_after=min(window_end, max(1, math.ceil(share * window_s))), scope=limit.scope)
     return Charge(lambda: table.uncount_user(owner, limit.scope, window), counted.recent_keys)
+
+
+# The WeChat lookups of one key issued here that count as "bound" at the quota guard (refused
+# only at the hourly budget itself): the shipped client's first lookup and its polling of a check
+# not finished yet (3 more), and one to spare. Every other lookup is refused first, with the
+# lookups nobody is bound to (docs/architecture.md, "What an attacker needs").
+BOUND_LOOKUPS_PER_KEY = 5
+
+
+def bound_by_key(lookups_of_key: int | None) -> Priority:
+    """2.0: a lookup is bound while its key's WeChat lookups (this one counted) are within
+    :data:`BOUND_LOOKUPS_PER_KEY`; None: the key record is gone."""
+    bound = lookups_of_key is not None and lookups_of_key <= BOUND_LOOKUPS_PER_KEY
+    return "bound" if bound else "unbound"
+
+
+def bound_by_credits(table: Store, owner: str, session: Session, now: float) -> Priority:
+    """1.0 (a ``verify_result`` names its key only in WeChat's answer): the user's WeChat
+    lookups are counted in their own item (one write per lookup that reaches WeChat), and a
+    lookup is bound while those of the last two hours stay within :data:`BOUND_LOOKUPS_PER_KEY`
+    per key the user asked for in them."""
+    window = int(now // HOUR_S)
+    counted = table.count_user(
+        owner,
+        "wechat-lookups",
+        window,
+        below=2**31,  # counted, never refused here: the quota guard decides
+        issued_at=session.issued_at,
+        epoch=session.epoch,
+        ttl=int(now) + USER_STATE_TTL_S,
+    )
+    if counted.sessions_ended:
+        raise SessionEnded
+    used = counted.current + counted.previous
+    return "bound" if used <= BOUND_LOOKUPS_PER_KEY * counted.recent_keys else "unbound"
 
 
 def check_not_erased(table: Store, owner: str, session: Session) -> None:
@@ -172,6 +207,17 @@ class QuotaPolicy:
         return 50 if budget <= 0 else max(1, min(50, budget // 2000))
 
 
+# What a refusal at each endpoint refuses, for its message.
+_REFUSED: Mapping[str, Refused] = {
+    "/cityservice/face/identify/getuseridkey": "keys",
+    "/cityservice/face/identify/getverifyid": "keys",
+    "/cityservice/face/identify/getinfo": "lookups",
+    "/cityservice/face/identify/queryverifyinfo": "lookups",
+    "/cityservice/face/identify/getimage": "lookups",
+    "/sns/jscode2session": "logins",
+}
+
+
 @dataclass
 class QuotaGuard:
     """Counts this stack's calls to each WeChat endpoint per WeChat day and per hour, in the
@@ -195,6 +241,7 @@ class QuotaGuard:
         """Count one call to ``endpoint``; :class:`QuotaGuardRefused` past the threshold of the
         call's priority in this hour's budget or today's quota."""
         priority = _PRIORITY.get() or ("new" if endpoint in self.policy.guarded else "bound")
+        what = _REFUSED.get(endpoint, "calls")
         now = self.clock()
         day, day_left = wechat_day(now)
         hour = int(now // HOUR_S)
@@ -203,13 +250,13 @@ class QuotaGuard:
         if budget:
             refuse = self.policy.refuse_at(budget, priority, daily=False)
             if self._take(endpoint, f"h{hour}", budget, refuse, int(now) + 2 * HOUR_S, current) == -1:
-                raise QuotaGuardRefused(retry_after=max(1, math.ceil((hour + 1) * HOUR_S - now)))
+                raise QuotaGuardRefused(retry_after=max(1, math.ceil((hour + 1) * HOUR_S - now)), what=what)
         quota = self.policy.daily.get(endpoint, 0)
         refuse = self.policy.refuse_at(quota, priority, daily=True)
         used = self._take(endpoint, f"d{day}", quota, refuse, int(now) + day_left + 2 * 86400, current)
         if used == -1:
             self.report(endpoint, 100.0 * (refuse or quota) / quota if quota else 100.0, True)
-            raise QuotaGuardRefused(retry_after=day_left)
+            raise QuotaGuardRefused(retry_after=day_left, what=what)
         if used is not None and quota > 0:
             percent = 100.0 * used / quota
             self.report(endpoint, percent, percent >= self.policy.alarm_percent)

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .events import Outbox, result_id
 from .issuance import LAST_LOOK_S
-from .limits import USER_STATE_TTL_S, Charge, Limit, admitted_as, charge_user
+from .limits import USER_STATE_TTL_S, Limit, admitted_as, bound_by_credits, bound_by_key, charge_user
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
 
@@ -93,14 +93,15 @@ class ResultLookup:
 
     def v1(self, caller: Session, verify_result: str, now: float | None = None) -> ResultAnswer:
         openid = caller.openid
-        at, owner, ref, charged = self._begin(caller, verify_result, now)
+        at, owner, ref = self._begin(caller, verify_result, now)
         stored = self._checked(self.table.get_result(ref), owner, at)
         if stored is not None:
             return stored
-        # A 1.0 verify_result names its key only in getinfo's answer: a user who asked for no key
-        # here lately cannot hold one bound to it, and is refused first when WeChat's quota runs low.
-        with admitted_as("bound" if charged.recent_keys else "unbound"):
-            info = self.wechat.get_info(verify_result)  # 84001/84003 → 404, 84002 → 410
+        # A 1.0 verify_result names its key only in getinfo's answer: the user's lookup credits
+        # (a few per key asked for lately) decide, and past them it is refused first when
+        # WeChat's budget runs low.
+        with admitted_as(bound_by_credits(self.table, owner, caller, at)):
+            info = self.wechat.get_info(verify_result)  # 84001 → 404, 84002 → 410
         if info.openid != openid:
             raise Forbidden
         identity_matched: bool | None = None
@@ -133,7 +134,7 @@ class ResultLookup:
 
     def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
         openid = caller.openid
-        at, owner, ref, _ = self._begin(caller, verify_id, now)
+        at, owner, ref = self._begin(caller, verify_id, now)
         result, record = self.table.get_result_and_key(ref)
         stored = self._checked(result, owner, at)
         if stored is not None:
@@ -148,7 +149,9 @@ class ResultLookup:
             the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
-        return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at, caller.epoch)
+        # Bound for the key's first few WeChat lookups (the client's polling), then refused first.
+        with admitted_as(bound_by_key(self.table.count_key_lookup(ref))):
+            return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at, caller.epoch)
 
     def _ask_and_store_v2(
         self,
@@ -259,12 +262,12 @@ class ResultLookup:
             now=now,
         )
 
-    def _begin(self, caller: Session, reference: str, now: float | None) -> tuple[float, str, str, Charge]:
+    def _begin(self, caller: Session, reference: str, now: float | None) -> tuple[float, str, str]:
         """Every lookup counts against the caller's limit, found or not (probing costs too)."""
         at = time.time() if now is None else now
         owner = self.data_key.owner(caller.openid)
-        charged = charge_user(self.table, Limit("lookups", self.lookups_per_hour), owner, caller, at)
-        return at, owner, sha256_hex(reference), charged
+        charge_user(self.table, Limit("lookups", self.lookups_per_hour), owner, caller, at)
+        return at, owner, sha256_hex(reference)
 
     def _checked(self, stored: StoredResult | None, owner: str, now: float) -> ResultAnswer | None:
         if stored is None or not stored.live(now):
