@@ -184,6 +184,7 @@ def _operator_lines(aws: str, table: str) -> list[str]:
 # per-address login limit and the per-user limits, which lock later local runs out for up to an hour.
 RELAXED_LIMITS = {
     "SessionLimitPerAddressPerHour": "1000000",
+    "SessionSlowedPerMinute": "1000000",
     "KeyLimitPerHour": "100000",
     "LookupLimitPerHour": "100000",
 }

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from tests.domain.conftest import Domain
+from tests.domain.conftest import Backend, Domain
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
 from wxface.domain.errors import NotFound, QuotaGuardRefused, RateLimited
-from wxface.domain.limits import QuotaGuard, QuotaPolicy
+from wxface.domain.limits import Limit, QuotaGuard, QuotaPolicy, charge
 from wxface.wechat import WeChatClient
 from wxface.wechat.errors import WeChatError, WeChatUnavailable
 
@@ -95,5 +95,49 @@ def test_the_hourly_budget_stops_new_keys_within_the_hour(domain: Domain) -> Non
     with pytest.raises(QuotaGuardRefused) as refused:
         guard.admit(endpoint)
     assert refused.value.retry_after == 3540  # until the hour ends, not Beijing midnight
-    guard.clock = lambda: hour_start + 3600  # the next hour
+    guard.clock = lambda: hour_start + 3600  # the next hour begins: the last one still weighs in full
+    with pytest.raises(QuotaGuardRefused):
+        guard.admit(endpoint)
+    guard.clock = lambda: hour_start + 3600 + 1800  # half of it inside the last 60 minutes
     guard.admit(endpoint)
+
+
+# --- sliding windows: a script gets an allowance once, not twice, across an hour's edge ---------
+
+
+def test_a_per_address_limit_slides_across_the_windows_edge(backend: Backend) -> None:
+    """Spent at the end of one window, the allowance is not there again at the start of the next:
+    the previous window's count still weighs by the share of it inside the last window."""
+    limit = Limit("sessions-by-address", 10, window_s=60)
+    start = 1_800_000_000 - 1_800_000_000 % 60  # a window's start
+    for _ in range(10):
+        charge(backend.store, limit, "addr", start + 59)
+    with pytest.raises(RateLimited) as refused:  # one second into the next window: 98 % still weighs
+        charge(backend.store, limit, "addr", start + 61)
+    assert refused.value.scope == "sessions-by-address"
+    assert 0 < (refused.value.retry_after or 0) <= 60
+    charge(backend.store, limit, "addr", start + 60 + 7)  # 10 x 53/60 = 8.8, 9: room for one again
+    charge(backend.store, limit, "other", start + 61)  # another address has its own
+
+
+def test_the_hourly_wechat_budget_slides_across_the_hours_edge(backend: Backend) -> None:
+    endpoint = "/cityservice/face/identify/getverifyid"
+    policy = QuotaPolicy({endpoint: 240})  # an hourly budget of 30: new keys refused from 29 (95 %)
+    hour = 500_000
+    clock = [hour * 3600 + 3599.0]
+
+    def guard() -> QuotaGuard:  # a container's guard (each reads the last hour once)
+        return QuotaGuard(backend.store, policy, report=lambda *r: None, clock=lambda: clock[0])
+
+    late = guard()
+    for _ in range(28):
+        late.admit(endpoint)
+    clock[0] = (hour + 1) * 3600 + 60.0  # a minute into the next hour: 28 x 59/60 = 27.5, 28 carried
+    fresh = guard()
+    fresh.admit(endpoint)  # 29 - 28: one more before the 95 % threshold...
+    with pytest.raises(QuotaGuardRefused) as refused:
+        fresh.admit(endpoint)  # ...not another 28
+    assert refused.value.what == "keys"
+    clock[0] = (hour + 1) * 3600 + 1800.0  # half an hour on: half of the last hour still weighs
+    for _ in range(13):
+        guard().admit(endpoint)

@@ -45,7 +45,7 @@ class MemoryStore:
     results: dict[str, StoredResult] = field(default_factory=dict)
     # the user's index: owner → sort key → (target, the result's body or None, ttl)
     index: dict[str, dict[str, tuple[str, str | None, int]]] = field(default_factory=dict)
-    counters: dict[str, _Counter] = field(default_factory=dict)
+    counts: dict[str, _Counter] = field(default_factory=dict)  # RATE#<counter>
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
     users: dict[str, dict[str, int]] = field(default_factory=dict)  # LIMITS#<owner>
     audit: list[AuditEntry] = field(default_factory=list)
@@ -235,18 +235,22 @@ class MemoryStore:
 
     def reserve(self, counter: str, amount: int, *, below: int | None, ttl: int) -> int | None:
         with self._lock:
-            current = self.counters.get(counter)
+            current = self.counts.get(counter)
             if below is not None and current is not None and current.n >= below:
                 return None
             total = (current.n if current else 0) + amount
-            self.counters[counter] = _Counter(total, ttl)
+            self.counts[counter] = _Counter(total, ttl)
             return total
+
+    def counters(self, counters: list[str]) -> list[int]:
+        with self._lock:
+            return [self.counts[c].n if c in self.counts else 0 for c in counters]
 
     def give_back(self, counter: str) -> None:
         with self._lock:
-            current = self.counters.get(counter)
+            current = self.counts.get(counter)
             if current is not None and current.n > 0:
-                self.counters[counter] = replace(current, n=current.n - 1)
+                self.counts[counter] = replace(current, n=current.n - 1)
 
     def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool:
         with self._lock:

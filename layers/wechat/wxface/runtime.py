@@ -238,7 +238,7 @@ def login() -> Login:
     from .domain.login import Login, LoginPolicy
 
     s = settings()
-    policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address)
+    policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address, s.session_slowed_per_minute)
     return Login(policy, table(), data_key(), login_client(), app_secret, signing_keys)
 
 

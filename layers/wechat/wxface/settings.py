@@ -44,9 +44,10 @@ class Settings(BaseModel):
     result_retention_days: int = Field(30, ge=1)
     token_cache_s: int = Field(60, ge=1)  # shorter than WeChat's 5-minute overlap of old and new tokens
     lookup_limit_per_hour: int = Field(60, ge=1)
-    session_limit_per_address: int = Field(
-        600, ge=1
-    )  # per hour; carrier NAT puts many users behind one address
+    # Refused wx.login codes per client address per hour before its logins are slowed to
+    # session_slowed_per_minute (carrier NAT puts many users behind one address: slowed, not shut).
+    session_limit_per_address: int = Field(600, ge=1)
+    session_slowed_per_minute: int = Field(30, ge=1)
     wechat_daily_quotas: Mapping[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
     quota_alarm_percent: int = Field(80, ge=1)
     quota_refuse_percent: int = Field(95, ge=1)
@@ -156,6 +157,7 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "token_cache_s": "TOKEN_CACHE_SECONDS",
     "lookup_limit_per_hour": "LOOKUP_LIMIT_PER_HOUR",
     "session_limit_per_address": "SESSION_LIMIT_PER_ADDRESS_PER_HOUR",
+    "session_slowed_per_minute": "SESSION_SLOWED_PER_MINUTE",
     "wechat_daily_quotas": "WECHAT_DAILY_QUOTAS",
     "quota_alarm_percent": "QUOTA_ALARM_PERCENT",
     "quota_refuse_percent": "QUOTA_REFUSE_PERCENT",

@@ -563,6 +563,19 @@ class Table:
         """Undo one :meth:`take` (the request it counted did not go through)."""
         self._decrement(f"RATE#{counter}", "RATE", "n")
 
+    def counters(self, counters: list[str]) -> list[int]:
+        """The counts of ``counters`` (0 where none), in one consistent read."""
+        wanted = [{"pk": _s(f"RATE#{c}"), "sk": _s("RATE")} for c in dict.fromkeys(counters)]
+        found: dict[str, int] = {}
+        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True, "ProjectionExpression": "pk, n"}}
+        while pending:
+            resp = self.client.batch_get_item(RequestItems=pending)
+            for item in resp.get("Responses", {}).get(self.name, []):
+                v = values_of(item)
+                found[str(v["pk"]).removeprefix("RATE#")] = int(v.get("n", 0))
+            pending = resp.get("UnprocessedKeys") or None
+        return [found.get(c, 0) for c in counters]
+
     # --- leases -----------------------------------------------------------------------------
 
     def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool:

@@ -1,4 +1,4 @@
-"""Abuse limits: per-subject counters in fixed windows, and the guard on WeChat's daily quotas.
+"""Abuse limits: per-subject counters in sliding windows, and the guard on WeChat's quotas.
 
 Both count in the stack's table, so every container of every function sees the same counts.
 A refused request raises :class:`RateLimited` (or :class:`QuotaGuardRefused`) with
@@ -50,13 +50,44 @@ class Charge:
 
 def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
     """Count one request of ``subject`` (an HMAC of an address, never a value in clear), or
-    refuse it: a fixed window."""
-    window = int(now // limit.window_s)
+    refuse it: a sliding window, the previous window's count weighed by the share of it still
+    inside the last ``window_s`` (so a script gets the allowance once, not twice, across a
+    window's edge). One read of the previous window, one conditional write."""
+    window_s = limit.window_s
+    window = int(now // window_s)
     counter = f"{limit.scope}#{subject}#{window}"
-    if not table.take(counter, limit.allowed, ttl=(window + 2) * limit.window_s):
-        retry_after = max(1, math.ceil((window + 1) * limit.window_s - now))
-        raise RateLimited(retry_after=retry_after, scope=limit.scope)
+    (previous,) = table.counters([f"{limit.scope}#{subject}#{window - 1}"])
+    elapsed = (now - window * window_s) / window_s
+    room = limit.allowed - math.ceil(previous * (1 - elapsed))  # rounded up: never more lenient
+    if room <= 0 or not table.take(counter, room, ttl=(window + 2) * window_s):
+        raise RateLimited(retry_after=_room_again(limit, previous, max(room, 0), now), scope=limit.scope)
     return Charge(lambda: table.give_back(counter))
+
+
+def _room_again(limit: Limit, previous: int, current: int, now: float) -> int:
+    """Seconds until the sliding estimate (``previous`` weighed, plus ``current``) leaves room
+    for one more, at most until the window ends."""
+    window_s = limit.window_s
+    window = int(now // window_s)
+    window_end = max(1, math.ceil((window + 1) * window_s - now))
+    spare = limit.allowed - 1 - current
+    if previous <= 0 or spare < 0:
+        return window_end
+    elapsed = (now - window * window_s) / window_s
+    return min(window_end, max(1, math.ceil((1 - spare / previous - elapsed) * window_s)))
+
+
+def sliding_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> float:
+    """The sliding-window estimate of ``scope``'s count for ``subject`` (one read)."""
+    window = int(now // window_s)
+    current, previous = table.counters([f"{scope}#{subject}#{window}", f"{scope}#{subject}#{window - 1}"])
+    return previous * (1 - (now - window * window_s) / window_s) + current
+
+
+def add_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> None:
+    """Count one event of ``scope`` for ``subject`` in the current window (never refused)."""
+    window = int(now // window_s)
+    table.reserve(f"{scope}#{subject}#{window}", 1, below=None, ttl=(window + 2) * window_s)
 
 
 def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: float) -> Charge:
@@ -235,6 +266,7 @@ class QuotaGuard:
     clock: Callable[[], float]
     _left: dict[tuple[str, str], int] = field(default_factory=dict)
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    _previous: dict[tuple[str, str], int] = field(default_factory=dict)  # last hour's count, read once
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, endpoint: str) -> None:
@@ -249,7 +281,11 @@ class QuotaGuard:
         budget = self.policy.hourly(endpoint)
         if budget:
             refuse = self.policy.refuse_at(budget, priority, daily=False)
-            if self._take(endpoint, f"h{hour}", budget, refuse, int(now) + 2 * HOUR_S, current) == -1:
+            if refuse is not None:  # a sliding hour: what the last hour spent still counts, weighed
+                refuse -= self._carried(endpoint, hour, now)
+            if (refuse is not None and refuse <= 0) or self._take(
+                endpoint, f"h{hour}", budget, refuse, int(now) + 2 * HOUR_S, current
+            ) == -1:
                 raise QuotaGuardRefused(retry_after=max(1, math.ceil((hour + 1) * HOUR_S - now)), what=what)
         quota = self.policy.daily.get(endpoint, 0)
         refuse = self.policy.refuse_at(quota, priority, daily=True)
@@ -260,6 +296,21 @@ class QuotaGuard:
         if used is not None and quota > 0:
             percent = 100.0 * used / quota
             self.report(endpoint, percent, percent >= self.policy.alarm_percent)
+
+    def _carried(self, endpoint: str, hour: int, now: float) -> int:
+        """The previous hour's calls of ``endpoint`` weighed by the share of that hour still
+        inside the last 60 minutes (the hourly budget is a sliding window, so a script does not
+        get it twice across an hour's edge). The previous hour's count is read once per
+        container and hour."""
+        key = (endpoint, f"h{hour - 1}")
+        with self._lock:
+            previous = self._previous.get(key)
+        if previous is None:
+            (previous,) = self.table.counters([f"quota#{endpoint}#h{hour - 1}"])
+            with self._lock:
+                self._previous = {k: v for k, v in self._previous.items() if k[1] == f"h{hour - 1}"}
+                self._previous[key] = previous
+        return math.ceil(previous * (1 - (now - hour * HOUR_S) / HOUR_S))  # rounded up: never more lenient
 
     def _take(
         self, endpoint: str, period: str, budget: int, refuse_at: int | None, ttl: int, current: set[str]
