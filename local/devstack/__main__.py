@@ -99,6 +99,10 @@ def _aws_clients(url: str) -> dict[str, Any]:
 
 def _provision(stack: Stack, clients: dict[str, Any], secret: str) -> None:
     """What an operator does before the first deploy, and what CloudFormation creates."""
+    for bus, policy in stack.event_buses.items():  # the stack's own bus and its resource policy
+        clients["events"].create_event_bus(Name=bus)
+        if policy is not None:
+            clients["events"].put_permission(EventBusName=bus, Policy=json.dumps(policy))
     props = stack.table_properties
     clients["dynamodb"].create_table(
         TableName=stack.table_name,
@@ -121,10 +125,10 @@ def _wire_business(stack: Stack, clients: dict[str, Any]) -> str:
     """What a business does to hear of verifications (README, "For the business's own systems"):
     a rule on the stack's bus that sends the stack's events to a queue of its own. Answers the
     queue's URL."""
-    bus = stack.parameters.get("EventBusName") or "default"
+    bus = stack.event_bus
     events, sqs = clients["events"], clients["sqs"]
-    if bus != "default":
-        events.create_event_bus(Name=bus)
+    if bus != "default" and bus not in stack.event_buses:
+        events.create_event_bus(Name=bus)  # an existing bus the operator named (EventBusName)
     queue_url: str = sqs.create_queue(QueueName=f"{stack.name}-business-events")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

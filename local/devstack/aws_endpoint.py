@@ -44,7 +44,7 @@ from .awswire import (
     verify_signature,
 )
 from .functions import Functions, InvokeError
-from .iam import AuthzRequest, LocalIam, Principal, evaluate
+from .iam import AuthzRequest, LocalIam, Principal, evaluate, principal_arn, resource_policy_denies
 from .template import ACCOUNT_ID, REGION
 
 log = logging.getLogger("devstack.aws")
@@ -263,10 +263,77 @@ class AwsGate:
         self.counter.served(principal, op, grants)
         if op.service == "lambda" and op.name == "Invoke":
             return self._invoke(op, environ, body, start_response)
+        if op.service == "events" and op.name == "PutEvents":
+            with self._moto_lock:
+                return self._put_events(op, auth.region, principal, environ, start_response)
         with self._moto_lock:
             if op.service != "dynamodb":
                 return list(self.app(environ, start_response))
             return self._metered(op, auth.region, principal, environ, start_response)
+
+    def _put_events(
+        self,
+        op: authz.Operation,
+        region: str,
+        principal: Principal,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> list[bytes]:
+        """PutEvents under each bus's resource policy, as EventBridge applies it: an entry the
+        policy denies to the caller (e.g. another principal putting the stack's source on the
+        stack's bus) fails on its own, ``NotAuthorizedForSourceException`` in the result; the
+        call and the other entries go through. (moto stores bus policies, never applies them.)"""
+        from moto.events.models import events_backends
+
+        backend = events_backends[ACCOUNT_ID][region]
+        entries = list(op.params.get("Entries", []))
+        refused: list[int] = []
+        for i, entry in enumerate(entries):
+            name = str(entry.get("EventBusName") or "default").rsplit("event-bus/", 1)[-1]
+            bus = backend.event_buses.get(name)
+            policy = json.loads(bus.policy) if bus is not None and bus.policy else None
+            request = AuthzRequest(
+                "events:PutEvents",
+                f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{name}",
+                {
+                    "events:source": str(entry.get("Source", "")),
+                    "events:detail-type": str(entry.get("DetailType", "")),
+                    "aws:PrincipalArn": principal_arn(principal.arn),
+                    "aws:PrincipalAccount": ACCOUNT_ID,
+                },
+            )
+            if policy is not None and resource_policy_denies(policy, principal.arn, ACCOUNT_ID, request):
+                refused.append(i)
+        if not refused:
+            return list(self.app(environ, start_response))
+        log.warning("refused %d PutEvents entries of %s under a bus policy", len(refused), principal.name)
+        kept = [e for i, e in enumerate(entries) if i not in refused]
+        answered: list[dict[str, Any]] = []
+        if kept:
+            forwarded = json.dumps({**op.params, "Entries": kept}).encode()
+            inner = {**environ, "wsgi.input": io.BytesIO(forwarded), "CONTENT_LENGTH": str(len(forwarded))}
+            status: list[str] = []
+            raw = b"".join(self.app(inner, lambda s, h, *rest: status.append(s)))
+            if not status or not status[0].startswith("200"):
+                start_response(
+                    status[0] if status else "500 Internal Server Error",
+                    [("Content-Type", "application/x-amz-json-1.1")],
+                )
+                return [raw]
+            answered = list(json.loads(raw).get("Entries", []))
+        denied = {
+            "ErrorCode": "NotAuthorizedForSourceException",
+            "ErrorMessage": "Not authorized for the source.",
+        }
+        merged, taken = [], iter(answered)
+        for i in range(len(entries)):
+            merged.append(dict(denied) if i in refused else next(taken, {}))
+        failed = sum(1 for e in merged if "ErrorCode" in e)
+        payload = json.dumps({"FailedEntryCount": failed, "Entries": merged}).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))]
+        )
+        return [payload]
 
     def _metered(
         self,

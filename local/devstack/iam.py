@@ -260,6 +260,37 @@ def evaluate(policies: Iterable[Mapping[str, Any]], request: AuthzRequest) -> De
     return "allow" if allowed else "implicit_deny"
 
 
+def principal_matches(principal: Any, caller_arn: str, account: str) -> bool:
+    """A resource policy's ``Principal`` names the caller: ``*``, or ``{"AWS": ...}`` with ``*``,
+    the caller's ARN or its account (as an id or ``arn:aws:iam::<id>:root``)."""
+    if principal == "*":
+        return True
+    named = _as_list(principal.get("AWS")) if isinstance(principal, Mapping) else []
+    return any(p in ("*", caller_arn, account, f"arn:aws:iam::{account}:root") for p in named)
+
+
+def resource_policy_denies(
+    policy: Mapping[str, Any], caller_arn: str, account: str, request: AuthzRequest
+) -> bool:
+    """Whether a resource-based policy explicitly denies ``request`` to the caller (the explicit
+    deny that wins over any identity policy's allow; the product's buses rely on nothing else)."""
+    return any(
+        statement.get("Effect") == "Deny"
+        and principal_matches(statement.get("Principal"), caller_arn, account)
+        and statement_applies(statement, request)
+        for statement in _statements(policy)
+    )
+
+
+def principal_arn(caller_arn: str) -> str:
+    """``aws:PrincipalArn``: for a role session, the role's ARN (not the session's)."""
+    head, _, rest = caller_arn.partition(":assumed-role/")
+    if not rest:
+        return caller_arn
+    account = head.split(":")[4]
+    return f"arn:aws:iam::{account}:role/{rest.split('/', 1)[0]}"
+
+
 # --- principals and their credentials -------------------------------------------------------
 
 

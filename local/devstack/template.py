@@ -73,6 +73,11 @@ class Stack:
     layer_dirs: list[Path]
     # The template's AWS::IAM::ManagedPolicy documents (by logical id), resolved.
     managed_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The event buses the template creates (name → the resource policy its AWS::Events::EventBusPolicy
+    # resources give it, resolved; None: no policy).
+    event_buses: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    # The bus the functions put the stack's events on (EVENT_BUS_NAME), created here or not.
+    event_bus: str = "default"
 
     def function(self, name_or_arn: str) -> Function | None:
         name = name_or_arn.rsplit(":function:", 1)[-1].split(":", 1)[0]
@@ -226,6 +231,9 @@ def resolver_for(
     conditions = doc.get("Conditions", {})
     resolve = Resolver(stack_name, parameters, physical, conditions, partition=partition)
     for logical_id, res in resources.items():
+        if res["Type"] == "AWS::Events::EventBus":  # Ref is the bus's name
+            physical[logical_id] = resolve(res["Properties"]["Name"])
+    for logical_id, res in resources.items():
         if res["Type"] in FUNCTION_TYPES:
             props = res["Properties"]
             physical[logical_id] = resolve(props.get("FunctionName", f"{stack_name}-{logical_id}"))
@@ -326,7 +334,38 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
             for logical_id, res in resources.items()
             if res["Type"] == "AWS::IAM::ManagedPolicy" and _exists(res, resolve)
         },
+        event_buses=_event_buses(resources, resolve, physical),
+        event_bus=next(
+            (
+                fn.environment["EVENT_BUS_NAME"]
+                for fn in functions.values()
+                if "EVENT_BUS_NAME" in fn.environment
+            ),
+            "default",
+        ),
     )
+
+
+def _event_buses(
+    resources: dict[str, Any], resolve: Resolver, physical: dict[str, str]
+) -> dict[str, dict[str, Any] | None]:
+    """The buses the template creates, each with the policy its EventBusPolicy resources build
+    (one statement each, ``Sid`` from ``StatementId``), as EventBridge would hold it."""
+    buses: dict[str, dict[str, Any] | None] = {
+        physical[k]: None
+        for k, v in resources.items()
+        if v["Type"] == "AWS::Events::EventBus" and _exists(v, resolve)
+    }
+    for res in resources.values():
+        if res["Type"] != "AWS::Events::EventBusPolicy" or not _exists(res, resolve):
+            continue
+        props = res["Properties"]
+        bus = resolve(props["EventBusName"])
+        statement = {"Sid": resolve(props["StatementId"]), **resolve.structure(props["Statement"])}
+        policy = buses.get(bus) or {"Version": "2012-10-17", "Statement": []}
+        policy["Statement"].append(statement)
+        buses[bus] = policy
+    return buses
 
 
 def _attributes(
@@ -352,6 +391,8 @@ def _attributes(
             out[f"{logical_id}.Arn"] = prefix.format(service="logs") + f"log-group:{name}:*"
         elif kind == "AWS::SNS::Topic":
             out[f"{logical_id}.TopicArn"] = prefix.format(service="sns") + name
+        elif kind == "AWS::Events::EventBus":
+            out[f"{logical_id}.Arn"] = prefix.format(service="events") + f"event-bus/{name}"
     return out
 
 

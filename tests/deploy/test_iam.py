@@ -58,6 +58,9 @@ def as_list(value: Any) -> list[Any]:
 
 def scoped(resource: Any, template: dict[str, Any]) -> bool:
     names = set(template["Resources"]) | set(template.get("Parameters", {}))
+    if isinstance(resource, dict) and "Fn::If" in resource:  # scoped whichever way the condition goes
+        _, yes, no = resource["Fn::If"]
+        return scoped(yes, template) and scoped(no, template)
     if isinstance(resource, dict) and "Fn::Sub" in resource:
         text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
         refs = set(re.findall(r"\$\{([^}]+)\}", text)) - {"AWS::Partition", "AWS::Region", "AWS::AccountId"}
@@ -167,7 +170,16 @@ def test_china_partition_has_no_hard_coded_arn() -> None:
     assert "${AWS::Partition}" in text
 
 
-BUS = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}
+# The stack's own bus, or the one EventBusName names.
+BUS = {
+    "Fn::If": [
+        "OwnEventBus",
+        {"Fn::GetAtt": ["EventBus", "Arn"]},
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+        },
+    ]
+}
 
 
 def test_events_go_to_the_configured_bus_only_from_the_functions_that_write_results(
@@ -236,3 +248,22 @@ def _routes_from_body(template: dict[str, Any]) -> dict[str, str]:
             security = json.dumps(operation.get("security", []))
             out[f"{method.upper()} {path}"] = "AWS_IAM" if "AWS_IAM" in security else "NONE"
     return out
+
+
+def test_the_stacks_own_bus_denies_its_source_to_everyone_but_the_functions_that_put_its_events(
+    transformed: dict[str, Any],
+) -> None:
+    bus = transformed["Resources"]["EventBus"]
+    assert bus["Condition"] == "OwnEventBus"
+    policy = transformed["Resources"]["EventBusSourcePolicy"]["Properties"]
+    statement = policy["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "events:PutEvents",
+    )
+    assert statement["Condition"]["StringEquals"] == {"events:source": "wechat-face-verify"}
+    putters = {owner for owner, s in statements(transformed) if "events:PutEvents" in as_list(s["Action"])}
+    excepted = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    named = {(e["Fn::GetAtt"][0] if "Fn::GetAtt" in e else e["Fn::If"][1]["Fn::GetAtt"][0]) for e in excepted}
+    assert named == putters  # exactly the roles allowed to put events, no other

@@ -253,6 +253,38 @@ def test_a_face_check_not_finished_is_answered_never_stored_and_the_finished_one
     assert event["detail"]["passed"] is True
 
 
+def test_no_one_but_the_stacks_functions_can_put_its_events_on_its_bus(business: Business) -> None:
+    """The stack's own bus denies PutEvents with the stack's source to every principal but the
+    functions that put its events (a Deny in the bus's resource policy: same-account principals
+    allowed events:PutEvents by their own policies, like the operator here, are refused too).
+    EventBridge refuses such an entry on its own, in the result, as the local endpoint does."""
+    stack = business.stack
+    bus = f"{STACK}-events"
+    forged = {
+        "Source": "wechat-face-verify",
+        "DetailType": "FaceVerificationCompleted",
+        "Detail": json.dumps({"openid": "biz-forged", "passed": True}),
+        "EventBusName": bus,
+    }
+    own = {**forged, "Source": "someone.else", "Detail": json.dumps({"openid": "biz-forged"})}
+    operator = stack.aws_client("events")  # allowed events:PutEvents on every bus by its own policy
+    answer = operator.put_events(Entries=[forged, own])
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+    assert "EventId" in answer["Entries"][1]  # its own source: the policy says nothing of it
+    function = business.role_credentials("FaceResultsFunction")
+    results = stack.aws_client(
+        "events",
+        aws_access_key_id=function.access_key,
+        aws_secret_access_key=function.secret_key,
+        aws_session_token=function.token or "",
+    )
+    genuine = {**forged, "Detail": json.dumps({"openid": "biz-genuine", "passed": False})}
+    assert results.put_events(Entries=[genuine])["FailedEntryCount"] == 0
+    assert business.events("biz-forged", "FaceVerificationCompleted", wait_s=1) == []
+    assert len(business.events("biz-genuine", "FaceVerificationCompleted", wait_s=10)) == 1
+
+
 def test_the_server_side_route_answers_only_callers_iam_allows(business: Business) -> None:
     stack = business.stack
     token, _, result = verified(business, "biz-iam")
