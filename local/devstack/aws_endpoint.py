@@ -263,6 +263,8 @@ class AwsGate:
         self.counter.served(principal, op, grants)
         if op.service == "lambda" and op.name == "Invoke":
             return self._invoke(op, environ, body, start_response)
+        if op.service == "lambda" and op.name in ("GetFunctionConfiguration", "UpdateFunctionConfiguration"):
+            return self._configuration(op, body, start_response)
         if op.service == "events" and op.name == "PutEvents":
             with self._moto_lock:
                 return self._put_events(op, auth.region, principal, environ, start_response)
@@ -375,6 +377,34 @@ class AwsGate:
         return [wire.body]
 
     # --- Lambda Invoke for the template's functions -------------------------------------
+
+    def _configuration(self, op: authz.Operation, raw: bytes, start_response: StartResponse) -> list[bytes]:
+        """A function's configuration; an update of its environment replaces its execution
+        environments as Lambda does (the operator's emergency rotation relies on it)."""
+        name = str(op.params.get("FunctionName", ""))
+        pool = self.functions.pool(name)
+        if pool is None:
+            wire = error("lambda", "rest-json", "ResourceNotFoundException", f"Function not found: {name}")
+            start_response("404 Not Found", wire.headers)
+            return [wire.body]
+        if op.name == "UpdateFunctionConfiguration":
+            try:
+                update = json.loads(raw) if raw.strip() else {}
+                variables = update["Environment"]["Variables"]
+                if not isinstance(variables, dict):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                wire = error(
+                    "lambda",
+                    "rest-json",
+                    "InvalidParameterValueException",
+                    "the local stack updates a function's Environment only",
+                )
+                start_response(wire.status, wire.headers)
+                return [wire.body]
+            pool.reconfigure({str(k): str(v) for k, v in variables.items()})
+            log.info("lambda %s reconfigured: new execution environments from now on", pool.fn.name)
+        return _json(start_response, "200 OK", pool.configuration())
 
     def _invoke(
         self, op: authz.Operation, environ: dict[str, Any], raw: bytes, start_response: StartResponse

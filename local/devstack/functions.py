@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,6 +35,7 @@ class InvokeError(Exception):
 class _Worker:
     proc: subprocess.Popen[str]
     responses: TextIO
+    generation: int = 0  # the function configuration it was started with
 
 
 class FunctionPool:
@@ -66,6 +67,36 @@ class FunctionPool:
         # bytes (Lambda's START/END/REPORT platform lines are not written by the function).
         self.log_lines = 0
         self.log_bytes = 0
+        self.generation = 0  # bumped by every configuration update
+        self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+
+    def reconfigure(self, environment: dict[str, str]) -> None:
+        """UpdateFunctionConfiguration, as Lambda applies it: every invocation from now on runs in
+        a new execution environment with the new configuration; idle environments are dropped at
+        once, busy ones when their invocation returns (so within the function's timeout)."""
+        with self._lock:
+            self.fn = replace(self.fn, environment=dict(environment))
+            self.generation += 1
+            self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._retire(worker)
+
+    def configuration(self) -> dict[str, Any]:
+        """GetFunctionConfiguration's answer, in the fields the product's tools read."""
+        return {
+            "FunctionName": self.fn.name,
+            "FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{self.fn.name}",
+            "Timeout": self.fn.timeout,
+            "MemorySize": self.fn.memory,
+            "Environment": {"Variables": dict(self.fn.environment)},
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "LastModified": self.last_modified,
+        }
 
     def _spawn(self) -> _Worker:
         read_fd, write_fd = os.pipe()
@@ -102,7 +133,7 @@ class FunctionPool:
         os.close(write_fd)
         threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
         self.cold_starts += 1
-        return _Worker(proc, os.fdopen(read_fd, "r", encoding="utf-8"))
+        return _Worker(proc, os.fdopen(read_fd, "r", encoding="utf-8"), self.generation)
 
     def stats(self) -> dict[str, float]:
         return {
@@ -153,12 +184,20 @@ class FunctionPool:
             if not line:
                 self._kill(worker)
                 raise InvokeError("Runtime.ExitError", "the worker exited")
-            self._idle.put(worker)
+            if worker.generation == self.generation:
+                self._idle.put(worker)
+            else:  # configured before an update: never used again
+                self._retire(worker)
         answer = json.loads(line)
         self.handler_seconds += float(answer.get("seconds", 0.0))
         if "error" in answer:
             raise InvokeError(answer["error"]["errorType"], answer["error"]["errorMessage"])
         return answer["result"]
+
+    def _retire(self, worker: _Worker) -> None:
+        if worker.proc.stdin:
+            worker.proc.stdin.close()  # the worker exits at the end of its input
+        worker.responses.close()
 
     def _kill(self, worker: _Worker) -> None:
         worker.proc.kill()
