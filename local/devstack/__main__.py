@@ -306,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
         "(each function's role credentials) with URLs containers reach this machine by, HOST "
         "(host.docker.internal on Docker Desktop; the docker0 bridge address, e.g. 172.17.0.1, on "
         "Linux, which the simulator and the local AWS endpoint then listen on too), and print the "
-        "commands. make run CONTAINERS=HOST",
+        "commands. On HOST the local AWS endpoint accepts only the function roles' credentials and "
+        "serves no /_devstack route, and the simulator serves WeChat's endpoints only (no /sim, /api, "
+        "phone page or business route): the local operator's documented credentials and the "
+        "simulator's controls stay on the loopback. make run CONTAINERS=HOST",
     )
     parser.add_argument(
         "--runtime-python",

@@ -167,7 +167,17 @@ class AwsGate:
 
     # --- every AWS call ----------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def for_containers(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The gate on the address containers reach this machine by (``--containers``): function
+        roles' credentials only (never the operator's or the business's, which are documented),
+        and no control route."""
+        return self(environ, start_response, functions_only=True)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse, *, functions_only: bool = False
+    ) -> Iterable[bytes]:
+        if functions_only and environ.get("PATH_INFO", "").startswith("/_devstack"):
+            return _json(start_response, "404 Not Found", {"error": "not served on this address"})
         control = self._control(environ, start_response)
         if control is not None:
             return control
@@ -186,7 +196,8 @@ class AwsGate:
                 "denied",
             )
         principal = self.iam.authenticate(auth.access_key_id, headers.get("x-amz-security-token"))
-        if principal is None:
+        # On the containers' address, the operator's or the business's credentials are refused.
+        if principal is None or (functions_only and principal.function is None):
             return self._refuse(
                 start_response,
                 error(
@@ -514,8 +525,11 @@ class AwsEndpoint:
 
     def also_listen(self, host: str) -> None:
         """The same endpoint (same checks, same state) on another address and the same port:
-        where containers reach this machine (``make run CONTAINERS=<bridge address>``)."""
-        server = make_server(host, self.port, self.gate, threaded=True, request_handler=self._request_handler)
+        where containers reach this machine (``make run CONTAINERS=<bridge address>``). There it
+        takes only the function roles' credentials and serves no control route."""
+        server = make_server(
+            host, self.port, self.gate.for_containers, threaded=True, request_handler=self._request_handler
+        )
         self._also.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
 

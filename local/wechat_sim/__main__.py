@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config, PhoneConfig(api_url=args.api_url, api_version=args.face_api_version)),
+            create_app(
+                config,
+                PhoneConfig(api_url=args.api_url, api_version=args.face_api_version),
+                containers_host=args.also_host,
+            ),
             access_log=False,  # our own access log redacts tokens and secrets
             log_config=None,  # keep the logging set up above
             log_level=args.log_level,

@@ -214,7 +214,29 @@ def _sim_reset(body: dict[str, Any], state: SimState) -> dict[str, Any]:
     return {}
 
 
-def create_app(config: SimConfig | None = None, phone: PhoneConfig | None = None) -> ASGIApp:
+WECHAT_PATHS = ("/cgi-bin/", "/sns/", "/cityservice/")
+
+
+class WeChatOnly:
+    """On the address containers reach this machine by (``--also-host``), WeChat's endpoints
+    only: no ``/sim`` control route (log anyone in, pass any face check), no phone page, no
+    ``/api`` pass-through, no business route."""
+
+    def __init__(self, app: ASGIApp, host: str) -> None:
+        self.app = app
+        self.host = host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server") or ("",)
+        if scope["type"] == "http" and server[0] == self.host and not scope["path"].startswith(WECHAT_PATHS):
+            await JSONResponse({"error": "not served on this address"}, status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    config: SimConfig | None = None, phone: PhoneConfig | None = None, *, containers_host: str | None = None
+) -> ASGIApp:
     face = "/cityservice/face/identify"
     routes = [
         wechat_endpoint("/cgi-bin/token", "GET", False, _token),
@@ -237,4 +259,5 @@ def create_app(config: SimConfig | None = None, phone: PhoneConfig | None = None
     ]
     app = Starlette(routes=routes)
     app.state.sim = SimState(config=config or SimConfig())
-    return AccessLog(app)
+    served: ASGIApp = app if containers_host is None else WeChatOnly(app, containers_host)
+    return AccessLog(served)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tests.support.people import ALICE
-from tests.support.simulator import APPID, SECRET, RunningSim
+from tests.support.simulator import APPID, SECRET, RunningSim, start_sim
 from wxface.wechat import WeChatClient
 
 pytestmark = pytest.mark.integration
@@ -84,3 +86,31 @@ def test_the_clock_moves_only_forward_by_request(fresh_sim: RunningSim, client: 
     code = fresh_sim.login_code("o-clock")
     fresh_sim.control("/sim/clock", {"advance_s": 299})
     assert client.code2session(APPID, SECRET, code).openid == "o-clock"
+
+
+def test_on_the_containers_address_only_wechats_endpoints_are_served(tmp_path: Path) -> None:
+    """``--also-host`` (make run CONTAINERS=...; 127.0.0.2 stands in for a Docker bridge): the
+    simulator's controls (log anyone in, pass any face check), the phone page and the API
+    pass-through stay on the loopback."""
+    sim = start_sim(tmp_path / "sim.log", None, "--also-host", "127.0.0.2")
+    try:
+        port = sim.url.rsplit(":", 1)[1]
+        bridge = f"http://127.0.0.2:{port}"
+        for method, path in (
+            ("POST", "/sim/login"),
+            ("GET", "/sim/calls"),
+            ("GET", "/"),
+            ("GET", "/api/v1/x"),
+        ):
+            assert httpx.request(method, bridge + path, json={"openid": "o"}, timeout=5).status_code == 404, (
+                path
+            )
+        token = httpx.post(
+            f"{bridge}/cgi-bin/stable_token",
+            json={"grant_type": "client_credential", "appid": APPID, "secret": SECRET},
+            timeout=5,
+        ).json()
+        assert "access_token" in token
+        assert httpx.post(f"{sim.url}/sim/login", json={"openid": "o"}, timeout=5).status_code == 200
+    finally:
+        sim.stop()

@@ -123,6 +123,40 @@ def test_a_signed_request_replayed_with_another_body_is_refused(gate: Gate, decl
     assert replayed.json()["__type"].endswith("InvalidSignatureException")
 
 
+def test_on_the_containers_address_only_function_roles_and_no_control_route(gate: Gate) -> None:
+    """``--containers HOST``: the endpoint also listens where containers reach this machine (here
+    127.0.0.2 stands in for a Docker bridge). There the local operator's documented credentials
+    and the control routes are not served; the function roles' are."""
+    stack = load(ROOT / "template.yaml", stack_name=STACK)
+    iam = LocalIam()
+    iam.operator(ACCOUNT_ID)
+    endpoint = AwsEndpoint("127.0.0.1", 0, Functions(stack, {}, sys.stderr, iam=iam), iam)
+    endpoint.start()
+    endpoint.also_listen("127.0.0.2")
+    try:
+        bridge = f"http://127.0.0.2:{endpoint.port}"
+        assert httpx.get(f"{bridge}/_devstack/calls", timeout=5).status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{endpoint.port}/_devstack/calls", timeout=5).status_code == 200
+        operator = boto3.client(
+            "ssm", endpoint_url=bridge, region_name="us-east-1", config=NO_RETRY,
+            aws_access_key_id=OPERATOR["aws_access_key_id"], aws_secret_access_key=OPERATOR["aws_secret_access_key"],
+        )  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            operator.get_parameter(Name=f"/{STACK}/access-token")
+        assert code_of(refused)[0] == "UnrecognizedClientException"
+        keys = next(p for p in iam.principals() if p.function == "FaceKeysFunction")
+        function = boto3.client(
+            "ssm", endpoint_url=bridge, region_name="us-east-1", config=NO_RETRY,
+            aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,
+            aws_session_token=keys.session_token,
+        )  # fmt: skip
+        with pytest.raises(ClientError) as answered:
+            function.get_parameter(Name="/not-there")  # past authentication: moto answers
+        assert code_of(answered)[0] in ("ParameterNotFound", "AccessDeniedException")
+    finally:
+        endpoint.stop()
+
+
 def test_a_role_session_needs_its_session_token(gate: Gate) -> None:
     keys = gate.principal("FaceKeysFunction")
     without_token = boto3.client(
