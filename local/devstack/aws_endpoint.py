@@ -276,10 +276,9 @@ class AwsGate:
             return self._invoke(op, environ, body, start_response)
         if op.service == "lambda" and op.name in ("GetFunctionConfiguration", "UpdateFunctionConfiguration"):
             return self._configuration(op, body, start_response)
-        if op.service == "events" and op.name == "PutEvents":
-            with self._moto_lock:
-                return self._put_events(op, auth.region, principal, environ, start_response)
         with self._moto_lock:
+            if op.service == "events" and op.name == "PutEvents":
+                return self._put_events(op, auth.region, principal, environ, start_response)
             if op.service != "dynamodb":
                 return list(self.app(environ, start_response))
             return self._metered(op, auth.region, principal, environ, start_response)
