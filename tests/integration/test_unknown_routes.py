@@ -24,12 +24,15 @@ from tests.support.stack import RunningStack
     ],
 )
 def test_what_no_route_serves_gets_api_gateways_own_404(stack: RunningStack, method: str, path: str) -> None:
-    before = stack.calls()
+    def face_and_login_calls() -> dict[str, int]:  # the token refresher runs on its own schedule
+        return {k: v for k, v in stack.calls().items() if not k.startswith("/cgi-bin/")}
+
+    before = face_and_login_calls()
     answer = stack.http.request(method, path)
     assert answer.status_code == 404
     assert answer.json() == {"message": "Not Found"}
     assert "allow" not in answer.headers
-    assert stack.calls() == before  # nothing reached WeChat (no function ran)
+    assert face_and_login_calls() == before  # nothing reached WeChat (no function ran)
 
 
 def invocations(stack: RunningStack, function: str) -> int:

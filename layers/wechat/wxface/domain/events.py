@@ -183,11 +183,15 @@ class Outbox:
         tells every consumer to erase what it has of the user anyway)."""
         return self.send_now(self.store.user_outbox(owner), now)
 
-    def erased(self, owner: str, openid: str, now: float) -> None:
+    def erased(self, owner: str, openid: str, now: float, *, erased_at: int | None = None) -> None:
         """``FaceDataErased`` ``{"openid", "erased_at"}``, kept (sealed) for the emitter, which puts
         it :data:`ERASED_DELAY_S` after the erasure: after every event of a result stored before
         the erasure or by a request in flight at it. Consumers erase that openid's data with
-        ``verified_at`` <= ``erased_at`` (EventBridge does not promise delivery order)."""
-        detail: dict[str, object] = {"openid": openid, "erased_at": int(now)}
+        ``verified_at`` <= ``erased_at`` (EventBridge does not promise delivery order);
+        ``erased_at``: the erasure's time, or the newest erased result's ``verified_at`` if later."""
+        detail: dict[str, object] = {
+            "openid": openid,
+            "erased_at": int(now) if erased_at is None else erased_at,
+        }
         entry_id = f"E#{owner}#{int(now * 1000)}"
         self.store.put_outbox(self.entry(entry_id, ERASED, detail, now, due=int(now) + ERASED_DELAY_S))

@@ -366,10 +366,15 @@ def erase(
     # Sessions first: a request racing the erasure cannot write anything new for this user.
     table.end_sessions(owner, int(at), ttl=int(at) + USER_STATE_TTL_S)
     forget_idempotency(owner)
+    # Consumers erase what they hold of the user up to erased_at: no earlier than the newest
+    # result stored (nothing can be stored after the mark), whose verified_at may come from
+    # WeChat's clock (1.0's identify_time).
+    newest = table.latest_result(owner, int(at))
+    erased_at = max(int(at), ResultAnswer.model_validate_json(newest).verified_at if newest else 0)
     if outbox is not None:
         outbox.before_erasure(owner, at)  # the user's events not sent yet: now, or never
     audit = AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)
     erased = table.erase_user(owner, audit)  # the outbox entries and pending checks too
     if outbox is not None:
-        outbox.erased(owner, caller.openid, at)
+        outbox.erased(owner, caller.openid, at, erased_at=erased_at)
     return erased
