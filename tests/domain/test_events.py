@@ -52,6 +52,8 @@ def test_a_stored_result_emits_exactly_one_event_with_the_contracts_detail(domai
         "identity_matched": True,
         "verified_at": first.verified_at,
         "biz_ref": "order-7",
+        "order_id": None,  # a typed identity: no order of the business
+        "identity_source": "user",
     }
     assert len(detail["result_id"]) == 32
     text = json.dumps(detail, ensure_ascii=False)

@@ -52,6 +52,8 @@ def test_full_flow(stack: RunningStack) -> None:
     assert result["message"] and result["message_zh"]
     assert isinstance(result["verified_at"], int)
     assert (result["validate_data"] is None) is (stack.version == 2)
+    # The identity was typed in the mini-program: the user's, not an order of the business.
+    assert (result["identity_source"], result["order_id"]) == ("user", None)
 
     # A repeated lookup answers from DynamoDB: no second WeChat call.
     before = stack.calls_to(LOOKUP[stack.version])

@@ -12,5 +12,7 @@ COMPLETED_DETAIL_FIELDS = frozenset(
         "identity_matched",
         "verified_at",
         "biz_ref",
+        "order_id",
+        "identity_source",
     }
 )

@@ -40,6 +40,10 @@ class ResultAnswer(BaseModel):
     verified_at: int
     validate_data: str | None
     biz_ref: str | None = None  # the business's reference given with the key (None: none given)
+    # Who chose the identity checked: "user" (typed in the mini-program, or a 1.0 check not bound
+    # to a key issued here) or "business" (an order its servers created); and that order.
+    order_id: str | None = None
+    identity_source: Literal["user", "business"] = "user"
 
 
 class UserResultAnswer(ResultAnswer):

@@ -113,6 +113,10 @@ export interface FaceResult {
   verified_at: number;
   validate_data: string | null;
   biz_ref: string | null;
+  /** The business's order the identity came from (null: typed by the user). */
+  order_id: string | null;
+  /** Who chose the identity checked: the user, or the business's own servers. */
+  identity_source: 'user' | 'business';
 }
 
 export type VerifyOutcome =

@@ -72,6 +72,8 @@ def completed_detail(result_ref_id: str, openid: str, answer: ResultAnswer) -> d
         "identity_matched": answer.identity_matched,
         "verified_at": answer.verified_at,
         "biz_ref": answer.biz_ref,
+        "order_id": answer.order_id,
+        "identity_source": answer.identity_source,
     }
 
 
