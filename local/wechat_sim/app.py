@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import SimConfig
 from .phone import PhoneConfig
 from .phone import routes as phone_routes
-from .state import DATA_FORMAT_ERROR, ControlError, SimState, WxErr
+from .state import API_UNAUTHORIZED, DATA_FORMAT_ERROR, ControlError, SimState, WxErr
 
 access_log = logging.getLogger("wechat_sim.access")
 log = logging.getLogger("wechat_sim")
@@ -103,6 +103,8 @@ def wechat_endpoint(path: str, method: str, needs_token: bool, handler: Handler)
         try:
             if needs_token:
                 state.check_token(request.query_params.get("access_token"))
+            if path in state.config.disabled:
+                raise WxErr(API_UNAUTHORIZED, "api unauthorized")
             return await handler(request, state)
         except WxErr as err:
             log.info("errcode %d on %s", err.errcode, path)

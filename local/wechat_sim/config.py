@@ -38,15 +38,18 @@ class SimConfig:
     # How long getinfo answers for a 1.0 verify_result: about 5 minutes (WeChat staff on the
     # developer community), then 84001.
     verify_result_ttl: int = 300
+    # Endpoints WeChat has not enabled for the app: 48001 (getimage is enabled only on request).
+    disabled: frozenset[str] = frozenset()
     daily_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
     minute_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MINUTE_QUOTAS))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SimConfig:
         """``WECHAT_SIM_APPID``, ``WECHAT_SIM_SECRET``, ``WECHAT_SIM_KEY_TTL`` (seconds a
-        user_id_key / verify_id lives, default 3600), and ``WECHAT_SIM_DAILY_QUOTAS`` /
+        user_id_key / verify_id lives, default 3600), ``WECHAT_SIM_DAILY_QUOTAS`` /
         ``WECHAT_SIM_MINUTE_QUOTAS``: JSON objects of path to count, merged over the defaults
-        (0 = unlimited)."""
+        (0 = unlimited), and ``WECHAT_SIM_DISABLED_APIS``: a JSON list of paths WeChat has not
+        enabled for the app (48001)."""
         env = os.environ if env is None else env
         return cls(
             appid=env.get("WECHAT_SIM_APPID", "").strip() or DEFAULT_APPID,
@@ -54,7 +57,23 @@ class SimConfig:
             key_ttl=_positive(env, "WECHAT_SIM_KEY_TTL", 3600),
             daily_quotas=_quotas(env, "WECHAT_SIM_DAILY_QUOTAS", DEFAULT_DAILY_QUOTAS),
             minute_quotas=_quotas(env, "WECHAT_SIM_MINUTE_QUOTAS", DEFAULT_MINUTE_QUOTAS),
+            disabled=_paths(env, "WECHAT_SIM_DISABLED_APIS"),
         )
+
+
+def _paths(env: Mapping[str, str], key: str) -> frozenset[str]:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return frozenset()
+    try:
+        paths = json.loads(raw)
+    except json.JSONDecodeError:
+        paths = None
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+        raise ValueError(
+            f'{key} must be a JSON list of WeChat paths, e.g. ["/cityservice/face/identify/getimage"]'
+        )
+    return frozenset(paths)
 
 
 def _positive(env: Mapping[str, str], key: str, default: int) -> int:

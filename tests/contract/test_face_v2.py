@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.people import CAROL, DAVE
-from tests.support.simulator import RunningSim, SimTokens, fast_config
+from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
 from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
 from wxface.wechat import VERIFY_PASS, WeChatApiError, WeChatClient, WeChatProtocolError
 from wxface.wechat.models import VerifyId
@@ -166,3 +168,30 @@ def test_missing_token_and_malformed_json(fresh_sim: RunningSim) -> None:
         f"{fresh_sim.url}{F}/queryverifyinfo", params={"access_token": token}, content=b"{not json"
     )
     assert resp.json()["errcode"] == 47001
+
+
+def test_getimage_is_48001_for_an_app_wechat_has_not_enabled_it_for(tmp_path: Path) -> None:
+    """WeChat enables getimage on request; until then it answers 48001 (api unauthorized)."""
+    sim = start_sim(tmp_path / "sim.log", {"WECHAT_SIM_DISABLED_APIS": json.dumps([f"{F}/getimage"])})
+    try:
+        with WeChatClient(fast_config(sim.url), tokens=SimTokens(sim.url)) as c:
+            answer, chash = issue(c)
+            sim.control("/sim/verify", {"openid": "o-carol", "verify_id": answer.verify_id})
+            assert (
+                c.query_verify_info(answer.verify_id, answer.out_seq_no, chash, "o-carol").verify_ret
+                == VERIFY_PASS
+            )
+            with pytest.raises(WeChatApiError) as refused:
+                c.get_image(answer.verify_id, answer.out_seq_no, chash, "o-carol")
+        assert (refused.value.errcode, refused.value.http_status, refused.value.code) == (
+            48001,
+            502,
+            "api_not_enabled",
+        )
+    finally:
+        sim.stop()
+
+
+def test_a_malformed_disabled_api_list_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        start_sim(tmp_path / "sim.log", {"WECHAT_SIM_DISABLED_APIS": "getimage"})

@@ -31,6 +31,7 @@ API_STATUS = {
     40029: 400,
     40163: 400,
     40226: 403,
+    48001: 502,
     84001: 404,
     84002: 410,
     84003: 404,
@@ -172,3 +173,10 @@ def test_configuration_problems_are_a_generic_502_that_discloses_nothing(errcode
 def test_codes_about_the_caller_keep_their_code_and_stay_out_of_the_alarm(errcode: int) -> None:
     info = lookup(CodeKind.API, errcode)
     assert info is not None and info.caller_error and not info.config_error
+
+
+def test_48001_says_the_api_must_be_enabled_and_is_not_hidden_as_configuration() -> None:
+    """getimage is enabled per app on request: the operator must learn that from the answer."""
+    info = lookup(CodeKind.API, 48001)
+    assert info is not None and not info.config_error and not info.token_error
+    assert "enabled" in info.message and "开通" in info.message_zh

@@ -153,6 +153,15 @@ _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (
         403,
         "caller",
     ),
+    (
+        48001,
+        "api_not_enabled",
+        "WeChat has not enabled this API for the app (getimage, the verification photo, must be "
+        "enabled by WeChat on request)",
+        "微信未为该小程序开通此接口（获取核身照片 getimage 需向微信申请开通）",
+        502,
+        "",
+    ),
     (84001, "verify_result_illegal", "The verify_result is not valid", "非法的 verify_result", 404, "caller"),
     (
         84002,
