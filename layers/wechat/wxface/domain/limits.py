@@ -41,11 +41,9 @@ class Limit:
 
 @dataclass(frozen=True)
 class Charge:
-    """One request counted against a limit; :meth:`give_back` if it turned out not to count.
-    ``recent_keys``: keys the user asked for within about the last two hours (per-user charges)."""
+    """One request counted against a limit; :meth:`give_back` if it turned out not to count."""
 
     give_back: Callable[[], None]
-    recent_keys: int = 0
 
 
 def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
@@ -123,7 +121,7 @@ def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: f
         # Room again once the previous window's weight has fallen by the excess.
         share = 1 - elapsed - (limit.allowed - counted.current) / counted.previous
         raise RateLimited(retry_after=min(window_end, max(1, math.ceil(share * window_s))), scope=limit.scope)
-    return Charge(lambda: table.uncount_user(owner, limit.scope, window), counted.recent_keys)
+    return Charge(lambda: table.uncount_user(owner, limit.scope, window))
 
 
 # The WeChat lookups of one key issued here that count as "bound" at the quota guard (refused
