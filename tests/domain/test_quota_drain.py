@@ -17,7 +17,7 @@ from tests.domain.conftest import Domain
 from tests.support.people import ALICE, CAROL
 from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
 from wxface.domain.errors import QuotaGuardRefused
-from wxface.domain.limits import QuotaGuard, QuotaPolicy
+from wxface.domain.limits import BOUND_LOOKUPS_PER_KEY, QuotaGuard, QuotaPolicy
 from wxface.wechat import WeChatClient, WeChatNotFound, WeChatQuotaExceeded
 
 GETINFO = "/cityservice/face/identify/getinfo"
@@ -78,3 +78,31 @@ def drain_unguarded(sim: RunningSim) -> None:
         for _ in range(DAILY):
             with contextlib.suppress(WeChatNotFound):
                 unguarded.get_info("vr_" + "0" * 48)
+
+
+def test_1_0_lookup_credits_bind_a_few_lookups_per_key_not_all_of_a_users(v1: Domain) -> None:
+    """1.0 names a lookup's key only in WeChat's answer, so a user's WeChat lookups of the last
+    two hours are bound within BOUND_LOOKUPS_PER_KEY per key they asked for; past that (here a
+    script looking up face checks it did without keys) they are refused first."""
+    now = time.time()
+    hour_start = now - now % 3600 + 1
+    guard = QuotaGuard(
+        v1.backend.store, QuotaPolicy({GETINFO: 240}), report=lambda *r: None, clock=lambda: hour_start
+    )  # an hourly budget of 30: lookups nobody is bound to refused from 24 (80 %)
+    v1.backend.store.reserve(
+        f"quota#{GETINFO}#h{int(hour_start // 3600)}", 24, below=None, ttl=int(now) + 7200
+    )
+    with WeChatClient(fast_config(v1.sim.url), tokens=SimTokens(v1.sim.url), admit=guard.admit) as guarded:
+        domain = replace(v1, wechat=guarded, lookups_per_hour=60)
+        domain.key("credits", ALICE)  # one key: five bound lookups
+        outcomes = []
+        for _ in range(7):
+            ref = domain.sim.control(
+                "/sim/verify", {"openid": "credits", "name": CAROL[0], "id_card_number": CAROL[1]}
+            )
+            try:
+                domain.look_up("credits", str(ref["verify_result"]))
+                outcomes.append("admitted")
+            except QuotaGuardRefused as err:
+                outcomes.append(f"refused {err.what}")
+    assert outcomes == ["admitted"] * BOUND_LOOKUPS_PER_KEY + ["refused lookups"] * 2
