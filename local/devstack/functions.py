@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .iam import LocalIam, Principal
-from .template import ACCOUNT_ID, Function, Stack
+from .template import ACCOUNT_ID, REGION, Function, Stack
 
 WORKER = Path(__file__).with_name("worker.py")
 # Concurrent warm containers per function (Lambda would scale further); DEVSTACK_MAX_WORKERS.
@@ -89,7 +89,7 @@ class FunctionPool:
         """GetFunctionConfiguration's answer, in the fields the product's tools read."""
         return {
             "FunctionName": self.fn.name,
-            "FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{self.fn.name}",
+            "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.fn.name}",
             "Timeout": self.fn.timeout,
             "MemorySize": self.fn.memory,
             "Environment": {"Variables": dict(self.fn.environment)},

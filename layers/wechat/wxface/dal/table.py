@@ -124,26 +124,22 @@ class Table:
             "target": _s(f"KEY#{ref}"),
             "ttl": _n(record.ttl),
         }
-        client = self.client
-        try:
-            self._transact(
-                [
-                    self._erasure_check(record.owner, epoch),
-                    {"Put": {"TableName": self.name, "Item": record.item(ref)}},
-                    {"Put": {"TableName": self.name, "Item": index}},
-                    *self._audit(audit),
-                    *self._put_if(pending.item() if pending else None),
-                ]
-            )
-        except client.exceptions.TransactionCanceledException as err:
-            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
-                raise UserErased from None
-            raise
+        self._transact_for_user(
+            record.owner,
+            epoch,
+            [
+                {"Put": {"TableName": self.name, "Item": record.item(ref)}},
+                {"Put": {"TableName": self.name, "Item": index}},
+                *self._audit(audit),
+                *self._put_if(pending.item() if pending else None),
+            ],
+        )
 
-    def _erasure_check(self, owner: str, epoch: int) -> TransactWriteItemTypeDef:
-        """A transaction's check that no erasure of ``owner`` began after ``epoch`` (a write;
-        the first item of every transaction that writes for a user)."""
-        return {
+    def _transact_for_user(self, owner: str, epoch: int, items: list[TransactWriteItemTypeDef]) -> None:
+        """:meth:`_transact` of writes made for ``owner``, with the check (last, a write) that no
+        erasure of the user began after ``epoch``: :class:`UserErased` if one did, nothing
+        written. Any other cancellation is raised as it came."""
+        check: TransactWriteItemTypeDef = {
             "ConditionCheck": {
                 "TableName": self.name,
                 "Key": _user_key(owner),
@@ -152,6 +148,13 @@ class Table:
                 "ExpressionAttributeValues": {":ep": _n(epoch)},
             }
         }
+        client = self.client
+        try:
+            self._transact([*items, check])
+        except client.exceptions.TransactionCanceledException as err:
+            if cancellation_reasons(err)[-1:] == ["ConditionalCheckFailed"]:
+                raise UserErased from None
+            raise
 
     def _audit(self, audit: AuditEntry | None) -> list[TransactWriteItemTypeDef]:
         return self._put_if(audit.item() if audit else None)
@@ -253,7 +256,9 @@ class Table:
         }
         client = self.client
         try:
-            self._transact(
+            self._transact_for_user(
+                owner,
+                epoch,
                 [
                     {
                         "Put": {
@@ -266,17 +271,12 @@ class Table:
                     *self._audit(audit),
                     *self._put_if(outbox.item() if outbox else None),
                     *self._delete_if(_pending_key(settles) if settles else None),
-                    self._erasure_check(owner, epoch),
-                ]
+                ],
             )
         except client.exceptions.TransactionCanceledException as err:
-            # The erasure check (last) failing: the user was erased meanwhile. The result's own
-            # condition (first) failing means "stored first". Anything else (a conflict that
-            # outlasted the retries, throttling) is raised: nothing was stored.
-            reasons = cancellation_reasons(err)
-            if reasons[-1:] == ["ConditionalCheckFailed"]:
-                raise UserErased from None
-            if reasons[:1] == ["ConditionalCheckFailed"]:
+            # Only the result's own condition failing means "stored first"; anything else (a
+            # conflict that outlasted the retries, throttling) is raised: nothing was stored.
+            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
                 return False
             raise
         return True
