@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from wxface import observability, runtime
-from wxface.api.models import KeyAnswer, KeyRequest
+from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
@@ -23,7 +23,9 @@ app = create_resolver(logger)
     operation_id="issueFaceKey",
     tags=["face"],
     security=[{"session": []}],
-    responses=responses(200, KeyAnswer, "The key, valid for expires_in seconds", 401, 409, 429),
+    responses=responses(
+        200, KeyAnswer, "The key, valid for expires_in seconds", 401, 403, 404, 409, 410, 429
+    ),
 )
 def create_key(
     request: Annotated[KeyRequest, Body()],
@@ -38,14 +40,19 @@ def create_key(
         ),
     ] = None,
 ) -> Response[str]:
-    issued = runtime.issuance()(
-        caller(app),
-        request.name,
-        request.id_card_number,
-        biz_ref=request.biz_ref,
-        idempotency_key=idempotency,  # read by the resolver, checked by the use case
-        context=app.lambda_context,
-    )
+    if isinstance(request, KeyRequestByOrder):  # the identity of the business's order
+        issued = runtime.issuance()(
+            caller(app), order_id=request.order_id, idempotency_key=idempotency, context=app.lambda_context
+        )
+    else:
+        issued = runtime.issuance()(
+            caller(app),
+            request.name,
+            request.id_card_number,
+            biz_ref=request.biz_ref,
+            idempotency_key=idempotency,  # read by the resolver, checked by the use case
+            context=app.lambda_context,
+        )
     return answer(200, issued)
 
 

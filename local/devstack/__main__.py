@@ -82,6 +82,14 @@ def _start_simulator(
     return proc, line.split("listening on ", 1)[1].split()[0]
 
 
+BUSINESS_POLICIES = ("ResultReaderPolicy", "OrderManagerPolicy", "OrderPhotoPolicy")
+
+
+def business_policies(stack: Stack) -> list[dict[str, Any]]:
+    """The managed policies the local business identity holds, as a business would attach them."""
+    return [stack.managed_policies[name] for name in BUSINESS_POLICIES if name in stack.managed_policies]
+
+
 def _aws_clients(url: str) -> dict[str, Any]:
     """The operator's clients (the local operator identity, not a function's role)."""
     from botocore.config import Config
@@ -402,9 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         iam = LocalIam()
         iam.operator(ACCOUNT_ID)
-        # The business's servers, holding the stack's ResultReaderPolicy (the server-side route).
-        reader = stack.managed_policies.get("ResultReaderPolicy")
-        iam.business(ACCOUNT_ID, [reader] if reader else [])
+        # The business's servers, holding the stack's ResultReaderPolicy, OrderManagerPolicy and
+        # OrderPhotoPolicy (those the stack has: no order policies under IdentitySource=user).
+        iam.business(ACCOUNT_ID, business_policies(stack))
         # Each function gets credentials of its own role (template.yaml), as in Lambda.
         functions = Functions(stack, env, sys.stderr, args.runtime_python, iam=iam)
         cleanup.append(functions.stop)

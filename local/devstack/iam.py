@@ -317,7 +317,8 @@ class Principal:
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 OPERATOR_ACCESS_KEY_ID = "AKIALOCALOPERATOR001"
 OPERATOR_SECRET_ACCESS_KEY = "local-operator-secret-key-not-for-aws"  # noqa: S105 - a local identity
-# The business's server identity: holds only the stack's ResultReaderPolicy (the server-side route).
+# The business's server identity: holds the stack's ResultReaderPolicy, OrderManagerPolicy and
+# OrderPhotoPolicy (the server-side routes), nothing else.
 BUSINESS_ACCESS_KEY_ID = "AKIALOCALBUSINESS001"
 BUSINESS_SECRET_ACCESS_KEY = "local-business-secret-key-not-for-aws"  # noqa: S105 - a local identity
 ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -346,8 +347,8 @@ class LocalIam:
         )
 
     def business(self, account: str, policies: list[dict[str, Any]]) -> Principal:
-        """The business's servers: an IAM user with the stack's ResultReaderPolicy attached, as
-        the business would attach it to its own roles (fixed credentials, documented)."""
+        """The business's servers: an IAM user with the stack's managed policies for them attached,
+        as the business would attach them to its own roles (fixed credentials, documented)."""
         return self.add(
             Principal(
                 name="business",

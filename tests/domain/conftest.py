@@ -77,10 +77,13 @@ class Backend:
                 *(f"PENDING#{r}" for r in memory.pending),
                 *(f"OUTBOX#{e}" for e in memory.outbox),
                 *(f"IDEMPOTENCY#{o}/{k}" for o, k in idempotency),
+                *(f"ORDER#{i}/ORDER" for i in memory.orders),
+                *(f"ORDER#{i}/IDENTITY" for i in memory.order_identities),
+                *(f"ORDER#{i}/PHOTO" for i in memory.order_photos),
             ]
         assert isinstance(self.store, Table)
         items = self.store.client.scan(TableName=self.store.name)["Items"]
-        kinds = ("KEY#", "RESULT#", "USER#", "PENDING#", "OUTBOX#", "IDEMPOTENCY#")
+        kinds = ("KEY#", "RESULT#", "USER#", "PENDING#", "OUTBOX#", "IDEMPOTENCY#", "ORDER#")
         return sorted(f"{i['pk']['S']}/{i['sk']['S']}" for i in items if i["pk"]["S"].startswith(kinds))
 
 

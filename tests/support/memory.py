@@ -23,6 +23,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 from wxface.dal.records import (
     AuditEntry,
     KeyRecord,
+    OrderChange,
+    OrderChanged,
+    OrderClosed,
+    OrderPhoto,
+    OrderRecord,
     OutboxEntry,
     PendingCheck,
     StoredResult,
@@ -52,6 +57,10 @@ class MemoryStore:
     outbox: dict[str, OutboxEntry] = field(default_factory=dict)
     pending: dict[str, PendingCheck] = field(default_factory=dict)
     key_lookups: dict[str, int] = field(default_factory=dict)  # wechat_lookups of KEY#<ref>
+    orders: dict[str, OrderRecord] = field(default_factory=dict)  # ORDER#<id>/ORDER
+    order_identities: dict[str, tuple[str, int]] = field(default_factory=dict)  # /IDENTITY: sealed, ttl
+    order_photos: dict[str, OrderPhoto] = field(default_factory=dict)  # /PHOTO
+    photo_counts: dict[str, int] = field(default_factory=dict)  # photos of ORDER#<id>
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- keys and results -------------------------------------------------------------------
@@ -65,9 +74,19 @@ class MemoryStore:
         pending: PendingCheck | None = None,
         *,
         epoch: int,
+        order_id: str | None = None,
+        now: int = 0,
     ) -> None:
         with self._lock:
-            self._check_epoch(record.owner, epoch)
+            self._check_epoch(record.owner, epoch)  # the table reads the erasure check's failure first
+            if order_id is not None:
+                order = self.orders.get(order_id)
+                if order is None or order.status != "open" or not order.expires_at > now:
+                    raise OrderClosed
+            if order_id is not None:
+                self.orders[order_id] = replace(
+                    self.orders[order_id], attempts=self.orders[order_id].attempts + 1
+                )
             self.keys[ref] = record
             if pending is not None:
                 self.pending[pending.ref] = pending
@@ -105,11 +124,14 @@ class MemoryStore:
         settles: str | None = None,
         *,
         epoch: int,
+        order: OrderChange | None = None,
     ) -> bool:
         with self._lock:
-            self._check_epoch(result.owner, epoch)
+            self._check_epoch(result.owner, epoch)  # the table reads the erasure check's failure first
             if ref in self.results:  # attribute_not_exists(pk): even an expired one is still there
                 return False
+            self._check_order(order)
+            self._apply_order(order)
             self.results[ref] = result
             if outbox is not None:
                 self.outbox[outbox.id] = outbox
@@ -119,6 +141,76 @@ class MemoryStore:
             self.index.setdefault(result.owner, {})[f"RESULT#{verified_at:012d}#{ref}"] = entry
             self._audit(audit)
             return True
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def put_order(
+        self, record: OrderRecord, identity: str, audit: AuditEntry | None = None, *, epoch: int
+    ) -> None:
+        with self._lock:
+            self._check_epoch(record.owner, epoch)
+            if record.order_id in self.orders:
+                raise AssertionError("an order id was issued twice")
+            self.orders[record.order_id] = record
+            self.order_identities[record.order_id] = (identity, record.expires_at)
+            self.index.setdefault(record.owner, {})[record.index_sk()] = (
+                f"ORDER#{record.order_id}",
+                None,
+                record.ttl,
+            )
+            self._audit(audit)
+
+    def get_order(self, order_id: str, *, identity: bool = False) -> tuple[OrderRecord | None, str | None]:
+        with self._lock:
+            sealed = self.order_identities.get(order_id) if identity else None
+            live = sealed[0] if sealed is not None and sealed[1] > time.time() else None
+            return self.orders.get(order_id), live
+
+    def get_order_photo(self, order_id: str) -> OrderPhoto | None:
+        return self.order_photos.get(order_id)
+
+    def change_order(self, change: OrderChange) -> None:
+        with self._lock:
+            self._check_order(change)
+            self._apply_order(change)
+
+    def _check_order(self, change: OrderChange | None) -> None:
+        if change is not None:
+            current = self.orders.get(change.record.order_id)
+            if current is None or current.rev != change.rev:
+                raise OrderChanged
+
+    def _apply_order(self, change: OrderChange | None) -> None:
+        if change is None:
+            return
+        new, old = change.record, self.orders[change.record.order_id]
+        # The fields the update sets; attempts and photos move only by their own writes.
+        self.orders[new.order_id] = replace(
+            old,
+            status=new.status,
+            rev=new.rev,
+            ttl=new.ttl,
+            results_until=new.results_until,
+            latest_ref=new.latest_ref or old.latest_ref,
+            passed_ref=new.passed_ref or old.passed_ref,
+        )
+        self.index.setdefault(new.owner, {})[new.index_sk()] = (f"ORDER#{new.order_id}", None, new.ttl)
+        if change.photo is not None:
+            self.order_photos[new.order_id] = change.photo
+        if change.drop_identity:
+            self.order_identities.pop(new.order_id, None)
+        self._audit(change.audit)
+
+    def count_photo(self, order_id: str, below: int) -> bool:
+        with self._lock:
+            if order_id not in self.orders or self.photo_counts.get(order_id, 0) >= below:
+                return False
+            self.photo_counts[order_id] = self.photo_counts.get(order_id, 0) + 1
+            return True
+
+    def record_audit(self, audit: AuditEntry) -> None:
+        with self._lock:
+            self._audit(audit)
 
     def latest_result(self, owner: str, now: int) -> str | None:
         with self._lock:
@@ -133,6 +225,12 @@ class MemoryStore:
             entries = self.index.pop(owner, {})
             for target, _, _ in entries.values():
                 kind, ref = target.split("#", 1)
+                if kind == "ORDER":
+                    self.order_identities.pop(ref, None)  # first, as the table does
+                    self.orders.pop(ref, None)
+                    self.order_photos.pop(ref, None)
+                    self.photo_counts.pop(ref, None)
+                    continue
                 (self.keys if kind == "KEY" else self.results).pop(ref, None)
                 self.key_lookups.pop(ref, None)
                 if kind == "RESULT":

@@ -19,6 +19,7 @@ HANDLERS = {
     "session": "session_handler",
     "face_keys": "keys_handler",
     "face_results": "results_handler",
+    "face_orders": "orders_handler",
     "event_emitter": "emitter_handler",
     "result_sweeper": "sweeper_handler",
 }

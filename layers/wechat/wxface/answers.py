@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 BIZ_REF_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # An openid in a path (the business's route): WeChat's are 28 URL-safe characters; room to spare.
 OPENID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# An order the business's servers created: "ord_" and 128 random bits in lower-case hex.
+ORDER_ID_PATTERN = r"^ord_[0-9a-f]{32}$"
 
 
 class SessionAnswer(BaseModel):
@@ -50,3 +52,31 @@ class UserResultAnswer(ResultAnswer):
     """A user's newest stored result, as the business's servers read it (with whose it is)."""
 
     openid: str
+
+
+OrderStatus = Literal["open", "expired", "cancelled", "passed"]
+
+
+class OrderCreated(BaseModel):
+    order_id: str
+    expires_in: int
+
+
+class OrderAnswer(BaseModel):
+    """An order as the business's servers read it (never its identity)."""
+
+    order_id: str
+    openid: str
+    biz_ref: str | None
+    status: OrderStatus
+    attempts: int  # keys issued from it
+    created_at: int
+    expires_at: int  # no new key from then on
+    result: ResultAnswer | None  # the passing result of a passed order, else its latest stored one
+
+
+class PhotoAnswer(BaseModel):
+    """The verification photo of a passed order, as WeChat's ``getimage`` sent it."""
+
+    content_type: str
+    image_base64: str = Field(repr=False)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .domain.idempotency import IdempotentCalls
     from .domain.issuance import KeyIssuance
     from .domain.login import Login
+    from .domain.orders import Orders
     from .domain.results import ResultLookup
     from .domain.sessions import Session, SessionVerifier
 
@@ -50,6 +51,12 @@ def data_key() -> DataKey:
 def sealing_key() -> SealingKey:
     s = settings()
     return load_sealing_key(s.sealing_key_param, s.key_cache_s)
+
+
+def order_key() -> SealingKey:
+    """The order-sealing key (the orders function seals, the keys function opens)."""
+    s = settings()
+    return load_sealing_key(s.order_key_param, s.key_cache_s)
 
 
 def signing_keys(force: bool = False) -> tuple[SigningKey, ...]:
@@ -97,11 +104,22 @@ def _prefetch(*more: tuple[str, int]) -> None:
 
 
 def prefetch_for_keys() -> None:
-    """What the keys function reads: the keys, the access token, and in 2.0 the sealing key (a
-    1.0 key function never creates or reads it)."""
+    """What the keys function reads: the keys, the access token, in 2.0 the sealing key (a 1.0
+    key function never creates or reads it), and the order-sealing key where orders are taken
+    (it is created by the first order, so it may not exist yet: read on first need then)."""
     s = settings()
     sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
     _prefetch(*sealing, (s.access_token_param, s.token_cache_s))
+
+
+def prefetch_for_orders() -> None:
+    """What the orders function reads, in one SSM call: the data key, the order-sealing key, and
+    in 2.0 the access token (the photo route); never the session signing keys (no session here)."""
+    from .dal.params import prefetch_secure
+
+    s = settings()
+    token = {s.access_token_param: s.token_cache_s} if s.face_api_version == 2 else {}
+    prefetch_secure({s.hmac_key_param: s.key_cache_s, s.order_key_param: s.key_cache_s, **token})
 
 
 def prefetch_for_results() -> None:
@@ -184,6 +202,7 @@ def issuance() -> KeyIssuance:
         s.lookup_window_s,
         s.audit_retention_s,
         sweep_after_s=s.result_sweep_after_s,
+        identity_source=s.identity_source,
     )
     return KeyIssuance(
         policy,
@@ -193,7 +212,22 @@ def issuance() -> KeyIssuance:
         idempotent_calls=idempotent_calls,
         sealing_key=sealing_key,
         issued=lambda: metric("KeysIssued"),
+        order_key=order_key if s.identity_source != "user" else None,
     )
+
+
+@cache
+def orders() -> Orders:
+    from .domain.orders import OrderPolicy, Orders
+
+    s = settings()
+    policy = OrderPolicy(
+        s.face_api_version,
+        ttl_s=s.order_ttl_s,
+        retention_s=s.result_retention_s,
+        audit_retention_s=s.audit_retention_s,
+    )
+    return Orders(policy, table(), data_key(), order_key, wechat, idempotent_calls)
 
 
 @cache

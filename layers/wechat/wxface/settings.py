@@ -71,6 +71,10 @@ class Settings(BaseModel):
     event_retry_s: int = Field(60, ge=1, le=3600)
     # 2.0: the sweep's first look at a key whose result nobody looked up, after its issue.
     result_sweep_after_s: int = Field(600, ge=0)
+    # Who names the identity checked (IdentitySource): typed by the user, the business's orders, or
+    # either; and how long keys can be issued from an order (OrderTtlSeconds).
+    identity_source: Literal["user", "business", "either"] = "either"
+    order_ttl_s: int = Field(86400, ge=60, le=30 * DAY_S)
 
     @field_validator("face_api_version", mode="before")
     @classmethod
@@ -123,6 +127,12 @@ class Settings(BaseModel):
     def sealing_key_param(self) -> str:
         return f"{self.param_path}/data-sealing-key"
 
+    @property
+    def order_key_param(self) -> str:
+        """The order-sealing key: the orders' identities and photo tickets (the orders function
+        and the keys function alone read it)."""
+        return f"{self.param_path}/order-sealing-key"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Parsed from ``env`` (the process environment by default); an empty variable is unset.
@@ -174,6 +184,8 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "event_bus_name": "EVENT_BUS_NAME",
     "event_retry_s": "EVENT_RETRY_SECONDS",
     "result_sweep_after_s": "RESULT_SWEEP_AFTER_SECONDS",
+    "identity_source": "IDENTITY_SOURCE",
+    "order_ttl_s": "ORDER_TTL_SECONDS",
 }
 
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..domain.errors import DomainError, NotFound, QuotaGuardRefused, RateLimited, WrongFaceApiVersion
+from ..domain.errors import (
+    DomainError,
+    IdentitySourceRefused,
+    NotFound,
+    OrderNotCancellable,
+    QuotaGuardRefused,
+    RateLimited,
+    WrongFaceApiVersion,
+)
 from ..identity import InvalidIdentity
 from ..wechat.errors import WeChatApiError, WeChatError
 
@@ -69,6 +77,20 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
                                 "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试"),
     "invalid_idempotency_key": (400, "Idempotency-Key must be 1 to 128 visible ASCII characters",
                                 "Idempotency-Key 必须是 1 至 128 个可见 ASCII 字符"),
+    "identity_source_refused": (403, "This deployment does not take identities from this source",
+                                "本服务不接受该来源的身份信息"),
+    "order_cancelled": (409, "The order was cancelled by the business; no new key can be issued from it",
+                        "该核身订单已被业务方取消，不能再申请核身凭证"),
+    "order_passed": (409, "The order has already passed; no new key is needed",
+                     "该核身订单已核身通过，无需再申请核身凭证"),
+    "order_expired": (410, "The order has expired; the business must create a new one",
+                      "该核身订单已过期，请业务方重新创建"),
+    "order_not_cancellable": (409, "The order has passed or expired; it can no longer be cancelled",
+                              "该核身订单已核身通过或已过期，不能取消"),
+    "user_erased": (409, "The user erased their data while the order was being created; nothing was kept",
+                    "创建订单时该用户删除了其数据，订单未保存"),
+    "photo_expired": (410, "The passing key has expired; WeChat no longer gives the photo",
+                      "核身通过的凭证已过期，微信不再提供该照片"),
     "method_not_allowed": (405, "Method not allowed", "不支持该请求方法"),
     "internal_error": (500, "Something went wrong on our side", "服务器内部错误"),
     "wechat_unavailable": (503, "WeChat is unavailable; try again shortly", "微信服务暂不可用，请稍后再试"),
@@ -85,6 +107,8 @@ _QUOTA_GUARD: Final[dict[str, tuple[str, str]]] = {
     "lookups": ("WeChat's budget for looking up face-check results is used up for now; try again later",
                 "微信核身结果查询额度暂时用尽，请稍后再试"),
     "logins": ("WeChat's budget for logins is used up for now; try again later", "微信登录额度暂时用尽，请稍后再试"),
+    "photos": ("WeChat's budget for verification photos is used up for now; try again later",
+               "微信核身照片获取额度暂时用尽，请稍后再试"),
 }  # fmt: skip
 _RATE_LIMITS: Final[dict[str, tuple[str, str]]] = {
     "keys": ("You have asked for too many face-check keys this hour; try again later",
@@ -93,6 +117,7 @@ _RATE_LIMITS: Final[dict[str, tuple[str, str]]] = {
     "erasures": ("You have erased your data too often this hour; try again later", "本小时删除数据次数过多，请稍后再试"),
     "sessions-by-address": ("Too many logins from this network this hour; try again later",
                             "该网络本小时登录次数过多，请稍后再试"),
+    "photos": ("This order's photo has been fetched as often as allowed", "该订单的核身照片获取次数已达上限"),
 }  # fmt: skip
 
 
@@ -130,6 +155,25 @@ def from_domain(err: DomainError) -> ApiError:
             err.code,
             message=f"This deployment uses face API {err.deployed}.0: send {field}",
             message_zh=f"本服务使用人脸核身 {err.deployed}.0 接口：请提供 {field}",
+        )
+    if isinstance(err, IdentitySourceRefused):
+        if err.taken == "business":
+            return api_error(
+                err.code,
+                message="This deployment verifies only identities the business's servers name: ask for a key by order_id",
+                message_zh="本服务仅核验业务方订单中的身份：请使用 order_id 申请核身凭证",
+            )
+        return api_error(
+            err.code,
+            message="This deployment takes only identities the user types: send name and id_card_number",
+            message_zh="本服务仅接受用户填写的身份信息：请提供姓名和身份证号",
+        )
+    if isinstance(err, OrderNotCancellable):
+        passed = err.status == "passed"
+        return api_error(
+            err.code,
+            message=f"The order has {'passed' if passed else 'expired'}; it can no longer be cancelled",
+            message_zh=f"该核身订单{'已核身通过' if passed else '已过期'}，不能取消",
         )
     return api_error(err.code, headers=headers)
 

@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from ..answers import (
     BIZ_REF_PATTERN,
     OPENID_PATTERN,
+    ORDER_ID_PATTERN,
     KeyAnswerV1,
     KeyAnswerV2,
+    OrderAnswer,
+    OrderCreated,
+    PhotoAnswer,
     ResultAnswer,
     SessionAnswer,
     UserResultAnswer,
@@ -19,12 +23,19 @@ from ..answers import (
 
 __all__ = [
     "OPENID_PATTERN",
+    "ORDER_ID_PATTERN",
     "REQUEST_MEMBER_VERSIONS",
     "ErrorAnswer",
     "KeyAnswer",
     "KeyAnswerV1",
     "KeyAnswerV2",
     "KeyRequest",
+    "KeyRequestByOrder",
+    "KeyRequestTyped",
+    "OrderAnswer",
+    "OrderCreated",
+    "OrderRequest",
+    "PhotoAnswer",
     "ResultAnswer",
     "ResultRequest",
     "ResultRequestV1",
@@ -62,7 +73,9 @@ ID_CARD_NUMBER_PATTERN = (
 )
 
 
-class KeyRequest(_Request):
+class KeyRequestTyped(_Request):
+    """The identity typed by the user (with the business's optional ``biz_ref``)."""
+
     name: str = Field(
         max_length=256,  # what the model enforces: a bound; the identity rules do the rest
         repr=False,
@@ -88,6 +101,29 @@ class KeyRequest(_Request):
         description="The business's own reference (an order, an account; never personal data): kept "
         "with the key and its result, returned in the result",
     )
+
+
+class KeyRequestByOrder(_Request):
+    """The identity of an order the business's servers created for this user (nothing else:
+    the order's identity and biz_ref are the business's)."""
+
+    order_id: str = Field(
+        pattern=ORDER_ID_PATTERN,
+        description="The order the business's servers created (POST /v1/face/orders) for this user",
+    )
+
+
+# A key for a typed identity or for a business's order; a body with both fits neither (400).
+KeyRequest = KeyRequestTyped | KeyRequestByOrder
+
+
+class OrderRequest(_Request):
+    """``POST /v1/face/orders``: whom the business wants verified."""
+
+    openid: str = Field(pattern=OPENID_PATTERN, description="The user (WeChat's openid for this app)")
+    name: str = KeyRequestTyped.model_fields["name"]
+    id_card_number: str = KeyRequestTyped.model_fields["id_card_number"]
+    biz_ref: str | None = KeyRequestTyped.model_fields["biz_ref"]
 
 
 class ResultRequestV1(_Request):

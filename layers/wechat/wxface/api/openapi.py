@@ -11,10 +11,12 @@ _ERRORS = {
     400: "Malformed JSON, missing or mistyped fields, an ID number failing GB 11643, an unusable name, "
     "a bad or used wx.login code",
     401: "No, bad or expired session token",
-    403: "A result or key that belongs to another user; WeChat refusing the user's login as high risk (40226)",
-    404: "Unknown verify_result / verify_id, or no stored result yet",
-    409: "An Idempotency-Key reused with a different body",
-    410: "An expired key or result",
+    403: "A result, key or order that belongs to another user; an identity source the deployment does not "
+    "take (IdentitySource); WeChat refusing the user's login as high risk (40226)",
+    404: "Unknown verify_result / verify_id, or no stored result yet; an unknown or erased order",
+    409: "An Idempotency-Key reused with a different body; a key asked for a cancelled or passed order; "
+    "cancelling a passed or expired order; an order creation in flight when its user was erased",
+    410: "An expired key or result; a key asked for an expired order; a photo after its key's life",
     413: "A body over 16 KiB",
     429: "The caller's own rate limit (with Retry-After), or WeChat's quota (45009, 45011)",
     502: "WeChat answered with an errcode the product cannot act on",

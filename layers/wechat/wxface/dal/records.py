@@ -68,7 +68,11 @@ class KeyRecord:
     name_mac: str | None = None
     out_seq_no: str | None = None
     cert_hash: str | None = None
-    biz_ref: str | None = None  # the business's own reference, given with the key
+    biz_ref: str | None = None  # the business's own reference, given with the key (or its order's)
+    order_id: str | None = None  # the order it was issued from (the identity came from the business)
+    # 2.0, from an order: what getimage needs (verify_id, out_seq_no, cert_hash, openid), sealed
+    # under the order-sealing key for the order's photo route; copied to the order if it passes.
+    photo_ticket: str | None = None
 
     def item(self, ref: str) -> Item:
         return to_item(
@@ -85,6 +89,8 @@ class KeyRecord:
                 "out_seq_no": self.out_seq_no,
                 "cert_hash": self.cert_hash,
                 "biz_ref": self.biz_ref,
+                "order_id": self.order_id,
+                "photo_ticket": self.photo_ticket,
             }
         )
 
@@ -102,6 +108,8 @@ class KeyRecord:
             out_seq_no=v.get("out_seq_no"),
             cert_hash=v.get("cert_hash"),
             biz_ref=v.get("biz_ref"),
+            order_id=v.get("order_id"),
+            photo_ticket=v.get("photo_ticket"),
         )
 
     def live(self, now: float) -> bool:
@@ -150,6 +158,7 @@ class AuditEntry:
     at_ms: int
     ttl: int
     result_code: int | None = None
+    order_id: str | None = None  # the order it concerns (random, names no one)
 
     def item(self) -> Item:
         return to_item(
@@ -162,6 +171,7 @@ class AuditEntry:
                 "at": self.at_ms // 1000,
                 "ttl": self.ttl,
                 "result_code": self.result_code,
+                "order_id": self.order_id,
             }
         )
 
@@ -271,6 +281,118 @@ class PendingCheck:
         )
 
 
+StoredOrderStatus = Literal["open", "cancelled", "passed"]
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """``ORDER#<order_id>`` / ``ORDER``: an order the business's servers created. No identity
+    (that is ``ORDER#<id>`` / ``IDENTITY``, sealed, gone once no key can be issued from the
+    order); the openid sealed under the order-sealing key (the business reads it back).
+
+    ``status`` as stored: ``open`` reads as ``expired`` from ``expires_at`` on. ``rev`` moves with
+    every change of status or results (a writer conditions on the one it read); ``attempts``
+    counts the keys issued from it. ``ttl``: as long as its results, or ``ResultRetentionDays``
+    after it expired or was cancelled."""
+
+    order_id: str
+    owner: str
+    openid_sealed: str
+    created_ms: int
+    expires_at: int
+    ttl: int
+    status: StoredOrderStatus = "open"
+    attempts: int = 0
+    rev: int = 0
+    biz_ref: str | None = None
+    latest_ref: str | None = None  # the newest stored result of one of its keys
+    passed_ref: str | None = None  # the result that passed it
+    results_until: int = 0  # the latest TTL of its results (the record lives as long)
+
+    @property
+    def created_at(self) -> int:
+        return self.created_ms // 1000
+
+    def item(self) -> Item:
+        return to_item(
+            {
+                "pk": f"ORDER#{self.order_id}",
+                "sk": "ORDER",
+                "owner": self.owner,
+                "openid_sealed": self.openid_sealed,
+                "created_ms": self.created_ms,
+                "expires_at": self.expires_at,
+                "ttl": self.ttl,
+                "status": self.status,
+                "attempts": self.attempts,
+                "rev": self.rev,
+                "biz_ref": self.biz_ref,
+                "latest_ref": self.latest_ref,
+                "passed_ref": self.passed_ref,
+                "results_until": self.results_until,
+            }
+        )
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> OrderRecord:
+        v = values_of(item)
+        status = v.get("status", "open")
+        return cls(
+            order_id=str(v["pk"]).removeprefix("ORDER#"),
+            owner=v["owner"],
+            openid_sealed=v["openid_sealed"],
+            created_ms=v.get("created_ms", 0),
+            expires_at=v.get("expires_at", 0),
+            ttl=v["ttl"],
+            status=status if status in ("open", "cancelled", "passed") else "open",
+            attempts=v.get("attempts", 0),
+            rev=v.get("rev", 0),
+            biz_ref=v.get("biz_ref"),
+            latest_ref=v.get("latest_ref"),
+            passed_ref=v.get("passed_ref"),
+            results_until=v.get("results_until", 0),
+        )
+
+    def live(self, now: float) -> bool:
+        return self.ttl > now
+
+    def index_sk(self) -> str:
+        """Its entry in the user's index (``USER#<owner>``), for erasure."""
+        return f"ORDER#{self.created_ms:015d}#{self.order_id}"
+
+
+@dataclass(frozen=True)
+class OrderPhoto:
+    """``ORDER#<id>`` / ``PHOTO``: what ``getimage`` needs for a passed order, sealed (the passing
+    key's ticket), kept until that key expires (``ttl``)."""
+
+    ticket: str
+    ttl: int
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """What storing a result of one of an order's keys changes in the order, written in the
+    result's transaction on condition that the order is still at ``rev`` (:class:`OrderChanged`
+    otherwise: read it again). ``record`` is the order as it is to be; ``photo`` is put and the
+    sealed identity dropped when the result passes it."""
+
+    record: OrderRecord
+    rev: int  # the revision read
+    photo: OrderPhoto | None = None
+    drop_identity: bool = False
+    audit: AuditEntry | None = None  # the change of state, in the audit trail
+
+
+class OrderChanged(Exception):
+    """The order changed since it was read (a result, a cancellation): nothing was written."""
+
+
+class OrderClosed(Exception):
+    """A key for an order that is no longer open (cancelled, passed or expired, or gone): nothing
+    was written."""
+
+
 class UserErased(Exception):
     """A write for a user was refused because an erasure began after the writer's session (or
     key) did: the user's erasure epoch has moved past the one the writer carries. Nothing of the
@@ -306,6 +428,8 @@ class Store(Protocol):
         pending: PendingCheck | None = None,
         *,
         epoch: int,
+        order_id: str | None = None,
+        now: int = 0,
     ) -> None: ...
     def get_key(self, ref: str) -> KeyRecord | None: ...
     def count_key_lookup(self, ref: str) -> int | None: ...
@@ -321,10 +445,23 @@ class Store(Protocol):
         settles: str | None = None,
         *,
         epoch: int,
+        order: OrderChange | None = None,
     ) -> bool: ...
     def latest_result(self, owner: str, now: int) -> str | None: ...
     def erase_user(self, owner: str, audit: AuditEntry | None = None) -> int: ...
     def user_outbox(self, owner: str) -> list[OutboxEntry]: ...
+
+    # orders: the record, its sealed identity while keys can be issued, a passed one's photo ticket
+    def put_order(
+        self, record: OrderRecord, identity: str, audit: AuditEntry | None = None, *, epoch: int
+    ) -> None: ...
+    def get_order(
+        self, order_id: str, *, identity: bool = False
+    ) -> tuple[OrderRecord | None, str | None]: ...
+    def get_order_photo(self, order_id: str) -> OrderPhoto | None: ...
+    def change_order(self, change: OrderChange) -> None: ...
+    def count_photo(self, order_id: str, below: int) -> bool: ...
+    def record_audit(self, audit: AuditEntry) -> None: ...
 
     # events not sent yet, and 2.0 keys whose result nobody looked up yet
     def put_outbox(self, entry: OutboxEntry) -> None: ...

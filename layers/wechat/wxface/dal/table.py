@@ -17,6 +17,11 @@ Items (``pk`` / ``sk``); no name, ID number or openid is stored in clear:
   their detail sealed (written with the result they report; deleted once sent).
 - ``PENDING#<shard>`` / ``<ref>``: 2.0 keys without a result yet, for the sweep (the openid and
   verify_id sealed; deleted with the result's write, or with the key record's TTL).
+- ``ORDER#<order_id>`` / ``ORDER``: an order of the business's servers (status, attempts, its
+  results' references; the openid sealed); ``/ IDENTITY``: its name and ID number sealed under the
+  order-sealing key, only while a key can be issued from it (TTL: the order's expiry; deleted when
+  it passes or is cancelled); ``/ PHOTO``: what ``getimage`` needs for a passed order, sealed,
+  until the passing key expires. ``USER#<owner>`` / ``ORDER#…`` indexes it for erasure.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from .records import (
     AuditEntry,
     Item,
     KeyRecord,
+    OrderChange,
+    OrderChanged,
+    OrderClosed,
+    OrderPhoto,
+    OrderRecord,
     OutboxEntry,
     PendingCheck,
     StoredResult,
@@ -60,6 +70,10 @@ def _outbox_key(entry_id: str) -> Item:
 
 def _pending_key(ref: str) -> Item:
     return {"pk": _s(f"PENDING#{shard_of(ref)}"), "sk": _s(ref)}
+
+
+def _order_key(order_id: str, part: str = "ORDER") -> Item:
+    return {"pk": _s(f"ORDER#{order_id}"), "sk": _s(part)}
 
 
 def _user_key(owner: str) -> Item:
@@ -115,25 +129,54 @@ class Table:
         pending: PendingCheck | None = None,
         *,
         epoch: int,
+        order_id: str | None = None,
+        now: int = 0,
     ) -> None:
         """The key record and the user's index entry (and the audit record, and the sweep's
-        pending check) in one transaction, under the user's erasure epoch (:class:`UserErased`)."""
+        pending check) in one transaction, under the user's erasure epoch (:class:`UserErased`).
+        A key from an order counts in the order's ``attempts``, on condition that the order is
+        still open at ``now`` (:class:`OrderClosed` otherwise; nothing written)."""
         index: Item = {
             "pk": _s(f"USER#{record.owner}"),
             "sk": _s(f"KEY#{issued_ms:015d}#{ref}"),
             "target": _s(f"KEY#{ref}"),
             "ttl": _n(record.ttl),
         }
-        self._transact_for_user(
-            record.owner,
-            epoch,
-            [
-                {"Put": {"TableName": self.name, "Item": record.item(ref)}},
-                {"Put": {"TableName": self.name, "Item": index}},
-                *self._audit(audit),
-                *self._put_if(pending.item() if pending else None),
-            ],
-        )
+        counted: list[TransactWriteItemTypeDef] = []
+        if order_id is not None:
+            counted.append(
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": _order_key(order_id),
+                        "UpdateExpression": "ADD #attempts :one",
+                        "ConditionExpression": "#status = :open AND #expires > :now",
+                        "ExpressionAttributeNames": {
+                            "#attempts": "attempts",
+                            "#status": "status",
+                            "#expires": "expires_at",
+                        },
+                        "ExpressionAttributeValues": {":one": _n(1), ":open": _s("open"), ":now": _n(now)},
+                    }
+                }
+            )
+        client = self.client
+        try:
+            self._transact_for_user(
+                record.owner,
+                epoch,
+                [
+                    *counted,
+                    {"Put": {"TableName": self.name, "Item": record.item(ref)}},
+                    {"Put": {"TableName": self.name, "Item": index}},
+                    *self._audit(audit),
+                    *self._put_if(pending.item() if pending else None),
+                ],
+            )
+        except client.exceptions.TransactionCanceledException as err:
+            if counted and cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+                raise OrderClosed from None
+            raise
 
     def _transact_for_user(self, owner: str, epoch: int, items: list[TransactWriteItemTypeDef]) -> None:
         """:meth:`_transact` of writes made for ``owner``, with the check (last, a write) that no
@@ -241,11 +284,13 @@ class Table:
         settles: str | None = None,
         *,
         epoch: int,
+        order: OrderChange | None = None,
     ) -> bool:
         """Store a final result once, with the event that reports it (``outbox``) and without the
         pending check it settles (``settles``: a 2.0 key's reference), all or nothing, under the
         user's erasure epoch (:class:`UserErased`). False if a result is already stored under
-        ``ref`` (then nothing is written)."""
+        ``ref`` (then nothing is written). ``order``: what the result changes in its key's order
+        (:class:`OrderChanged` if the order moved on since it was read; nothing written)."""
         owner, body, ttl = result.owner, result.body, result.ttl
         index: Item = {
             "pk": _s(f"USER#{owner}"),
@@ -267,6 +312,7 @@ class Table:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    *self._order_change(order),
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
                     *self._put_if(outbox.item() if outbox else None),
@@ -276,10 +322,161 @@ class Table:
         except client.exceptions.TransactionCanceledException as err:
             # Only the result's own condition failing means "stored first"; anything else (a
             # conflict that outlasted the retries, throttling) is raised: nothing was stored.
-            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+            reasons = cancellation_reasons(err)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
                 return False
+            if order is not None and reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise OrderChanged from None
             raise
         return True
+
+    # --- orders -----------------------------------------------------------------------------
+
+    def put_order(
+        self, record: OrderRecord, identity: str, audit: AuditEntry | None = None, *, epoch: int
+    ) -> None:
+        """A new order, its sealed identity (kept until the order expires) and the user's index
+        entry, in one transaction under the user's erasure epoch (:class:`UserErased`)."""
+        self._transact_for_user(
+            record.owner,
+            epoch,
+            [
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": record.item(),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": self.name, "Item": self._order_identity(record, identity)}},
+                {"Put": {"TableName": self.name, "Item": self._order_index(record)}},
+                *self._audit(audit),
+            ],
+        )
+
+    @staticmethod
+    def _order_identity(record: OrderRecord, identity: str) -> Item:
+        return {
+            **_order_key(record.order_id, "IDENTITY"),
+            "sealed": _s(identity),
+            "ttl": _n(record.expires_at),
+        }
+
+    @staticmethod
+    def _order_index(record: OrderRecord) -> Item:
+        return {
+            "pk": _s(f"USER#{record.owner}"),
+            "sk": _s(record.index_sk()),
+            "target": _s(f"ORDER#{record.order_id}"),
+            "ttl": _n(record.ttl),
+        }
+
+    def get_order(self, order_id: str, *, identity: bool = False) -> tuple[OrderRecord | None, str | None]:
+        """The order (None: unknown or erased) and, with ``identity``, its sealed identity (None
+        once dropped or past the order's expiry), in one consistent read."""
+        if not identity:
+            one = self.client.get_item(TableName=self.name, Key=_order_key(order_id), ConsistentRead=True)
+            return (OrderRecord.from_item(one["Item"]) if "Item" in one else None), None
+        order: OrderRecord | None = None
+        sealed: str | None = None
+        wanted = [_order_key(order_id), _order_key(order_id, "IDENTITY")]
+        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
+        while pending:
+            resp = self.client.batch_get_item(RequestItems=pending)
+            for item in resp.get("Responses", {}).get(self.name, []):
+                if item["sk"] == _s("ORDER"):
+                    order = OrderRecord.from_item(item)
+                elif int(values_of(item)["ttl"]) > time.time():
+                    sealed = str(values_of(item)["sealed"])
+            pending = resp.get("UnprocessedKeys") or None
+        return order, sealed
+
+    def get_order_photo(self, order_id: str) -> OrderPhoto | None:
+        resp = self.client.get_item(
+            TableName=self.name, Key=_order_key(order_id, "PHOTO"), ConsistentRead=True
+        )
+        if "Item" not in resp:
+            return None
+        v = values_of(resp["Item"])
+        return OrderPhoto(ticket=v["ticket"], ttl=v["ttl"])
+
+    def change_order(self, change: OrderChange) -> None:
+        """An order's change of state made by the business (a cancellation), on condition that
+        it is still at the revision read (:class:`OrderChanged`; nothing written)."""
+        client = self.client
+        try:
+            self._transact(self._order_change(change))
+        except client.exceptions.TransactionCanceledException as err:
+            if cancellation_reasons(err)[:1] == ["ConditionalCheckFailed"]:
+                raise OrderChanged from None
+            raise
+
+    def _order_change(self, change: OrderChange | None) -> list[TransactWriteItemTypeDef]:
+        """The writes of ``change``: the order's update first (conditioned on its revision), its
+        index entry's TTL, the photo ticket put and the identity dropped where asked."""
+        if change is None:
+            return []
+        record = change.record
+        values: dict[str, str | int] = {
+            "status": record.status,
+            "rev": record.rev,
+            "ttl": record.ttl,
+            "results_until": record.results_until,
+        }
+        if record.latest_ref:
+            values["latest_ref"] = record.latest_ref
+        if record.passed_ref:
+            values["passed_ref"] = record.passed_ref
+        names = {f"#{k}": k for k in values}
+        attr: dict[str, AttributeValueTypeDef] = {
+            f":{k}": (_n(v) if isinstance(v, int) else _s(v)) for k, v in values.items()
+        }
+        attr[":seen"] = _n(change.rev)
+        writes: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": _order_key(record.order_id),
+                    "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in values),
+                    "ConditionExpression": "#rev = :seen",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": attr,
+                }
+            },
+            {"Put": {"TableName": self.name, "Item": self._order_index(record)}},
+        ]
+        if change.photo is not None:
+            photo: Item = {
+                **_order_key(record.order_id, "PHOTO"),
+                "ticket": _s(change.photo.ticket),
+                "ttl": _n(change.photo.ttl),
+            }
+            writes.append({"Put": {"TableName": self.name, "Item": photo}})
+        if change.drop_identity:
+            writes.append(
+                {"Delete": {"TableName": self.name, "Key": _order_key(record.order_id, "IDENTITY")}}
+            )
+        return [*writes, *self._audit(change.audit)]
+
+    def count_photo(self, order_id: str, below: int) -> bool:
+        """Count one photo fetch of the order unless it already reached ``below``."""
+        client = self.client
+        try:
+            client.update_item(
+                TableName=self.name,
+                Key=_order_key(order_id),
+                UpdateExpression="ADD #n :one",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#n) OR #n < :below)",
+                ExpressionAttributeNames={"#n": "photos"},
+                ExpressionAttributeValues={":one": _n(1), ":below": _n(below)},
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def record_audit(self, audit: AuditEntry) -> None:
+        """An audit record on its own (what changed nothing else, e.g. a photo fetched)."""
+        self.client.put_item(TableName=self.name, Item=audit.item())
 
     def latest_result(self, owner: str, now: int) -> str | None:
         """The newest unexpired result in the user's index (TTL deletes late, so filter), as the
@@ -306,6 +503,7 @@ class Table:
         """Delete every key record and result of ``owner``, and the user's index (idempotent); the
         audit record, if any, is written in the same batch."""
         keys: list[Item] = []
+        first: list[Item] = []  # the orders' sealed identities: gone before anything else
         extra: list[Item] = []
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
@@ -320,12 +518,17 @@ class Table:
                 target: str = values_of(item)["target"]
                 kind, ref = target.split("#", 1)
                 keys.append({"pk": _s(target), "sk": _s(kind)})
-                # What else names the user's key or result: its event not sent yet (the openid,
-                # sealed) and a 2.0 key's pending check (the openid and verify_id, sealed).
-                extra.append(
-                    _outbox_key(OutboxEntry.result_id(ref)) if kind == "RESULT" else _pending_key(ref)
-                )
-        writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*keys, *extra]]
+                # What else names the user's key, result or order: its event not sent yet (the
+                # openid, sealed), a 2.0 key's pending check (the openid and verify_id, sealed),
+                # an order's sealed identity and photo ticket.
+                if kind == "ORDER":
+                    first.append(_order_key(ref, "IDENTITY"))
+                    extra.append(_order_key(ref, "PHOTO"))
+                else:
+                    extra.append(
+                        _outbox_key(OutboxEntry.result_id(ref)) if kind == "RESULT" else _pending_key(ref)
+                    )
+        writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*first, *keys, *extra]]
         if audit is not None:
             writes.insert(0, {"PutRequest": {"Item": audit.item()}})
         for start in range(0, len(writes), 25):

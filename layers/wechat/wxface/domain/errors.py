@@ -32,7 +32,7 @@ class RateLimited(DomainError):
         self.scope = scope
 
 
-Refused = Literal["keys", "lookups", "logins", "calls"]
+Refused = Literal["keys", "lookups", "logins", "photos", "calls"]
 
 
 class QuotaGuardRefused(DomainError):
@@ -139,3 +139,61 @@ class InvalidBizRef(DomainError):
     """A ``biz_ref`` that is not 1-64 of ``[A-Za-z0-9_.:-]``: a 400, before anything is counted."""
 
     code = "invalid_request"
+
+
+class InvalidRequest(DomainError):
+    """A body the edge's model admits but the use case cannot take (e.g. ``order_id`` with an
+    identity): a 400, before anything is counted or sent."""
+
+    code = "invalid_request"
+
+
+class IdentitySourceRefused(DomainError):
+    """An identity from a source this deployment does not take (``IdentitySource``): a typed
+    identity where only orders are taken, or an order where only typed identities are."""
+
+    code = "identity_source_refused"
+
+    def __init__(self, taken: Literal["user", "business"]) -> None:
+        super().__init__()
+        self.taken: Literal["user", "business"] = taken
+
+
+class OrderCancelled(DomainError):
+    """A key asked for an order the business cancelled."""
+
+    code = "order_cancelled"
+
+
+class OrderPassed(DomainError):
+    """A key asked for an order that has already passed."""
+
+    code = "order_passed"
+
+
+class OrderExpired(DomainError):
+    """A key asked for an order past its ``expires_in``."""
+
+    code = "order_expired"
+
+
+class OrderNotCancellable(DomainError):
+    """A cancellation of an order that passed or expired (final states of their own)."""
+
+    code = "order_not_cancellable"
+
+    def __init__(self, status: Literal["passed", "expired"]) -> None:
+        super().__init__()
+        self.status: Literal["passed", "expired"] = status
+
+
+class OrderUserErased(DomainError):
+    """The order's user erased their data while the order was being created: nothing was kept."""
+
+    code = "user_erased"
+
+
+class PhotoExpired(DomainError):
+    """The passing key of the order has expired: WeChat no longer gives its photo."""
+
+    code = "photo_expired"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..dal.records import AuditEntry, KeyRecord, PendingCheck, Store, UserErased
+from ..dal.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, Store, UserErased
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -21,7 +21,18 @@ from ..identity import (
 )
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatError
-from .errors import InvalidBizRef, QuotaGuardRefused, SessionEnded
+from .errors import (
+    Forbidden,
+    IdentitySourceRefused,
+    InvalidBizRef,
+    InvalidRequest,
+    NotFound,
+    OrderCancelled,
+    OrderExpired,
+    OrderPassed,
+    QuotaGuardRefused,
+    SessionEnded,
+)
 from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
 from .stack_keys import DataKey, SealingKey, sha256_hex
@@ -50,6 +61,9 @@ class IssuancePolicy:
     # 2.0: the sweep first looks up a key nobody looked up this long after it was issued (and
     # once more in its last minutes if the face check was not finished then).
     sweep_after_s: int = 600
+    # Who names the identity checked (IdentitySource): the user typing it, the business's order,
+    # or either.
+    identity_source: Literal["user", "business", "either"] = "either"
 
 
 # The sweep's last look at a 2.0 key: this long before WeChat stops accepting it.
@@ -68,7 +82,11 @@ def issue_key(
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
     now: float | None = None,
+    order: OrderRecord | None = None,
+    order_key: Callable[[], SealingKey] | None = None,
 ) -> KeyAnswerV1 | KeyAnswerV2:
+    """The key for ``caller`` to check the identity given (typed by the user, or ``order``'s,
+    whose ``biz_ref`` is then the key's)."""
     name = normalize_name(raw_name)  # InvalidIdentity: a 400 at the edge, before WeChat
     number = normalize_id_card_number(raw_number)
     checked_biz_ref(biz_ref)
@@ -77,6 +95,7 @@ def issue_key(
     openid = caller.openid
     owner = data_key.owner(openid)
     counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller, at)
+    photo_ticket: str | None = None
 
     try:
         if policy.api_version == 1:
@@ -99,6 +118,18 @@ def issue_key(
                     cert_hash(CERT_TYPE_IDENTITY_CARD, name, number), bound_to=ref
                 ),
             }
+            if order is not None and order_key is not None:
+                # What the order's photo route needs if this key passes it (getimage), sealed
+                # for the orders function alone.
+                ticket = {
+                    "verify_id": v2.verify_id,
+                    "out_seq_no": v2.out_seq_no,
+                    "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
+                    "openid": openid,
+                }
+                from .orders import photo_bound_to
+
+                photo_ticket = order_key().seal(json.dumps(ticket), bound_to=photo_bound_to(order.order_id))
     except QuotaGuardRefused:
         counted.give_back()  # refused before anything was sent: WeChat saw nothing
         raise
@@ -116,10 +147,19 @@ def issue_key(
         issued_at=int(at),
         expires_at=expires_at,
         ttl=expires_at + policy.lookup_window_s,
-        biz_ref=biz_ref,
+        biz_ref=order.biz_ref if order is not None else biz_ref,
+        order_id=order.order_id if order is not None else None,
+        photo_ticket=photo_ticket,
         **binding,
     )
-    audit = AuditEntry(owner, ROUTE, "issued", at_ms=int(at * 1000), ttl=int(at) + policy.audit_retention_s)
+    audit = AuditEntry(
+        owner,
+        ROUTE,
+        "issued",
+        at_ms=int(at * 1000),
+        ttl=int(at) + policy.audit_retention_s,
+        order_id=order.order_id if order is not None else None,
+    )
     pending: PendingCheck | None = None
     if isinstance(answer, KeyAnswerV2):
         # If the mini-program never looks the result up (the app was closed), the sweep does:
@@ -134,11 +174,80 @@ def issue_key(
             epoch=caller.epoch,
         )
     try:
-        table.put_key(ref, record, issued_ms=int(at * 1000), audit=audit, pending=pending, epoch=caller.epoch)
+        table.put_key(
+            ref,
+            record,
+            issued_ms=int(at * 1000),
+            audit=audit,
+            pending=pending,
+            epoch=caller.epoch,
+            order_id=record.order_id,
+            now=int(at),
+        )
     except UserErased:
         # Erased while WeChat was asked: nothing is kept, and the key is never answered.
         raise SessionEnded from None
+    except OrderClosed:
+        # The order was cancelled or passed (or expired) while WeChat was asked: no key from it.
+        assert order is not None  # noqa: S101 - only a key from an order is conditioned so
+        checked_order(table.get_order(order.order_id)[0], owner, at)
+        raise OrderExpired from None
     return answer
+
+
+def checked_order(order: OrderRecord | None, owner: str, at: float) -> OrderRecord:
+    """The order a key is asked for, if one can be issued from it now: 404 unknown, 403 another
+    user's, 409 cancelled or passed, 410 expired."""
+    if order is None or not order.live(at):
+        raise NotFound("order_id")
+    if order.owner != owner:
+        raise Forbidden
+    if order.status == "passed":
+        raise OrderPassed
+    if order.status == "cancelled":
+        raise OrderCancelled
+    if at >= order.expires_at:
+        raise OrderExpired
+    return order
+
+
+def issue_key_for_order(
+    caller: Session,
+    order_id: str,
+    *,
+    policy: IssuancePolicy,
+    table: Store,
+    wechat: WeChatClient,
+    data_key: DataKey,
+    sealing_key: Callable[[], SealingKey],
+    order_key: Callable[[], SealingKey],
+    now: float | None = None,
+) -> KeyAnswerV1 | KeyAnswerV2:
+    """The key for the identity of the business's order ``order_id``: refused before anything
+    is counted or sent if the order is not the caller's or cannot issue keys now."""
+    from .orders import is_order_id, open_identity
+
+    if not is_order_id(order_id):
+        raise InvalidRequest
+    at = time.time() if now is None else now
+    order, sealed = table.get_order(order_id, identity=True)
+    order = checked_order(order, data_key.owner(caller.openid), at)
+    if sealed is None:
+        raise OrderExpired  # the identity goes with the order's expiry (its TTL)
+    name, number = open_identity(order_key(), order_id, sealed)
+    return issue_key(
+        caller,
+        name,
+        number,
+        policy=policy,
+        table=table,
+        wechat=wechat,
+        data_key=data_key,
+        sealing_key=sealing_key,
+        now=at,
+        order=order,
+        order_key=order_key,
+    )
 
 
 @dataclass(frozen=True)
@@ -156,33 +265,58 @@ class KeyIssuance:
     idempotent_calls: Callable[[], IdempotentCalls]
     sealing_key: Callable[[], SealingKey]
     issued: Callable[[], None] = lambda: None
+    order_key: Callable[[], SealingKey] | None = None  # opens the orders' identities
 
     def __call__(
         self,
         caller: Session,
-        name: str,
-        number: str,
+        name: str | None = None,
+        number: str | None = None,
         *,
+        order_id: str | None = None,
         biz_ref: str | None = None,
         idempotency_key: str | None = None,
         context: LambdaContext | None = None,
     ) -> dict[str, Any]:
-        """The key for the caller's identity, kept with the business's ``biz_ref``; with an
+        """The key for the identity the caller typed (kept with the business's ``biz_ref``), or
+        for the identity of the business's order ``order_id`` (and nothing else); with an
         ``Idempotency-Key`` (checked here: 1-128 visible ASCII), the first answer again for the
         same key and body (``biz_ref`` included)."""
+        source = self.policy.identity_source
+        if order_id is not None:
+            if name is not None or number is not None or biz_ref is not None:
+                raise InvalidRequest  # an order's identity and biz_ref are the business's alone
+            if source == "user" or self.order_key is None:
+                raise IdentitySourceRefused("user")
+        elif name is None or number is None:
+            raise InvalidRequest
+        elif source == "business":
+            raise IdentitySourceRefused("business")
 
         def work() -> dict[str, Any]:
-            answer = issue_key(
-                caller,
-                name,
-                number,
-                policy=self.policy,
-                table=self.table,
-                wechat=self.wechat,
-                data_key=self.data_key,
-                sealing_key=self.sealing_key,
-                biz_ref=biz_ref,
-            )
+            if order_id is not None and self.order_key is not None:
+                answer = issue_key_for_order(
+                    caller,
+                    order_id,
+                    policy=self.policy,
+                    table=self.table,
+                    wechat=self.wechat,
+                    data_key=self.data_key,
+                    sealing_key=self.sealing_key,
+                    order_key=self.order_key,
+                )
+            else:
+                answer = issue_key(
+                    caller,
+                    name or "",
+                    number or "",
+                    policy=self.policy,
+                    table=self.table,
+                    wechat=self.wechat,
+                    data_key=self.data_key,
+                    sealing_key=self.sealing_key,
+                    biz_ref=biz_ref,
+                )
             self.issued()
             return answer.model_dump(mode="json")
 
@@ -193,7 +327,11 @@ class KeyIssuance:
             return work()
 
         checked_biz_ref(biz_ref)
-        body: Mapping[str, Any] = {"name": name, "id_card_number": number, "biz_ref": biz_ref}
+        body: Mapping[str, Any] = (
+            {"order_id": order_id}
+            if order_id is not None
+            else {"name": name, "id_card_number": number, "biz_ref": biz_ref}
+        )
         owner = self.data_key.owner(caller.openid)
         return at_most_once(
             key,

@@ -173,11 +173,13 @@ def wechat_day(now: float) -> tuple[str, int]:
     return local.strftime("%Y%m%d"), max(1, math.ceil(midnight.timestamp() - now))
 
 
-Priority = Literal["bound", "new", "unbound", "background"]
+Priority = Literal["bound", "new", "photo", "unbound", "background"]
 # What the WeChat call that runs now is for (set by the use case around the call; the guard reads
 # it): a lookup of a face check bound to a key issued here ("bound", refused last), a new key or
-# login ("new"), a lookup with no key here ("unbound", refused first), or the 2.0 sweep's lookup
-# of a result nobody asked for ("background": no user waits for it; refused as early as unbound).
+# login ("new"), the verification photo of a passed order for the business's servers ("photo": no
+# face check waits for it; refused from ``photo_percent``), a lookup with no key here ("unbound",
+# refused first), or the 2.0 sweep's lookup of a result nobody asked for ("background": no user
+# waits for it; refused as early as unbound).
 _PRIORITY: ContextVar[Priority | None] = ContextVar("wxface_quota_priority", default=None)
 
 
@@ -199,7 +201,7 @@ class QuotaPolicy:
     WeChat's own 45009 would stop every user until Beijing midnight.
 
     Thresholds by priority: unbound lookups are refused from ``unbound_percent`` of a budget,
-    new keys from ``refuse_percent``, lookups bound to a key issued here only at the hourly
+    orders' photos from ``photo_percent``, new keys from ``refuse_percent``, lookups bound to a key issued here only at the hourly
     budget itself (and never by the daily share: they finish face checks already started).
     """
 
@@ -207,6 +209,7 @@ class QuotaPolicy:
     alarm_percent: int = 80
     refuse_percent: int = 95
     unbound_percent: int = 80
+    photo_percent: int = 90
     hourly_share: float = 3.0
     # Endpoints whose calls start something new (by default "new"); the others are lookups
     # (by default "bound").
@@ -226,7 +229,13 @@ class QuotaPolicy:
             return None
         if priority == "bound":
             return None if daily else budget
-        percent = self.unbound_percent if priority in ("unbound", "background") else self.refuse_percent
+        percent = (
+            self.unbound_percent
+            if priority in ("unbound", "background")
+            else self.photo_percent
+            if priority == "photo"
+            else self.refuse_percent
+        )
         return max(1, math.ceil(budget * percent / 100))
 
     @staticmethod
@@ -242,7 +251,7 @@ _REFUSED: Mapping[str, Refused] = {
     "/cityservice/face/identify/getverifyid": "keys",
     "/cityservice/face/identify/getinfo": "lookups",
     "/cityservice/face/identify/queryverifyinfo": "lookups",
-    "/cityservice/face/identify/getimage": "lookups",
+    "/cityservice/face/identify/getimage": "photos",
     "/sns/jscode2session": "logins",
 }
 

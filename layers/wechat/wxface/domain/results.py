@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import OUTBOX_SHARDS, AuditEntry, KeyRecord, PendingCheck, Store, StoredResult, UserErased
+from ..dal.records import (
+    OUTBOX_SHARDS,
+    AuditEntry,
+    KeyRecord,
+    OrderChange,
+    OrderChanged,
+    OrderPhoto,
+    PendingCheck,
+    Store,
+    StoredResult,
+    UserErased,
+)
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
 from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatError
@@ -43,6 +54,7 @@ def build_answer(
     verified_at: int,
     validate_data: str | None,
     biz_ref: str | None = None,
+    order_id: str | None = None,
 ) -> ResultAnswer:
     kind = CodeKind.IDENTIFY_RET if api_version == 1 else CodeKind.VERIFY_RET
     wechat_pass = result_code == (IDENTIFY_PASS if api_version == 1 else VERIFY_PASS)
@@ -64,7 +76,13 @@ def build_answer(
         verified_at=verified_at,
         validate_data=validate_data,
         biz_ref=biz_ref,
+        order_id=order_id,
+        identity_source="business" if order_id is not None else "user",
     )
+
+
+# Attempts at storing a result of an order's key while the order keeps changing under it.
+ORDER_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -107,13 +125,15 @@ class ResultLookup:
         identity_matched: bool | None = None
         key_ref: str | None = None  # the key issued here this result is bound to, if any
         biz_ref: str | None = None
+        mine: KeyRecord | None = None  # that key, if it was issued to the caller
         if info.user_id_key:
             key_ref = sha256_hex(info.user_id_key)
             record = self.table.get_key(key_ref)
             if record is None or not record.live(at):
                 key_ref = None  # never issued here, erased, or past its lookup window: unbound
             else:
-                biz_ref = record.biz_ref if record.owner == owner else None  # never another's
+                mine = record if record.owner == owner else None
+                biz_ref = mine.biz_ref if mine else None  # never another's
                 mac = self.data_key.mac
                 identity_matched = (
                     record.owner == owner
@@ -127,10 +147,11 @@ class ResultLookup:
             info.identify_time or int(at),
             info.validate_data or None,
             biz_ref,
+            mine.order_id if mine else None,
         )
         if not is_final(CodeKind.IDENTIFY_RET, info.identify_ret):
             return answer  # still checking: answered, never stored; the next lookup asks again
-        return self._store(ref, owner, openid, answer, at, key_ref, caller.epoch)
+        return self._store(ref, owner, openid, answer, at, key_ref, caller.epoch, mine)
 
     def v2(self, caller: Session, verify_id: str, now: float | None = None) -> ResultAnswer:
         openid = caller.openid
@@ -168,10 +189,33 @@ class ResultLookup:
         finished (10005, 10300) is answered, never stored, and its pending check stays."""
         answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
-        result = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref)
+        result = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref, record.order_id)
         if not is_final(CodeKind.VERIFY_RET, answer.verify_ret):
             return result
-        return self._store(ref, record.owner, openid, result, at, ref, epoch)
+        return self._store(ref, record.owner, openid, result, at, ref, epoch, record)
+
+    def _order_change(
+        self, key: KeyRecord | None, ref: str, answer: ResultAnswer, result_ttl: int, now: float
+    ) -> OrderChange | None:
+        """What the result changes in its key's order (read now; None: no order, or gone)."""
+        if key is None or key.order_id is None:
+            return None
+        from .orders import RESULT_ROUTE, after_result
+
+        order, _ = self.table.get_order(key.order_id)
+        if order is None or order.owner != key.owner:
+            return None  # erased, or past its retention: the result stands alone
+        photo = OrderPhoto(key.photo_ticket, key.expires_at) if key.photo_ticket else None
+        audit = AuditEntry(
+            order.owner,
+            RESULT_ROUTE,
+            "order_passed",
+            at_ms=int(now * 1000),
+            ttl=int(now) + self.audit_retention_s,
+            result_code=answer.result_code,
+            order_id=order.order_id,
+        )
+        return after_result(order, ref, passed=answer.passed, result_ttl=result_ttl, photo=photo, audit=audit)
 
     def _sealing(self) -> SealingKey:
         if self.sealing_key is None:  # pragma: no cover - a wiring mistake
@@ -285,11 +329,13 @@ class ResultLookup:
         now: float,
         key_ref: str | None,
         epoch: int,
+        key: KeyRecord | None = None,
     ) -> ResultAnswer:
         """Store a final result once, with the event that reports it (sent at once, or by the
         emitter later) and, in 2.0, without the sweep's pending check of its key; under the
         user's erasure epoch ``epoch`` (:class:`SessionEnded` if an erasure began since: nothing
-        is stored and no event is sent)."""
+        is stored and no event is sent). A result of a key issued from an order (``key``, the
+        caller's) moves the order in the same transaction."""
         audit = AuditEntry(
             owner,
             LOOKUP_ROUTE,
@@ -305,12 +351,26 @@ class ResultLookup:
             else None
         )
         settles = ref if answer.api_version == 2 else None
-        try:
-            put = self.table.put_result(
-                ref, stored, answer.verified_at, audit=audit, outbox=event, settles=settles, epoch=epoch
-            )
-        except UserErased:
-            raise SessionEnded from None
+        for attempt in range(1, ORDER_ATTEMPTS + 1):
+            try:
+                put = self.table.put_result(
+                    ref,
+                    stored,
+                    answer.verified_at,
+                    audit=audit,
+                    outbox=event,
+                    settles=settles,
+                    epoch=epoch,
+                    order=self._order_change(key, ref, answer, stored.ttl, now),
+                )
+                break
+            except UserErased:
+                raise SessionEnded from None
+            except OrderChanged:
+                if attempt == ORDER_ATTEMPTS:
+                    raise  # pragma: no cover - an order changing this often is a fault: a 500, nothing stored
+        else:  # pragma: no cover
+            raise AssertionError("unreachable")
         if put:
             if event is not None and self.outbox is not None:
                 self.outbox.send_now([event], now)

@@ -1,0 +1,110 @@
+"""Orders, for the business's servers (AWS IAM, SigV4; never a session): create, read and cancel
+an order, and fetch a passed order's verification photo (face API 2.0)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+
+from wxface import observability, runtime
+from wxface.api.models import OrderAnswer, OrderCreated, OrderRequest, PhotoAnswer
+from wxface.api.openapi import responses
+from wxface.api.resolver import answer, api_entry, create_resolver
+
+observed = observability.for_function("face-orders")
+logger, metrics = observed.logger, observed.metrics
+app = create_resolver(logger)
+
+CREATE_ROUTE = "POST /v1/face/orders"
+READ_ROUTE = "GET /v1/face/orders/{order_id}"
+CANCEL_ROUTE = "DELETE /v1/face/orders/{order_id}"
+PHOTO_ROUTE = "GET /v1/face/photos/{order_id}"
+
+# In a path, anything but an order id is simply not an order: 404 (the use case says so), not 400.
+OrderId = Annotated[str, Path(description="The order's id (ord_ and 32 lower-case hex digits)")]
+
+
+@app.post(
+    "/v1/face/orders",
+    summary="Create an order: whom to verify (the business's servers choose the identity)",
+    operation_id="createFaceOrder",
+    tags=["business"],
+    security=[{"iam": []}],
+    responses=responses(201, OrderCreated, "The order, open for expires_in seconds", 403, 409),
+)
+def create_order(
+    request: Annotated[OrderRequest, Body()],
+    idempotency: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="One per business action (1-128 visible ASCII): a retry with the same key and "
+            "body within 10 minutes gets the same order",
+            json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
+        ),
+    ] = None,
+) -> Response[str]:
+    created = runtime.orders().create(
+        request.openid,
+        request.name,
+        request.id_card_number,
+        biz_ref=request.biz_ref,
+        idempotency_key=idempotency,
+        context=app.lambda_context,
+    )
+    observed.count("OrdersCreated")
+    return answer(201, created)
+
+
+@app.get(
+    "/v1/face/orders/<order_id>",
+    summary="An order's state and its result",
+    operation_id="readFaceOrder",
+    tags=["business"],
+    security=[{"iam": []}],
+    responses=responses(200, OrderAnswer, "The order (never its identity)", 403, 404),
+)
+def read_order(order_id: OrderId) -> Response[str]:
+    return answer(200, runtime.orders().read(order_id))
+
+
+@app.delete(
+    "/v1/face/orders/<order_id>",
+    summary="Cancel an order: no new key from it",
+    operation_id="cancelFaceOrder",
+    tags=["business"],
+    security=[{"iam": []}],
+    responses=responses(204, None, "Cancelled (also when it already was)", 403, 404, 409),
+)
+def cancel_order(order_id: OrderId) -> Response[str]:
+    runtime.orders().cancel(order_id)
+    observed.count("OrdersCancelled")
+    return answer(204)
+
+
+@app.get(
+    "/v1/face/photos/<order_id>",
+    summary="The verification photo of a passed order (face API 2.0; fetched from WeChat, never stored)",
+    operation_id="faceOrderPhoto",
+    tags=["business"],
+    security=[{"iam": []}],
+    responses=responses(200, PhotoAnswer, "The photo, base64", 403, 404, 410, 429),
+)
+def order_photo(order_id: OrderId) -> Response[str]:
+    photo = runtime.orders().photo(order_id)
+    observed.count("PhotosFetched")
+    return answer(200, photo)
+
+
+
+lambda_handler = observed.traced(
+    api_entry(
+        app,
+        logger,
+        metrics,
+        iam_routes=(CREATE_ROUTE, READ_ROUTE, CANCEL_ROUTE, PHOTO_ROUTE),
+        prefetch=runtime.prefetch_for_orders,
+    )
+)
