@@ -98,7 +98,6 @@ def order_photo(order_id: OrderId) -> Response[str]:
     return answer(200, photo)
 
 
-
 lambda_handler = observed.traced(
     api_entry(
         app,

@@ -23,6 +23,7 @@ from wxface.dal.table import Table
 from wxface.domain.events import BusEvent, Outbox
 from wxface.domain.idempotency import IdempotentCalls
 from wxface.domain.issuance import IssuancePolicy, KeyIssuance
+from wxface.domain.orders import OrderPolicy, Orders
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey, SealingKey
@@ -123,10 +124,17 @@ class Domain:
     bus: RecordingBus = field(default_factory=RecordingBus)
     retry_s: int = 60
     sweep_after_s: int = 600
+    order_key: SealingKey = field(default_factory=lambda: SealingKey(secrets.token_bytes(32)))
+    identity_source: Literal["user", "business", "either"] = "either"
+    order_ttl_s: int = 86400
 
     def issuance(self) -> KeyIssuance:
         policy = IssuancePolicy(
-            self.version, self.keys_per_hour, self.lookup_window_s, sweep_after_s=self.sweep_after_s
+            self.version,
+            self.keys_per_hour,
+            self.lookup_window_s,
+            sweep_after_s=self.sweep_after_s,
+            identity_source=self.identity_source,
         )
         return KeyIssuance(
             policy,
@@ -135,7 +143,27 @@ class Domain:
             self.data_key,
             self.backend.idempotent_calls,
             sealing_key=lambda: self.sealing_key,
+            order_key=lambda: self.order_key,
         )
+
+    def orders(self) -> Orders:
+        policy = OrderPolicy(self.version, ttl_s=self.order_ttl_s, retention_s=86400)
+        return Orders(
+            policy,
+            self.backend.store,
+            self.data_key,
+            lambda: self.order_key,
+            lambda: self.wechat,
+            self.backend.idempotent_calls,
+        )
+
+    def order(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
+        """The business's servers create an order for ``openid`` to verify ``person``."""
+        return self.orders().create(openid, *person, context=Context(), **kwargs).order_id  # type: ignore[arg-type]
+
+    def key_for_order(self, openid: str, order_id: str, **kwargs: Any) -> str:
+        answer = self.issuance()(self.session(openid), order_id=order_id, context=Context(), **kwargs)  # type: ignore[arg-type]
+        return str(answer["verify_id" if self.version == 2 else "user_id_key"])
 
     def lookup(self) -> ResultLookup:
         return ResultLookup(

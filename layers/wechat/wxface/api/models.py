@@ -117,13 +117,11 @@ class KeyRequestByOrder(_Request):
 KeyRequest = KeyRequestTyped | KeyRequestByOrder
 
 
-class OrderRequest(_Request):
-    """``POST /v1/face/orders``: whom the business wants verified."""
+class OrderRequest(KeyRequestTyped):
+    """``POST /v1/face/orders``: whom the business wants verified (the identity as for a typed
+    key, and the user it is for)."""
 
     openid: str = Field(pattern=OPENID_PATTERN, description="The user (WeChat's openid for this app)")
-    name: str = KeyRequestTyped.model_fields["name"]
-    id_card_number: str = KeyRequestTyped.model_fields["id_card_number"]
-    biz_ref: str | None = KeyRequestTyped.model_fields["biz_ref"]
 
 
 class ResultRequestV1(_Request):
