@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -84,6 +85,52 @@ class RunningStack:
             body["result_code"] = result_code
         answer = self.sim_control("/sim/verify", body)
         return key if self.version == 2 else str(answer["verify_result"])
+
+    def signed(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        credentials: Any = "business",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """A call of the API as the business's servers make it: signed with botocore's SigV4
+        signer (service execute-api), by the local business identity unless told otherwise
+        (``credentials=None``: unsigned)."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        from devstack.iam import BUSINESS_ACCESS_KEY_ID, BUSINESS_SECRET_ACCESS_KEY
+
+        if credentials == "business":
+            credentials = Credentials(BUSINESS_ACCESS_KEY_ID, BUSINESS_SECRET_ACCESS_KEY)
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
+        all_headers = {
+            **({"Content-Type": "application/json"} if body is not None else {}),
+            **(headers or {}),
+        }
+        request = AWSRequest(method=method, url=f"{self.api}{path}", data=data, headers=all_headers)
+        if credentials is not None:
+            SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
+        prepared = request.prepare()
+        return httpx.request(
+            method, prepared.url, headers=dict(prepared.headers), content=data, timeout=TIMEOUT
+        )
+
+    def order(self, openid: str, person: tuple[str, str], **extra: Any) -> str:
+        """The business's servers create an order for ``openid`` to verify ``person``."""
+        resp = self.signed(
+            "POST",
+            "/v1/face/orders",
+            {"openid": openid, "name": person[0], "id_card_number": person[1], **extra},
+        )
+        assert resp.status_code == 201, resp.text
+        return str(resp.json()["order_id"])
+
+    def key_for_order(self, token: str, order_id: str) -> httpx.Response:
+        return self.call("POST", "/v1/face/keys", token, {"order_id": order_id})
 
     def lookup(self, token: str, ref: str) -> httpx.Response:
         field_name = "verify_id" if self.version == 2 else "verify_result"
