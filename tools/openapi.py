@@ -28,13 +28,14 @@ HANDLERS = (
     ("session", "session_handler"),
     ("face_keys", "keys_handler"),
     ("face_results", "results_handler"),
+    ("face_orders", "orders_handler"),
 )
 DESCRIPTION = """\
 The backend of WeChat mini-program face verification (人脸核身), for a deployment of face API
 {version}.0 (`FaceApiVersion={version}`: {fields}); the other version has its own document. Every
-route but `POST /v1/session` and the business's `GET /v1/users/{{openid}}/face/results/latest`
-needs `Authorization: Bearer <token>` from `POST /v1/session`; the business's route is authorised
-by AWS IAM (SigV4), never by a session. Errors carry `{{"error": {{"code", "message", "message_zh",
+route but `POST /v1/session` and the business's routes (`GET /v1/users/{{openid}}/face/results/latest`,
+the orders and the photo) needs `Authorization: Bearer <token>` from `POST /v1/session`; the
+business's routes are authorised by AWS IAM (SigV4), never by a session. Errors carry `{{"error": {{"code", "message", "message_zh",
 "wechat_errcode", "request_id"}}}}`; what API Gateway answers itself (IAM refusals, unknown routes)
 is `{{"message": "..."}}`.
 """
@@ -43,7 +44,9 @@ IAM_SCHEME = {
     "name": "Authorization",
     "in": "header",
     "description": "AWS Signature Version 4 (service execute-api), by an IAM identity allowed "
-    "execute-api:Invoke on this route: attach the stack's ResultReaderPolicy (stack output) to it",
+    "execute-api:Invoke on this route: attach the stack's managed policy for it (stack outputs "
+    "ResultReaderPolicy: a user's latest result; OrderManagerPolicy: create, read and cancel orders; "
+    "OrderPhotoPolicy: the photo)",
     "x-amazon-apigateway-authtype": "awsSigv4",
 }
 GATEWAY_403 = {

@@ -58,6 +58,8 @@ def as_list(value: Any) -> list[Any]:
 
 def scoped(resource: Any, template: dict[str, Any]) -> bool:
     names = set(template["Resources"]) | set(template.get("Parameters", {}))
+    if resource == {"Ref": "AWS::NoValue"}:  # the branch of a condition that grants nothing
+        return True
     if isinstance(resource, dict) and "Fn::If" in resource:  # scoped whichever way the condition goes
         _, yes, no = resource["Fn::If"]
         return scoped(yes, template) and scoped(no, template)
@@ -147,6 +149,7 @@ def test_roles_are_ours_and_carry_no_broad_managed_policies(transformed: dict[st
     assert roles == {
         "TokenRefresherRole", "KeyRotatorRole", "SessionRole", "FaceKeysRole", "FaceResultsRole",
         "EventEmitterRole", "ResultSweeperRole",  # the sweeper only with FaceApiVersion=2 (the default)
+        "FaceOrdersRole",  # only with IdentitySource business or either (the default)
         "ParameterStoreThroughputRole",  # only with ParameterStoreHighThroughput=true (a Condition)
     }  # fmt: skip
     for name in roles:
@@ -230,21 +233,63 @@ def test_the_result_reader_policy_grants_exactly_the_business_route(transformed:
     assert transformed["Outputs"]["ResultReaderPolicy"]["Value"] == {"Ref": "ResultReaderPolicy"}
 
 
-def test_only_the_business_route_is_authorised_by_iam(transformed: dict[str, Any]) -> None:
+BUSINESS_ROUTES = {
+    "GET /v1/users/{openid}/face/results/latest",
+    "POST /v1/face/orders",
+    "GET /v1/face/orders/{order_id}",
+    "DELETE /v1/face/orders/{order_id}",
+    "GET /v1/face/photos/{order_id}",
+}
+
+
+def test_only_the_business_routes_are_authorised_by_iam(transformed: dict[str, Any]) -> None:
     routes = _routes_from_body(transformed)
-    assert len(routes) == 6
-    assert routes["GET /v1/users/{openid}/face/results/latest"] == "AWS_IAM"
-    assert {k for k, v in routes.items() if v == "AWS_IAM"} == {"GET /v1/users/{openid}/face/results/latest"}
+    assert len(routes) == 10
+    assert {k for k, v in routes.items() if v == "AWS_IAM"} == BUSINESS_ROUTES
+
+
+def test_the_order_policies_grant_exactly_their_routes(transformed: dict[str, Any]) -> None:
+    """OrderManagerPolicy: create, read and cancel; OrderPhotoPolicy: the photo alone (biometric
+    data, granted apart); both only where the stack takes orders."""
+    prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/"
+    granted = {}
+    for name in ("OrderManagerPolicy", "OrderPhotoPolicy"):
+        policy = transformed["Resources"][name]
+        assert (policy["Type"], policy["Condition"]) == ("AWS::IAM::ManagedPolicy", "TakesOrders")
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "execute-api:Invoke")
+        granted[name] = {r["Fn::Sub"].removeprefix(prefix) for r in as_list(statement["Resource"])}
+        assert transformed["Outputs"][name]["Value"] == {"Ref": name}
+    assert granted == {
+        "OrderManagerPolicy": {"POST/v1/face/orders", "GET/v1/face/orders/*", "DELETE/v1/face/orders/*"},
+        "OrderPhotoPolicy": {"GET/v1/face/photos/*"},
+    }
+
+
+def test_only_the_orders_and_keys_functions_read_the_order_sealing_key(transformed: dict[str, Any]) -> None:
+    readers = {
+        owner
+        for owner, statement in statements(transformed)
+        if statement["Effect"] == "Allow"
+        and any("order-sealing-key" in json.dumps(r) for r in as_list(statement["Resource"]))
+    }
+    assert readers == {"FaceOrdersRole", "FaceKeysRole"}
+    orders = [json.dumps(s) for owner, s in statements(transformed) if owner == "FaceOrdersRole"]
+    # No session here: the orders function never reads the session keys nor the data-sealing key.
+    assert not any("session-signing-key" in s or "data-sealing-key" in s for s in orders)
 
 
 def _routes_from_body(template: dict[str, Any]) -> dict[str, str]:
     """The SAM transform puts an HTTP API's routes in its OpenAPI body: x-amazon-apigateway-authtype."""
     body = template["Resources"]["HttpApi"]["Properties"]["Body"]
     out: dict[str, str] = {}
-    for path, operations in body["paths"].items():
-        for method, operation in operations.items():
-            if method.startswith("x-"):
+    for path, found in body["paths"].items():
+        # A conditional function's routes (the orders: TakesOrders) are under Fn::If.
+        operations = found["Fn::If"][1] if "Fn::If" in found else found
+        for method, found_op in operations.items():
+            if method.startswith("x-") or method == "parameters":
                 continue
+            operation = found_op["Fn::If"][1] if "Fn::If" in found_op else found_op
             security = json.dumps(operation.get("security", []))
             out[f"{method.upper()} {path}"] = "AWS_IAM" if "AWS_IAM" in security else "NONE"
     return out

@@ -38,14 +38,17 @@ def test_document_covers_the_contract(version: int) -> None:
         ("/v1/session", "post"), ("/v1/face/keys", "post"), ("/v1/face/results", "post"),
         ("/v1/face/results/latest", "get"), ("/v1/me", "delete"),
         ("/v1/users/{openid}/face/results/latest", "get"),
+        ("/v1/face/orders", "post"), ("/v1/face/orders/{order_id}", "get"),
+        ("/v1/face/orders/{order_id}", "delete"), ("/v1/face/photos/{order_id}", "get"),
     }  # fmt: skip
     business = "/v1/users/{openid}/face/results/latest"
     for path, method in operations:
         op = doc["paths"][path][method]
         assert ("security" in op) is (path != "/v1/session")
-        # The business's route: IAM (SigV4) only, never a session; the rest: a session only.
+        # The business's routes: IAM (SigV4) only, never a session; the rest: a session only.
+        iam = path == business or path.startswith(("/v1/face/orders", "/v1/face/photos"))
         assert op.get("security", []) == (
-            [{"iam": []}] if path == business else [{"session": []}] if "security" in op else []
+            [{"iam": []}] if iam else [{"session": []}] if "security" in op else []
         )
         assert "422" not in op["responses"]  # validation errors are 400s here
         for status in ("400", "413", "502", "503"):
@@ -63,14 +66,23 @@ def test_document_covers_the_contract(version: int) -> None:
     assert not [name for name in schemas if name.endswith(other)]
     assert schemas["ResultAnswer"]["properties"]["api_version"]["enum"] == [version]
     # The identity rules JSON Schema can say: lengths and the characters allowed.
-    key = schemas["KeyRequest"]["properties"]
+    key = schemas["KeyRequestTyped"]["properties"]
     assert (key["name"]["minLength"], key["name"]["maxLength"]) == (2, 64) and key["name"]["pattern"]
     assert key["id_card_number"]["minLength"] == key["id_card_number"]["maxLength"] == 18
     assert key["id_card_number"]["pattern"].startswith("^[0-9]{6}")
-    assert schemas["KeyRequest"]["additionalProperties"] is False
+    assert schemas["KeyRequestTyped"]["additionalProperties"] is False
+    # A key by order: the order alone (anything else is refused), one or the other.
+    assert set(schemas["KeyRequestByOrder"]["properties"]) == {"order_id"}
+    assert schemas["KeyRequestByOrder"]["additionalProperties"] is False
+    key_body = doc["paths"]["/v1/face/keys"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {alt["$ref"].rsplit("/", 1)[1] for alt in key_body["oneOf"]} == {
+        "KeyRequestTyped",
+        "KeyRequestByOrder",
+    }
+    assert {"order_id", "identity_source"} <= set(schemas["ResultAnswer"]["properties"])
     assert "content" not in doc["paths"]["/v1/me"]["delete"]["responses"]["204"]
     # biz_ref on the key request and in the results; the business's answer names the user.
-    assert schemas["KeyRequest"]["properties"]["biz_ref"]
+    assert schemas["KeyRequestTyped"]["properties"]["biz_ref"]
     assert "biz_ref" in schemas["ResultAnswer"]["properties"]
     assert {"openid", "biz_ref", "passed"} <= set(schemas["UserResultAnswer"]["properties"])
     scheme = doc["components"]["securitySchemes"]["iam"]
