@@ -88,7 +88,7 @@ def test_every_call_a_function_made_is_granted_by_its_role_as_deployed(
     assert set(calls) == {
         f"{STACK}-{name}"
         for name in (
-            "token-refresher", "key-rotator", "session", "face-keys", "face-results", "event-emitter",
+            "token-refresher", "key-rotator", "session", "face-keys", "face-results", "face-orders", "event-emitter",
             "result-sweeper",
         )
     }  # fmt: skip
