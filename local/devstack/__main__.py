@@ -63,9 +63,25 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _start_simulator(
-    host: str, port: int, appid: str, secret: str, api_url: str, version: str, also_host: str | None = None
+    host: str,
+    port: int,
+    appid: str,
+    secret: str,
+    api_url: str,
+    version: str,
+    also_host: str | None = None,
+    *,
+    business: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "PYTHONPATH": str(LOCAL), "WECHAT_SIM_APPID": appid, "WECHAT_SIM_SECRET": secret}
+    if business:  # /sim/business/orders: creates orders as the local business identity
+        env.update(
+            WECHAT_SIM_BUSINESS_KEY_ID=BUSINESS_ACCESS_KEY_ID,
+            WECHAT_SIM_BUSINESS_SECRET=BUSINESS_SECRET_ACCESS_KEY,
+        )
+    else:
+        env.pop("WECHAT_SIM_BUSINESS_KEY_ID", None)
+        env.pop("WECHAT_SIM_BUSINESS_SECRET", None)
     phone = ["--api-url", api_url, "--face-api-version", version]
     if also_host:
         phone += ["--also-host", also_host]
@@ -383,7 +399,15 @@ def main(argv: list[str] | None = None) -> int:
         api_host = LOOPBACK if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
         also_host = containers.extra_listen_address(args.containers) if args.containers else None
         sim_proc, sim_url = _start_simulator(
-            LOOPBACK, args.sim_port, appid, secret, f"http://{api_host}:{api_port}", version, also_host
+            LOOPBACK,
+            args.sim_port,
+            appid,
+            secret,
+            f"http://{api_host}:{api_port}",
+            version,
+            also_host,
+            # The business route only on a stack that is this machine's alone.
+            business=not args.containers and args.host == LOOPBACK,
         )
 
         def stop_simulator() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 
@@ -17,6 +18,21 @@ import uvicorn
 from .app import create_app
 from .config import SimConfig
 from .phone import PhoneConfig
+
+
+def _business_identity(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The local business identity the local stack hands over (``WECHAT_SIM_BUSINESS_KEY_ID`` /
+    ``WECHAT_SIM_BUSINESS_SECRET``) for /sim/business/orders; never on another address than the
+    loopback, nor with ``--also-host``."""
+    key_id = os.environ.get("WECHAT_SIM_BUSINESS_KEY_ID", "").strip()
+    secret = os.environ.get("WECHAT_SIM_BUSINESS_SECRET", "").strip()
+    if (
+        not (key_id and secret and args.api_url)
+        or args.also_host
+        or args.host not in ("127.0.0.1", "::1", "localhost")
+    ):
+        return None
+    return key_id, secret
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.Config(
             create_app(
                 config,
-                PhoneConfig(api_url=args.api_url, api_version=args.face_api_version),
+                PhoneConfig(
+                    api_url=args.api_url,
+                    api_version=args.face_api_version,
+                    business=_business_identity(args),
+                ),
                 containers_host=args.also_host,
             ),
             access_log=False,  # our own access log redacts tokens and secrets

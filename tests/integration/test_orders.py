@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from botocore.credentials import Credentials
 
-from devstack.iam import BUSINESS_ACCESS_KEY_ID
+from devstack.iam import BUSINESS_ACCESS_KEY_ID, BUSINESS_SECRET_ACCESS_KEY
 from tests.support.people import ALICE, BOB, PEOPLE
+from tests.support.simulator import start_sim
 from tests.support.stack import RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
@@ -263,3 +266,48 @@ def test_a_business_only_deployment_refuses_a_typed_identity(business_only: Runn
     assert stack.calls_to(ISSUE[2]) == 0
     order_id = stack.order(openid, ALICE)
     assert stack.lookup(token, stack.verify_on_phone(openid, key_of(stack, token, order_id))).json()["passed"]
+
+
+# --- the simulator's business route (the phone page's order flow) ---------------------------
+
+
+def test_the_simulator_creates_an_order_as_the_local_business_identity(stack: RunningStack) -> None:
+    openid = user()
+    body = {"openid": openid, "name": ALICE[0], "id_card_number": ALICE[1], "biz_ref": "phone-page"}
+    created = stack.sim_http.post("/sim/business/orders", json=body)
+    assert created.status_code == 201, created.text
+    order_id = created.json()["order_id"]
+    assert stack.signed("GET", f"/v1/face/orders/{order_id}").json()["biz_ref"] == "phone-page"
+    # The API's answer passed on as it is: status and body.
+    refused = stack.sim_http.post("/sim/business/orders", json={**body, "id_card_number": "123"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_id_card_number")
+    assert ALICE[0] not in stack.log_text() and ALICE[1] not in stack.log_text()
+
+
+def test_the_simulators_business_route_is_only_for_the_local_stack_on_the_loopback(
+    stack_v2: RunningStack, tmp_path: Path
+) -> None:
+    body = {"openid": user(), "name": ALICE[0], "id_card_number": ALICE[1]}
+    identity = {
+        "WECHAT_SIM_BUSINESS_KEY_ID": BUSINESS_ACCESS_KEY_ID,
+        "WECHAT_SIM_BUSINESS_SECRET": BUSINESS_SECRET_ACCESS_KEY,
+    }
+    cases = {
+        "without the local stack's identity": ({}, ["--api-url", stack_v2.api]),
+        "with --also-host (containers)": (identity, ["--api-url", stack_v2.api, "--also-host", "127.0.0.2"]),
+        "without the API": (identity, []),
+    }
+    for why, (env, args) in cases.items():
+        sim = start_sim(tmp_path / f"{len(why)}.log", env, *args)
+        try:
+            resp = httpx.post(f"{sim.url}/sim/business/orders", json=body, timeout=30)
+            assert resp.status_code == 404, why
+        finally:
+            sim.stop()
+    sim = start_sim(tmp_path / "ok.log", identity, "--api-url", stack_v2.api)  # as the local stack runs it
+    try:
+        assert httpx.post(f"{sim.url}/sim/business/orders", json=body, timeout=30).status_code == 201
+        log = (tmp_path / "ok.log").read_text()
+        assert ALICE[0] not in log and ALICE[1] not in log and BUSINESS_SECRET_ACCESS_KEY not in log
+    finally:
+        sim.stop()
