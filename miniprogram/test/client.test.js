@@ -217,6 +217,42 @@ test('the business reference goes with the key request, and only when given', as
   assert.equal('biz_ref' in bodies[1], false);
 });
 
+test('verify({ orderId }) asks for the key by the order alone and answers the backend verdict', async () => {
+  const wx = fakeWx({
+    backend: backend(2, { result: { passed: true, result_code: 10000, identity_matched: true, order_id: 'ord_0123456789abcdef0123456789abcdef', identity_source: 'business' } }),
+  });
+  const result = await client(wx, 2).verify({ orderId: 'ord_0123456789abcdef0123456789abcdef' });
+  assert.equal(result.passed, true);
+  assert.equal(result.result.identity_source, 'business');
+  const [key] = requests(wx, '/v1/face/keys');
+  assert.deepEqual(key[3], { order_id: 'ord_0123456789abcdef0123456789abcdef' });
+  assert.ok(key[4]['Idempotency-Key']);
+});
+
+test('verify({ orderId }) with an identity or a bizRef is refused before anything is sent', async () => {
+  const wx = fakeWx({ backend: backend(2) });
+  const c = client(wx, 2);
+  await assert.rejects(c.verify({ orderId: 'ord_0123456789abcdef0123456789abcdef', name: '张三' }), TypeError);
+  await assert.rejects(c.verify({ orderId: 'ord_0123456789abcdef0123456789abcdef' }, { bizRef: 'x' }), TypeError);
+  assert.equal(wx.calls.length, 0);
+});
+
+test('an order the backend refuses is a rejected error with its Chinese message', async () => {
+  const refusing = (method, path, body, header) => {
+    if (path === '/v1/face/keys') {
+      return { statusCode: 409, data: { error: { code: 'order_cancelled', message_zh: '该核身订单已被业务方取消，不能再申请核身凭证' } } };
+    }
+    return backend(2)(method, path, body, header);
+  };
+  const wx = fakeWx({ backend: refusing });
+  await assert.rejects(client(wx, 2).verify({ orderId: 'ord_0123456789abcdef0123456789abcdef' }), (err) => {
+    assert.ok(err instanceof FaceVerifyError);
+    assert.equal(err.message, '该核身订单已被业务方取消，不能再申请核身凭证');
+    return true;
+  });
+  assert.equal(wx.calls.filter((c) => c[0] === 'requestFacialVerify').length, 0);
+});
+
 test('an expired session: 401, log in again, retry once', async () => {
   const wx = fakeWx({ backend: backend(2, { expiredToken: 'token-1-code-1' }) });
   const result = await client(wx, 2).verify(PERSON);

@@ -5,6 +5,8 @@
 //   // or, copied into the project: require('../../faceverify/lib/index')
 //   const client = createFaceVerifyClient({ baseUrl: 'https://face.example.com', apiVersion: 2 });
 //   const result = await client.verify({ name, idCardNumber });
+//   // or, for an order the business's servers created (they chose whose identity is checked):
+//   const result = await client.verify({ orderId });
 //   // result.passed comes from the backend; the front end never decides it.
 //
 // It asks for the privacy authorisation, checks the device, logs in (wx.login → /v1/session,
@@ -174,6 +176,20 @@ function createFaceVerifyClient(options) {
     }
   }
 
+  // The key for the identity of an order the business's servers created for this user: the
+  // order alone (its identity and biz_ref are the business's), with the same retry as above.
+  async function requestKeyForOrder(orderId) {
+    const body = { order_id: orderId };
+    const headers = { 'Idempotency-Key': newIdempotencyKey() };
+    if (!sessionToken) await login();
+    try {
+      return await authed('POST', '/v1/face/keys', body, headers);
+    } catch (err) {
+      if (!(err instanceof FaceVerifyError) || err.kind !== 'network') throw err;
+      return authed('POST', '/v1/face/keys', body, headers);
+    }
+  }
+
   // Runs WeChat's face check; resolves with { errCode, reference } where reference is what the
   // backend looks the result up by (1.0 verifyResult, 2.0 the verify_id).
   function startFaceCheck(key) {
@@ -232,10 +248,19 @@ function createFaceVerifyClient(options) {
   // again later with fetchResult or latest),
   // or, when the check ended on the device (cancelled, no camera...), with
   //   { passed: false, resultCode, message, fromBackend: false }.
+  //
+  // person: { name, idCardNumber } typed by the user (options.bizRef: your reference), or
+  // { orderId } alone: the business's order, whose identity and biz_ref the backend holds.
   async function verify(person, options) {
+    const byOrder = Boolean(person && person.orderId !== undefined);
+    if (byOrder && (person.name !== undefined || person.idCardNumber !== undefined || (options && options.bizRef !== undefined))) {
+      throw new TypeError("verify({ orderId }) takes the order alone: its identity and biz_ref are the business's");
+    }
     await ensurePrivacy();
     await checkSupport();
-    const key = await requestKey(person.name, person.idCardNumber, options && options.bizRef);
+    const key = byOrder
+      ? await requestKeyForOrder(person.orderId)
+      : await requestKey(person.name, person.idCardNumber, options && options.bizRef);
     const check = await startFaceCheck(key);
     if (messages.endedOnDevice(apiVersion, check.errCode) || !check.reference) {
       return { passed: false, resultCode: check.errCode, message: deviceMessage(check.errCode), fromBackend: false };
@@ -257,6 +282,7 @@ function createFaceVerifyClient(options) {
     ensurePrivacy,
     checkSupport,
     requestKey,
+    requestKeyForOrder,
     startFaceCheck,
     fetchResult,
     latest: () => authed('GET', '/v1/face/results/latest'),

@@ -82,6 +82,15 @@ export interface FaceVerifyClientOptions {
 export interface Person {
   name: string;
   idCardNumber: string;
+  orderId?: never;
+}
+
+/** An order the business's servers created for this user (POST /v1/face/orders): they chose
+ * whose identity is checked; the order alone, never a name, number or bizRef with it. */
+export interface OrderRef {
+  orderId: string;
+  name?: never;
+  idCardNumber?: never;
 }
 
 export interface VerifyOptions {
@@ -143,12 +152,16 @@ export class FaceVerifyError extends Error {
 export interface FaceVerifyClient {
   /** The whole flow: privacy, device check, login, key, face check, the backend's verdict. */
   verify(person: Person, options?: VerifyOptions): Promise<VerifyOutcome>;
+  /** The same flow for the identity of the business's order (no options: its biz_ref is the order's). */
+  verify(order: OrderRef): Promise<VerifyOutcome>;
   /** wx.login → POST /v1/session; resolves with the session token. */
   login(): Promise<string>;
   /** The privacy authorisation: call it when the user starts typing a name or ID number. */
   ensurePrivacy(): Promise<void>;
   checkSupport(): Promise<void>;
   requestKey(name: string, idCardNumber: string, bizRef?: string): Promise<FaceKeyV1 | FaceKeyV2>;
+  /** POST /v1/face/keys with { order_id } alone. */
+  requestKeyForOrder(orderId: string): Promise<FaceKeyV1 | FaceKeyV2>;
   startFaceCheck(key: FaceKeyV1 | FaceKeyV2): Promise<{ errCode: number; reference: string | undefined }>;
   fetchResult(reference: string): Promise<FaceResult>;
   latest(): Promise<FaceResult>;

@@ -37,6 +37,18 @@ export async function mistakes(): Promise<void> {
   // @ts-expect-error baseUrl is required
   createFaceVerifyClient({ wx });
   const client = createFaceVerifyClient({ wx, baseUrl: 'https://face.example.com' });
+  // An order is the business's: its identity never travels with it.
+  const byOrder = await client.verify({ orderId: 'ord_0123456789abcdef0123456789abcdef' });
+  if (byOrder.fromBackend) {
+    const source: 'user' | 'business' = byOrder.result.identity_source;
+    const order: string | null = byOrder.result.order_id;
+    void source;
+    void order;
+  }
+  // @ts-expect-error an order takes no name with it
+  await client.verify({ orderId: 'ord_0123456789abcdef0123456789abcdef', name: '张三' });
+  // @ts-expect-error an order takes no bizRef: the order's is kept
+  await client.verify({ orderId: 'ord_0123456789abcdef0123456789abcdef' }, { bizRef: 'mine' });
   // @ts-expect-error a person has an idCardNumber
   await client.verify({ name: '张三' });
   const key = await client.requestKey('张三', '11010519491231002X');
