@@ -88,6 +88,7 @@ def routes(config: PhoneConfig) -> list[Route]:
                 "baseLibrary": BASE_LIBRARY,
                 "modules": list(MODULES),
                 "backend": config.api_url is not None,
+                "businessOrders": config.business is not None and config.api_url is not None,
             }
         )
 

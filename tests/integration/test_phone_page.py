@@ -104,6 +104,32 @@ def test_a_person_verifies_on_the_phone_page_and_sees_the_backends_verdict(
     assert ALICE[0] not in log and ALICE[1] not in log
 
 
+def test_the_order_flow_on_the_phone_page(browser: Any, stack: RunningStack) -> None:
+    """The business's servers (played by the simulator, signed as the local business identity)
+    create the order; the phone passes only its id, the face check passes, and the verdict says
+    whose identity it was: the business's."""
+    page = open_phone(browser, stack)
+    openid = f"o-phone-order-{stack.version}"
+    page.fill("#openid", openid)
+    page.click("#login")
+    page.wait_for_selector(f"#session:has-text('已登录：{openid}')")
+    page.fill("#order-name", ALICE[0])
+    page.fill("#order-id-card-number", ALICE[1])
+    page.fill("#order-biz-ref", "loan-42")
+    page.click("#create-order")
+    page.wait_for_selector("#order:has-text('order_id: ord_')")
+    page.click("#start-order")
+    page.wait_for_selector("#privacy-sheet:not([hidden])")
+    page.click("#privacy-agree")
+    page.wait_for_selector("#face-sheet:not([hidden])")
+    page.click("#face-pass")
+    page.wait_for_selector("#outcome.passed")
+    answer = page.inner_text("#answer")
+    assert '"identity_source": "business"' in answer and '"biz_ref": "loan-42"' in answer
+    assert ALICE[1] not in answer  # the phone never sees the order's identity
+    page.close()
+
+
 def test_a_failed_face_check_shows_wechats_reason_in_chinese(browser: Any, stack: RunningStack) -> None:
     page = open_phone(browser, stack)
     log_in_and_type(page, f"o-phone-fail-{stack.version}")

@@ -164,14 +164,15 @@
     });
   }
 
-  $('start').addEventListener('click', async () => {
+  async function run(button, subject) {
     const outcome = $('outcome');
-    $('start').disabled = true;
+    button.disabled = true;
     outcome.className = 'outcome';
     outcome.textContent = '核验中…';
     $('answer').textContent = '';
+    $('key').textContent = '—';
     try {
-      const result = await client.verify({ name: $('name').value.trim(), idCardNumber: $('id-card-number').value.trim() });
+      const result = await client.verify(subject);
       outcome.className = `outcome ${result.passed ? 'passed' : 'failed'}`;
       outcome.textContent = `${result.passed ? '✓' : '✗'} ${result.message}`;
       $('answer').textContent = result.fromBackend ? JSON.stringify(result.result, null, 2) : `微信返回 errCode ${result.resultCode}（未询问后端）`;
@@ -180,8 +181,39 @@
       outcome.textContent = `✗ ${err.message}`;
       $('answer').textContent = err.details ? JSON.stringify(err.details, null, 2) : '';
     } finally {
-      $('start').disabled = false;
+      button.disabled = false;
+    }
+  }
+
+  $('start').addEventListener('click', () => run($('start'), { name: $('name').value.trim(), idCardNumber: $('id-card-number').value.trim() }));
+
+  // The order flow: the business's servers create the order (here the simulator, signed as the
+  // local business identity); the mini-program passes only its id.
+  let orderId = null;
+  if (!config.businessOrders) {
+    $('create-order').disabled = true;
+    $('order').textContent = '业务方订单仅在 make run 启动的本地环境中可用 (only with make run)';
+  }
+  $('create-order').addEventListener('click', async () => {
+    const body = {
+      openid: $('openid').value.trim() || 'demo-user',
+      name: $('order-name').value.trim(),
+      id_card_number: $('order-id-card-number').value.trim(),
+    };
+    const bizRef = $('order-biz-ref').value.trim();
+    if (bizRef) body.biz_ref = bizRef;
+    const answer = await postJson('/sim/business/orders', body);
+    logRequest('POST', '/v1/face/orders (业务方)', answer.status);
+    if (answer.status === 201) {
+      orderId = answer.data.order_id;
+      $('order').textContent = `order_id: ${orderId}（${answer.data.expires_in} 秒内可申请核身凭证；用户：${body.openid}）`;
+      $('start-order').disabled = false;
+    } else {
+      orderId = null;
+      $('start-order').disabled = true;
+      $('order').textContent = (answer.data.error && answer.data.error.message_zh) || answer.data.error || `HTTP ${answer.status}`;
     }
   });
+  $('start-order').addEventListener('click', () => run($('start-order'), { orderId }));
   document.body.dataset.ready = 'true';
 }());
