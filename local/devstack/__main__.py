@@ -199,7 +199,8 @@ def _operator_lines(aws: str, table: str) -> list[str]:
         "",
         "The local AWS endpoint checks IAM as AWS does: each function calls it with its own role from",
         "template.yaml. As the operator (full access), e.g. with the AWS CLI (make venv puts it in .venv-tools):",
-        f"(the business identity holding only ResultReaderPolicy: {BUSINESS_ACCESS_KEY_ID} / {BUSINESS_SECRET_ACCESS_KEY})",
+        "(the business identity, holding the stack's ResultReaderPolicy, OrderManagerPolicy and OrderPhotoPolicy:",
+        f" {BUSINESS_ACCESS_KEY_ID} / {BUSINESS_SECRET_ACCESS_KEY})",
         "",
         f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
         f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
@@ -227,48 +228,54 @@ def _limits_line(relaxed: bool) -> str:
     )
 
 
+def _face_check_and_lookup(api: str, sim: str, version: str, py: str) -> list[str]:
+    """The user's face check on the phone (simulated) for the key in $KEY, and the lookup."""
+    if version == "2":
+        return [
+            f'  curl -s -w "\\n" -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"verify_id\\":\\"$KEY\\"}}"',
+            f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+            f'-d "{{\\"verify_id\\":\\"$KEY\\"}}"',
+        ]
+    return [
+        f'  VR=$(curl -s -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"user_id_key\\":\\"$KEY\\"}}" '
+        f"| {py} verify_result)",
+        f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
+        f'-d "{{\\"verify_result\\":\\"$VR\\"}}"',
+    ]
+
+
 def _walkthrough(
     api: str, sim: str, version: str, aws: str = "", queue_url: str = "", emitter: str = "event-emitter"
 ) -> str:
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
-    key_field, verify = ("verify_id", "verify_id") if version == "2" else ("user_id_key", "user_id_key")
-    lines = [
-        f"Face API {version}.0. See it in a browser: {sim}/ plays the phone (log in, type a name and ID",
-        "number, let the face check pass or fail, read the backend's answer). Or, step by step,",
-        "paste these lines into another terminal:",
-        "",
-        "  # 1. The user opens the mini-program: wx.login (the simulator plays WeChat) -> a session",
+    key_field = "verify_id" if version == "2" else "user_id_key"
+    login = [
         f'  CODE=$(curl -s -X POST {sim}/sim/login -d \'{{"openid":"demo-user"}}\' | {py} code)',
         f"  TOKEN=$(curl -s -X POST {api}/v1/session -H 'Content-Type: application/json' "
         f'-d "{{\\"code\\":\\"$CODE\\"}}" | {py} token)',
+    ]
+    check = _face_check_and_lookup(api, sim, version, py)
+    lines = [
+        f"Face API {version}.0. See it in a browser: {sim}/ plays the phone (log in, type a name and ID",
+        "number, or play the business's order; let the face check pass or fail, read the backend's answer).",
+        "Or, step by step, paste these lines into another terminal:",
+        "",
+        "  # 1. The user opens the mini-program: wx.login (the simulator plays WeChat) -> a session",
+        *login,
         "",
         "  # 2. The backend asks WeChat for a face-check key for this person",
         f'  KEY=$(curl -s -X POST {api}/v1/face/keys -H "Authorization: Bearer $TOKEN" '
         f'-d \'{{"name":"张三","id_card_number":"11010519491231002X","biz_ref":"order-1001"}}\' | {py} {key_field})',
         "",
-        "  # 3. The user does the face check on the phone (simulated)",
+        "  # 3. The user does the face check on the phone (simulated); 4. the result is looked up",
+        "  #    (WeChat once, then from DynamoDB), and the latest one",
+        *check,
     ]
-    if version == "2":
-        lines += [
-            f'  curl -s -w "\\n" -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"verify_id\\":\\"$KEY\\"}}"',
-            "",
-            "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
-            f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
-            f'-d "{{\\"verify_id\\":\\"$KEY\\"}}"',
-        ]
-    else:
-        lines += [
-            f'  VR=$(curl -s -X POST {sim}/sim/verify -d "{{\\"openid\\":\\"demo-user\\",\\"{verify}\\":\\"$KEY\\"}}" '
-            f"| {py} verify_result)",
-            "",
-            "  # 4. Look the result up (WeChat once, then from DynamoDB), and the latest one",
-            f'  curl -s -w "\\n" -X POST {api}/v1/face/results -H "Authorization: Bearer $TOKEN" '
-            f'-d "{{\\"verify_result\\":\\"$VR\\"}}"',
-        ]
     receive = (
         f".venv-tools/bin/aws sqs receive-message --endpoint-url {aws} --queue-url {queue_url} --max-number-of-messages 10 "
         "--wait-time-seconds 2 --query 'Messages[].Body' --output text"
     )
+    business = f"  export AWS_ACCESS_KEY_ID={BUSINESS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={BUSINESS_SECRET_ACCESS_KEY}"
     lines += [
         f'  curl -s -w "\\n" {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
         "",
@@ -281,7 +288,7 @@ def _walkthrough(
         f"  {receive}",
         "  # The server-side lookup, signed with SigV4 (IAM), never a user's session; unsigned, or by a",
         "  # caller IAM does not allow (e.g. without the stack's ResultReaderPolicy): 403.",
-        f"  .venv/bin/python tools/business_lookup.py {api} demo-user",
+        f"  .venv/bin/python tools/business.py {api} latest demo-user",
         "",
         "  # 6. The user erases everything stored about them. The business hears of it (FaceDataErased)",
         f"  #    once nothing begun before the erasure can still put an event: {ERASED_DELAY_S} s after it, the",
@@ -290,7 +297,27 @@ def _walkthrough(
         f"  sleep {ERASED_DELAY_S + 1}; .venv-tools/bin/aws lambda invoke --function-name {emitter} /dev/null > /dev/null",
         f"  {receive}",
         "",
+        "  # 7. Orders: when the business must know whose identity was verified, its servers name it.",
+        "  #    As the local business identity (the stack's OrderManagerPolicy), they create an order, the",
+        "  #    identity on standard input, never on the command line; the mini-program, logged in again",
+        "  #    (a session issued after the erasure works at once), asks for a key by the order's id alone.",
+        business,
+        f'  ORDER=$(printf \'%s\' \'{{"name":"张三","id_card_number":"11010519491231002X"}}\' '
+        f"| .venv/bin/python tools/business.py {api} create demo-user --biz-ref loan-42 | {py} order_id)",
+        *login,
+        f'  KEY=$(curl -s -X POST {api}/v1/face/keys -H "Authorization: Bearer $TOKEN" '
+        f'-d "{{\\"order_id\\":\\"$ORDER\\"}}" | {py} {key_field})',
+        "  #    The face check passes; the result says identity_source business, with the order's biz_ref.",
+        *check,
+        "  #    The business reads its order: passed, with that result.",
+        f"  .venv/bin/python tools/business.py {api} read $ORDER",
     ]
+    if version == "2":
+        lines += [
+            "  #    And the verification photo, from WeChat's getimage (the stack's OrderPhotoPolicy; never stored).",
+            f'  .venv/bin/python tools/business.py {api} photo $ORDER --out "${{TMPDIR:-/tmp}}/$ORDER.jpg"',
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -327,9 +327,9 @@ def test_the_sample_in_tools_reads_the_result_with_the_business_credentials(busi
             "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        script = str(ROOT / "tools" / "business_lookup.py")
+        script = str(ROOT / "tools" / "business.py")
         return subprocess.run(
-            [sys.executable, script, business.stack.api, "biz-sample"],
+            [sys.executable, script, business.stack.api, "latest", "biz-sample"],
             capture_output=True,
             text=True,
             env=env,

@@ -79,12 +79,28 @@ def test_make_run_walkthrough_and_ctrl_c(version: str | None, tmp_path: Path) ->
         assert printed[erased + 1]["detail-type"] == "FaceDataErased"
         assert set(printed[erased + 1]["detail"]) == {"openid", "erased_at"}
         assert printed[erased + 1]["detail"]["openid"] == "demo-user"
+        # The business's order: created by its servers, the key asked for by the order alone, the
+        # result saying whose identity it was; the order read back passed; in 2.0 its photo.
+        ordered = next(
+            i for i, p in enumerate(printed) if i > erased + 1 and isinstance(p, dict) and "passed" in p
+        )
+        result, order = printed[ordered], printed[ordered + 1]
+        assert result["passed"] is True and result["identity_source"] == "business"
+        assert result["biz_ref"] == "loan-42" and result["order_id"].startswith("ord_")
+        assert (order["order_id"], order["status"], order["result"]) == (result["order_id"], "passed", result)
+        assert order["openid"] == "demo-user" and "张三" not in json.dumps(order, ensure_ascii=False)
+        if (version or "2") == "2":
+            photo = printed[ordered + 2]
+            assert photo["content_type"] == "image/jpeg" and photo["bytes"] > 0
+            Path(photo["file"]).unlink()
         # The operator's part: the AWS CLI as the local operator, then the endpoint's call counts.
         operator = printed[-2]
         assert operator["ScannedCount"] >= 1  # the stack's table, read with the operator's identity
         calls = printed[-1]
         assert calls["denied"] == 0
-        assert calls["by_function"]["wechat-face-local-face-keys"]["dynamodb:TransactWriteItems"] == 1
+        # Two keys: the typed identity's and the order's, each in one transaction.
+        assert calls["by_function"]["wechat-face-local-face-keys"]["dynamodb:TransactWriteItems"] == 2
+        assert calls["by_function"]["wechat-face-local-face-orders"]["dynamodb:TransactWriteItems"] == 1
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
         proc.wait(timeout=20)

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -311,3 +312,81 @@ def test_the_simulators_business_route_is_only_for_the_local_stack_on_the_loopba
         assert ALICE[0] not in log and ALICE[1] not in log and BUSINESS_SECRET_ACCESS_KEY not in log
     finally:
         sim.stop()
+
+
+# --- the business's command (tools/business.py) -------------------------------------------
+
+
+def business_command(
+    stack: RunningStack, *args: str, stdin: str = "", cwd: Path | None = None
+) -> tuple[int, Any]:
+    import subprocess
+    import sys
+
+    from tests.support.simulator import pythonpath
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": pythonpath(),
+        "AWS_ACCESS_KEY_ID": BUSINESS_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": BUSINESS_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    script = str(Path(__file__).resolve().parents[2] / "tools" / "business.py")
+    run = subprocess.run(
+        [sys.executable, script, stack.api, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+    if run.returncode == 0 or run.stdout.strip():  # an answer of the API: nothing else said
+        assert not run.stderr.strip(), run.stderr
+    else:
+        return run.returncode, run.stderr.strip()
+    return run.returncode, json.loads(run.stdout) if run.stdout.strip() else None
+
+
+def test_the_business_command_creates_reads_cancels_and_fetches_the_photo(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    openid = user()
+    identity = json.dumps({"name": ALICE[0], "id_card_number": ALICE[1]}, ensure_ascii=False)
+    code, created = business_command(stack, "create", openid, "--biz-ref", "loan-42", stdin=identity)
+    assert code == 0 and is_order(created["order_id"])
+    order_id = created["order_id"]
+    code, again = business_command(stack, "create", openid, "--idempotency-key", "k1", stdin=identity)
+    assert business_command(stack, "create", openid, "--idempotency-key", "k1", stdin=identity) == (0, again)
+    code, read = business_command(stack, "read", order_id)
+    assert (code, read["status"], read["biz_ref"]) == (0, "open", "loan-42")
+    token = stack.login(openid)
+    stack.lookup(token, stack.verify_on_phone(openid, key_of(stack, token, order_id)))
+    code, latest = business_command(stack, "latest", openid)
+    assert (code, latest["order_id"], latest["identity_source"]) == (0, order_id, "business")
+    code, photo = business_command(stack, "photo", order_id, cwd=tmp_path)
+    if stack.version == 2:
+        saved = tmp_path / f"{order_id}.jpg"
+        assert code == 0 and photo == {
+            "content_type": "image/jpeg",
+            "bytes": saved.stat().st_size,
+            "file": saved.name,
+        }
+        assert saved.read_bytes()[:2] == b"\xff\xd8" and saved.stat().st_mode & 0o777 == 0o600
+    else:
+        assert code == 1 and photo["error"]["code"] == "not_found"
+    assert business_command(stack, "cancel", order_id)[0] == 1  # passed: 409
+    assert business_command(stack, "cancel", again["order_id"]) == (0, {"cancelled": again["order_id"]})
+    # The identity comes on standard input, whole, or the command stops before sending anything.
+    assert business_command(stack, "create", openid, stdin='{"name": "x"}') == (
+        1,
+        'standard input must be JSON: {"name": "...", "id_card_number": "..."}',
+    )
+
+
+def is_order(value: str) -> bool:
+    from wxface.domain.orders import is_order_id
+
+    return is_order_id(value)
