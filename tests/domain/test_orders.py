@@ -301,21 +301,24 @@ def test_an_order_change_against_a_stale_revision_is_refused(domain: Domain) -> 
         domain.backend.store.change_order(OrderChange(replace(order, rev=order.rev + 1), order.rev))
 
 
+def _audit(domain: Domain) -> list[dict[str, str | None]]:
+    store = domain.backend.store
+    if isinstance(store, MemoryStore):
+        return [{"outcome": a.outcome, "order_id": a.order_id, "all": repr(a)} for a in store.audit]
+    items = store.client.scan(TableName=store.name)["Items"]  # type: ignore[attr-defined]
+    return [
+        {"outcome": i["outcome"]["S"], "order_id": i.get("order_id", {}).get("S"), "all": json.dumps(i)}
+        for i in items
+        if i["pk"]["S"].startswith("AUDIT#")
+    ]
+
+
 def test_every_order_state_change_is_audited_without_personal_data(domain: Domain) -> None:
     order_id = domain.order("alice", ALICE)
     domain.look_up("alice", domain.face_check("alice", domain.key_for_order("alice", order_id)))
     cancelled = domain.order("alice", ALICE)
     domain.orders().cancel(cancelled)
-    store = domain.backend.store
-    if isinstance(store, MemoryStore):
-        entries = [{"outcome": a.outcome, "order_id": a.order_id, "all": repr(a)} for a in store.audit]
-    else:
-        items = store.client.scan(TableName=store.name)["Items"]  # type: ignore[attr-defined]
-        entries = [
-            {"outcome": i["outcome"]["S"], "order_id": i.get("order_id", {}).get("S"), "all": json.dumps(i)}
-            for i in items
-            if i["pk"]["S"].startswith("AUDIT#")
-        ]
+    entries = _audit(domain)
     outcomes = [(e["outcome"], e["order_id"]) for e in entries if e["order_id"]]
     assert ("created", order_id) in outcomes and ("issued", order_id) in outcomes
     assert ("order_passed", order_id) in outcomes and ("cancelled", cancelled) in outcomes
@@ -333,6 +336,7 @@ def test_the_photo_of_a_passed_order_comes_from_wechat_while_the_key_lives(v2: D
     assert photo.content_type == "image/jpeg" and photo.image_base64
     assert v2.sim.calls()["/cityservice/face/identify/getimage"] == 1
     assert photo.image_base64 not in _dump(v2)  # returned, never stored
+    assert ("photo_fetched", order_id) in [(e["outcome"], e["order_id"]) for e in _audit(v2)]
     with pytest.raises(PhotoExpired):
         v2.orders().photo(order_id, now=time.time() + 6 * 3600)  # past the passing key's life
 

@@ -247,13 +247,19 @@ def test_nothing_of_an_orders_identity_is_stored_or_logged_in_clear(stack: Runni
     assert openid not in dump
 
 
-# --- IdentitySource=business: one stack for this configuration ------------------------------
+# --- IdentitySource=business, on an app WeChat has not enabled getimage for: one stack ---------
 
 
 @pytest.fixture(scope="module")
 def business_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     where = tmp_path_factory.mktemp("identity-business")
-    running = start_stack(2, where / "stack.log", None, "--parameter-overrides", "IdentitySource=business")
+    running = start_stack(
+        2,
+        where / "stack.log",
+        {"WECHAT_SIM_DISABLED_APIS": json.dumps([GETIMAGE])},
+        "--parameter-overrides",
+        "IdentitySource=business",
+    )
     yield running
     running.stop()
 
@@ -267,6 +273,18 @@ def test_a_business_only_deployment_refuses_a_typed_identity(business_only: Runn
     assert stack.calls_to(ISSUE[2]) == 0
     order_id = stack.order(openid, ALICE)
     assert stack.lookup(token, stack.verify_on_phone(openid, key_of(stack, token, order_id))).json()["passed"]
+
+
+def test_a_photo_from_an_app_wechat_has_not_enabled_getimage_for_says_so(business_only: RunningStack) -> None:
+    stack = business_only
+    openid = user()
+    order_id = stack.order(openid, BOB)
+    token = stack.login(openid)
+    stack.lookup(token, stack.verify_on_phone(openid, key_of(stack, token, order_id)))
+    photo = stack.signed("GET", f"/v1/face/photos/{order_id}")
+    error = photo.json()["error"]
+    assert (photo.status_code, error["code"], error["wechat_errcode"]) == (502, "api_not_enabled", 48001)
+    assert "enabled" in error["message"] and "getimage" in error["message_zh"]
 
 
 # --- the simulator's business route (the phone page's order flow) ---------------------------

@@ -50,10 +50,11 @@ def test_the_hourly_budget_is_three_even_hourly_shares_and_priorities_order_the_
     policy = QuotaPolicy({"/face": 100_000})
     assert policy.hourly("/face") == 12_500 and policy.hourly("/unknown") == 0
     assert QuotaPolicy({"/face": 100_000}, hourly_share=0).hourly("/face") == 0
-    hourly = [policy.refuse_at(1000, p, daily=False) for p in ("unbound", "new", "bound")]
-    assert hourly == [800, 950, 1000]  # lookups with no key here first, bound lookups last
-    daily = [policy.refuse_at(100_000, p, daily=True) for p in ("unbound", "new", "bound")]
-    assert daily == [80_000, 95_000, None]  # a started face check is never refused by the day
+    hourly = [policy.refuse_at(1000, p, daily=False) for p in ("unbound", "photo", "new", "bound")]
+    # lookups with no key here first, then the business's photos, new keys, bound lookups last
+    assert hourly == [800, 900, 950, 1000]
+    daily = [policy.refuse_at(100_000, p, daily=True) for p in ("unbound", "photo", "new", "bound")]
+    assert daily == [80_000, 90_000, 95_000, None]  # a started face check is never refused by the day
 
 
 VISIBLE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=128)
