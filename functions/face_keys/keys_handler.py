@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
-from wxface.api.openapi import responses
+from wxface.api.openapi import idempotency_header, responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
 
 observed = observability.for_function("face-keys")
@@ -31,12 +31,9 @@ def create_key(
     request: Annotated[KeyRequest, Body()],
     idempotency: Annotated[
         str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="One per user action (1-128 visible ASCII): a retry with the same key and "
-            "body within 10 minutes gets the same answer without a second WeChat call",
-            # Documented; the use case checks it (400 invalid_idempotency_key).
-            json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
+        idempotency_header(
+            "user action: a retry with the same key and body within 10 minutes gets the same answer "
+            "without a second WeChat call"
         ),
     ] = None,
 ) -> Response[str]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from wxface import observability, runtime
 from wxface.api.models import OrderAnswer, OrderCreated, OrderRequest, PhotoAnswer
-from wxface.api.openapi import responses
+from wxface.api.openapi import idempotency_header, responses
 from wxface.api.resolver import answer, api_entry, create_resolver
 
 observed = observability.for_function("face-orders")
@@ -38,11 +38,8 @@ def create_order(
     request: Annotated[OrderRequest, Body()],
     idempotency: Annotated[
         str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="One per business action (1-128 visible ASCII): a retry with the same key and "
-            "body within 10 minutes gets the same order",
-            json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
+        idempotency_header(
+            "business action: a retry with the same key and body within 10 minutes gets the same order"
         ),
     ] = None,
 ) -> Response[str]:
