@@ -31,6 +31,7 @@ from wxface.domain.errors import (
 from wxface.domain.issuance import issue_key_for_order
 from wxface.domain.orders import is_order_id
 from wxface.domain.sessions import Session
+from wxface.domain.stack_keys import DataKey
 from wxface.identity import InvalidIdentity
 
 KEY_ENDPOINT = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
@@ -386,3 +387,43 @@ def _dump(domain: Domain) -> str:
     if isinstance(store, MemoryStore):
         return repr(store) + json.dumps(getattr(domain.backend.idempotency, "records", {}), default=repr)
     return json.dumps(store.client.scan(TableName=store.name)["Items"])  # type: ignore[attr-defined]
+
+
+def test_the_table_deletes_the_sealed_identities_first_on_erasure(
+    moto_endpoint: str, data_key: DataKey
+) -> None:
+    """An erasure's first batch deletes the orders' sealed identities, before the records, keys
+    and results (a crash part-way leaves no identity behind)."""
+    import uuid as _uuid
+
+    from tests.support.aws import clients, create_table
+    from wxface.dal.records import OrderRecord
+    from wxface.dal.table import Table
+
+    dynamodb = clients(moto_endpoint)["dynamodb"]
+    name = f"domain-{_uuid.uuid4().hex[:10]}"
+    create_table(dynamodb, name)
+    table = Table(name, dynamodb)
+    owner, now = data_key.owner("alice"), int(time.time())
+    for n in range(30):  # more than one batch of 25
+        order = OrderRecord(f"ord_{n:032x}", owner, "v1:x", now * 1000 + n, now + 60, now + 3600)
+        table.put_order(order, "v1:sealed", epoch=0)
+    batches: list[list[str]] = []
+    original = dynamodb.batch_write_item
+
+    def recording(**kwargs):  # type: ignore[no-untyped-def]
+        batches.append(
+            [
+                w["DeleteRequest"]["Key"]["sk"]["S"]
+                for w in kwargs["RequestItems"][name]
+                if "DeleteRequest" in w
+            ]
+        )
+        return original(**kwargs)
+
+    dynamodb.batch_write_item = recording
+    table.erase_user(owner)
+    deleted = [sk for batch in batches for sk in batch]
+    identities = [i for i, sk in enumerate(deleted) if sk == "IDENTITY"]
+    assert len(identities) == 30 and identities == list(range(30))
+    assert not [i for i in dynamodb.scan(TableName=name)["Items"] if i["pk"]["S"].startswith("ORDER#")]

@@ -222,6 +222,33 @@ def test_the_sweep_reports_a_face_check_the_app_never_looked_up(business: Busine
     assert stack.calls_to("/cityservice/face/identify/queryverifyinfo") == calls
 
 
+def test_an_orders_result_reaches_the_business_saying_whose_identity_it_was(business: Business) -> None:
+    """The event of an order's result carries its order_id, the order's biz_ref and
+    identity_source "business"; in 2.0 the sweeper (with its own role) passes an order whose
+    result nobody looked up."""
+    stack = business.stack
+    order_id = stack.order("biz-order", BOB, biz_ref="loan-7")
+    token = stack.login("biz-order")
+    key_resp = stack.key_for_order(token, order_id)
+    assert key_resp.status_code == 200, key_resp.text
+    key = key_resp.json()["verify_id" if stack.version == 2 else "user_id_key"]
+    ref = stack.verify_on_phone("biz-order", key)
+    if stack.version == 2:
+        assert business.run("result-sweeper").get("stored") == 1  # the app was closed
+    else:
+        assert stack.lookup(token, ref).json()["passed"] is True
+    (event,) = business.events("biz-order", "FaceVerificationCompleted", wait_s=10)
+    detail = event["detail"]
+    assert (detail["order_id"], detail["identity_source"], detail["biz_ref"], detail["passed"]) == (
+        order_id,
+        "business",
+        "loan-7",
+        True,
+    )
+    assert BOB[0] not in json.dumps(event, ensure_ascii=False) and BOB[1] not in json.dumps(event)
+    assert stack.signed("GET", f"/v1/face/orders/{order_id}").json()["status"] == "passed"
+
+
 def test_a_face_check_not_finished_is_answered_never_stored_and_the_finished_one_reaches_everyone(
     business: Business,
 ) -> None:

@@ -9,9 +9,14 @@ Page({
     busy: false,
     showPrivacy: false,
     outcome: null, // { passed, message }
+    // An order your servers created (POST /v1/face/orders) for this user, passed in the page's
+    // query (/pages/verify/verify?orderId=ord_...): they chose whose identity is checked, so the
+    // page asks for no name or ID number.
+    orderId: '',
   },
 
-  onLoad() {
+  onLoad(query) {
+    if (query && query.orderId) this.setData({ orderId: query.orderId });
     const { baseUrl, apiVersion } = getApp().globalData;
     this.client = createFaceVerifyClient({ baseUrl, apiVersion });
     // The privacy guide (base library >= 2.32.3): WeChat asks us to show our own notice when a
@@ -48,7 +53,9 @@ Page({
     if (this.data.busy) return;
     this.setData({ busy: true, outcome: null });
     try {
-      const result = await this.client.verify({ name: this.data.name, idCardNumber: this.data.idCardNumber });
+      const result = this.data.orderId
+        ? await this.client.verify({ orderId: this.data.orderId })
+        : await this.client.verify({ name: this.data.name, idCardNumber: this.data.idCardNumber });
       // `passed` is the backend's verdict; the page only shows it.
       this.setData({ outcome: { passed: result.passed, message: result.message } });
     } catch (err) {
