@@ -163,8 +163,7 @@ class MemoryStore:
     def get_order(self, order_id: str, *, identity: bool = False) -> tuple[OrderRecord | None, str | None]:
         with self._lock:
             sealed = self.order_identities.get(order_id) if identity else None
-            live = sealed[0] if sealed is not None and sealed[1] > time.time() else None
-            return self.orders.get(order_id), live
+            return self.orders.get(order_id), sealed[0] if sealed is not None else None
 
     def get_order_photo(self, order_id: str) -> OrderPhoto | None:
         return self.order_photos.get(order_id)

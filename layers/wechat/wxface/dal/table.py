@@ -373,7 +373,8 @@ class Table:
 
     def get_order(self, order_id: str, *, identity: bool = False) -> tuple[OrderRecord | None, str | None]:
         """The order (None: unknown or erased) and, with ``identity``, its sealed identity (None
-        once dropped or past the order's expiry), in one consistent read."""
+        once dropped; TTL deletes it late after the order's expiry, which readers check on the
+        order), in one consistent read."""
         if not identity:
             one = self.client.get_item(TableName=self.name, Key=_order_key(order_id), ConsistentRead=True)
             return (OrderRecord.from_item(one["Item"]) if "Item" in one else None), None
@@ -386,7 +387,7 @@ class Table:
             for item in resp.get("Responses", {}).get(self.name, []):
                 if item["sk"] == _s("ORDER"):
                     order = OrderRecord.from_item(item)
-                elif int(values_of(item)["ttl"]) > time.time():
+                else:
                     sealed = str(values_of(item)["sealed"])
             pending = resp.get("UnprocessedKeys") or None
         return order, sealed

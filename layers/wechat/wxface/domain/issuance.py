@@ -233,7 +233,7 @@ def issue_key_for_order(
     order, sealed = table.get_order(order_id, identity=True)
     order = checked_order(order, data_key.owner(caller.openid), at)
     if sealed is None:
-        raise OrderExpired  # the identity goes with the order's expiry (its TTL)
+        raise OrderExpired  # dropped: the order can issue no key any more (its TTL deletes it late)
     name, number = open_identity(order_key(), order_id, sealed)
     return issue_key(
         caller,

@@ -153,14 +153,15 @@ class Orders:
         owner = self.data_key.owner(openid)
         epoch = self.table.erasure_epoch(owner)  # an order created after an erasure is kept
 
-        def work() -> dict[str, Any]:
-            return self._create(openid, owner, epoch, name, number, biz_ref, now).model_dump(mode="json")
-
         from .idempotency import at_most_once, checked_key
 
         key = checked_key(idempotency_key)
         if key is None:
-            return OrderCreated.model_validate(work())
+            return self._create(openid, owner, epoch, name, number, biz_ref, now)
+
+        def work() -> dict[str, Any]:
+            return self._create(openid, owner, epoch, name, number, biz_ref, now).model_dump(mode="json")
+
         body: Mapping[str, Any] = {
             "route": CREATE_ROUTE,
             "name": name,
