@@ -22,7 +22,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..answers import ORDER_ID_PATTERN, OrderAnswer, OrderCreated, OrderStatus, PhotoAnswer, ResultAnswer
+from ..answers import (
+    OPENID_PATTERN,
+    ORDER_ID_PATTERN,
+    OrderAnswer,
+    OrderCreated,
+    OrderStatus,
+    PhotoAnswer,
+    ResultAnswer,
+)
 from ..dal.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, Store, UserErased
 from ..identity import normalize_id_card_number, normalize_name
 from ..wechat.client import WeChatClient
@@ -50,7 +58,7 @@ PHOTO_ROUTE = "GET /v1/face/photos/{order_id}"
 RESULT_ROUTE = "POST /v1/face/results"
 
 _ORDER_ID = re.compile(ORDER_ID_PATTERN)
-_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_OPENID = re.compile(OPENID_PATTERN)
 # Attempts at a change conditioned on the order's revision, each after reading it again.
 CHANGE_ATTEMPTS = 4
 
