@@ -194,17 +194,17 @@ def _scheduled_event() -> dict[str, Any]:
     }
 
 
-def _operator_lines(aws: str, table: str) -> list[str]:
+def _operator_lines(aws: str, stack: str) -> list[str]:
     return [
         "",
         "The local AWS endpoint checks IAM as AWS does: each function calls it with its own role from",
-        "template.yaml. As the operator (full access), e.g. with the AWS CLI (make venv puts it in .venv-tools):",
-        "(the business identity, holding the stack's ResultReaderPolicy, OrderManagerPolicy and OrderPhotoPolicy:",
-        f" {BUSINESS_ACCESS_KEY_ID} / {BUSINESS_SECRET_ACCESS_KEY})",
+        "template.yaml. The operator (full access) has fixed local credentials for any AWS tool, e.g.",
+        f"AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
+        f"AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws} with the AWS CLI (make venv installs one in",
+        '".venv-tools"); the business\'s: the same with '
+        f"{BUSINESS_ACCESS_KEY_ID} / {BUSINESS_SECRET_ACCESS_KEY}. With nothing but make run:",
         "",
-        f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
-        f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
-        f"  .venv-tools/bin/aws dynamodb scan --table-name {table} --select COUNT",
+        f"  .venv/bin/python -m devstack.ops --aws {aws} --stack {stack} scan   # the table's items by kind",
         f"  curl -s {aws}/_devstack/calls   # AWS calls per service and per function, denied and faulted",
     ]
 
@@ -244,9 +244,7 @@ def _face_check_and_lookup(api: str, sim: str, version: str, py: str) -> list[st
     ]
 
 
-def _walkthrough(
-    api: str, sim: str, version: str, aws: str = "", queue_url: str = "", emitter: str = "event-emitter"
-) -> str:
+def _walkthrough(api: str, sim: str, version: str, aws: str = "", stack: str = "wechat-face-local") -> str:
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])'"
     key_field = "verify_id" if version == "2" else "user_id_key"
     login = [
@@ -271,31 +269,30 @@ def _walkthrough(
         "  #    (WeChat once, then from DynamoDB), and the latest one",
         *check,
     ]
-    receive = (
-        f".venv-tools/bin/aws sqs receive-message --endpoint-url {aws} --queue-url {queue_url} --max-number-of-messages 10 "
-        "--wait-time-seconds 2 --query 'Messages[].Body' --output text"
+    # Each line stands alone: nothing is exported into the user's shell, and nothing but the
+    # virtualenv make run created is needed (no AWS CLI).
+    ops = f".venv/bin/python -m devstack.ops --aws {aws} --stack {stack}"
+    business = (
+        f"env AWS_ACCESS_KEY_ID={BUSINESS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={BUSINESS_SECRET_ACCESS_KEY} "
+        f"AWS_DEFAULT_REGION={REGION} .venv/bin/python tools/business.py {api}"
     )
-    business = f"  export AWS_ACCESS_KEY_ID={BUSINESS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={BUSINESS_SECRET_ACCESS_KEY}"
     lines += [
         f'  curl -s -w "\\n" {api}/v1/face/results/latest -H "Authorization: Bearer $TOKEN"',
         "",
-        "  # 5. The business's view. Its servers use their own AWS identity (here the local operator's).",
-        f"  export AWS_ACCESS_KEY_ID={OPERATOR_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={OPERATOR_SECRET_ACCESS_KEY}",
-        f"  export AWS_DEFAULT_REGION={REGION} AWS_ENDPOINT_URL={aws}",
-        f"  # make run put a rule on the local bus that sends this stack's events (source {EVENT_SOURCE})",
-        "  # to the business's SQS queue, as a business does with aws events put-rule / put-targets.",
-        "  # The FaceVerificationCompleted event of the check above (with biz_ref order-1001):",
-        f"  {receive}",
-        "  # The server-side lookup, signed with SigV4 (IAM), never a user's session; unsigned, or by a",
-        "  # caller IAM does not allow (e.g. without the stack's ResultReaderPolicy): 403.",
-        f"  .venv/bin/python tools/business.py {api} latest demo-user",
+        "  # 5. The business's view. make run put a rule on the local bus that sends this stack's events",
+        f"  #    (source {EVENT_SOURCE}) to the business's SQS queue, as a business does with",
+        "  #    put-rule / put-targets. The FaceVerificationCompleted event of the check above:",
+        f"  {ops} events",
+        "  #    The server-side lookup, signed with SigV4 (IAM) by the business's own AWS identity (here the",
+        "  #    local one, holding the stack's ResultReaderPolicy), never a user's session; unsigned: 403.",
+        f"  {business} latest demo-user",
         "",
         "  # 6. The user erases everything stored about them. The business hears of it (FaceDataErased)",
         f"  #    once nothing begun before the erasure can still put an event: {ERASED_DELAY_S} s after it, the",
         "  #    event emitter (every minute) puts it, within 90 s. Here the emitter is run at once, after the wait.",
         f"  curl -s -o /dev/null -w '%{{http_code}}\\n' -X DELETE {api}/v1/me -H \"Authorization: Bearer $TOKEN\"",
-        f"  sleep {ERASED_DELAY_S + 1}; .venv-tools/bin/aws lambda invoke --function-name {emitter} /dev/null > /dev/null",
-        f"  {receive}",
+        f"  sleep {ERASED_DELAY_S + 1}; {ops} run event-emitter",
+        f"  {ops} events",
         "",
         "  # 7. Orders: when the business must know whose identity was verified, its servers name it.",
         "  #    As the local business identity (the stack's OrderManagerPolicy), they create an order, the",
@@ -310,12 +307,12 @@ def _walkthrough(
         "  #    The face check passes; the result says identity_source business, with the order's biz_ref.",
         *check,
         "  #    The business reads its order: passed, with that result.",
-        f"  .venv/bin/python tools/business.py {api} read $ORDER",
+        f"  {business} read $ORDER",
     ]
     if version == "2":
         lines += [
             "  #    And the verification photo, from WeChat's getimage (the stack's OrderPhotoPolicy; never stored).",
-            f'  .venv/bin/python tools/business.py {api} photo $ORDER --out "${{TMPDIR:-/tmp}}/$ORDER.jpg"',
+            f'  {business} photo $ORDER --out "${{TMPDIR:-/tmp}}/$ORDER.jpg"',
         ]
     lines.append("")
     return "\n".join(lines)
@@ -486,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
 
         clients = _aws_clients(aws_url)
         _provision(stack, clients, secret)
-        queue_url = _wire_business(stack, clients)
+        _wire_business(stack, clients)
         refresher = functions.pools[REFRESHER]
         # The first refresh must succeed before READY. With SSM throttled hard (--ssm-tps below 1)
         # a run can fail as it would in AWS; the schedule would try again a minute later, here
@@ -556,8 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"READY api={api_url} sim={sim_url} aws={aws_url}", flush=True)
         if not args.quiet:
             walkthrough = [
-                _walkthrough(api_url, sim_url, version, aws_url, queue_url, f"{stack.name}-event-emitter"),
-                *_operator_lines(aws_url, stack.table_name),
+                _walkthrough(api_url, sim_url, version, aws_url, stack.name),
+                *_operator_lines(aws_url, stack.name),
             ]
             print(
                 "\n".join(

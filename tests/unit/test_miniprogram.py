@@ -45,7 +45,7 @@ def test_the_package_is_one_wechat_devtools_builds_with_no_runtime_dependencies(
     assert all(not v.startswith(("^", "~")) for v in meta["devDependencies"].values())  # pinned
 
 
-def test_the_package_packs_only_its_library() -> None:
+def test_the_package_packs_its_library_with_its_readme_and_licence() -> None:
     import json
 
     _, npm = node_and_npm()
@@ -58,7 +58,19 @@ def test_the_package_packs_only_its_library() -> None:
         check=True,
     )
     files = sorted(f["path"] for f in json.loads(out.stdout)[0]["files"])
-    assert files == ["lib/client.js", "lib/index.d.ts", "lib/index.js", "lib/messages.js", "package.json"]
+    assert files == [
+        "LICENSE",
+        "README.md",
+        "lib/client.js",
+        "lib/index.d.ts",
+        "lib/index.js",
+        "lib/messages.js",
+        "package.json",
+    ]
+    # The licence package.json names, the same text as the repository's.
+    assert json.loads((PACKAGE / "package.json").read_text())["license"] == "MIT"
+    assert (PACKAGE / "LICENSE").read_text() == (PACKAGE.parents[1] / "LICENSE").read_text()
+    assert (PACKAGE / "LICENSE").read_text().startswith("MIT License")
 
 
 def test_every_export_is_declared_in_the_types() -> None:
