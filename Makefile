@@ -30,7 +30,7 @@ help:
 	@echo "make test-fast - unit, domain and contract tests (under a minute), while you work"
 	@echo "make sim   - only the WeChat simulator"
 	@echo "make build - sam build (native) into .aws-sam/build, for sam deploy"
-	@echo "make deploy [ENV=prod] - build, then sam deploy (guided the first time, saved in samconfig.toml)"
+	@echo "make deploy [ENV=prod] - check region, credentials and the AppSecret, build, then sam deploy (a first deployment asks for the AppID, saved in samconfig.toml)"
 	@echo "make sync  - sam sync --watch to the dev stack"
 	@echo "make logs [ENV=prod] - sam logs of every function of the stack, followed"
 	@echo "make delete [ENV=prod] - sam delete the stack"
@@ -109,24 +109,27 @@ build: $(TOOLS_STAMP)
 ENV ?= dev
 SAM := $(TOOLS)/sam
 
-deploy: $(STAMP) build
-	@if $(BIN)/python tools/samconfig.py needs-guided $(ENV); then \
-		echo "first deployment of '$(ENV)': sam deploy --guided (your answers are saved in samconfig.toml)"; \
-		$(SAM) deploy --guided --config-env $(ENV); \
-	else \
-		$(SAM) deploy --config-env $(ENV); \
-	fi
+# Each target checks what it needs before it builds or asks anything (tools/preflight.py: region,
+# credentials; for deploy also the runtime's Python, a first deployment's few answers, saved in
+# samconfig.toml, and the AppSecret in SSM), each failure with one clear message.
+PREFLIGHT = $(BIN)/python tools/preflight.py
 
-sync: $(TOOLS_STAMP)
+deploy: $(STAMP) $(TOOLS_STAMP)
+	@mkdir -p .aws-sam && $(PREFLIGHT) deploy $(ENV) --runtime-python-dir "$(RUNTIME_PYTHON_DIR)" > .aws-sam/region-$(ENV)
+	@$(MAKE) --no-print-directory build
+	$(SAM) deploy --config-env $(ENV) --region $$(cat .aws-sam/region-$(ENV))
+
+sync: $(STAMP) $(TOOLS_STAMP)
 	@if [ "$(ENV)" = prod ]; then echo "error: make sync is for a dev stack (sam sync skips CloudFormation change sets); make deploy ENV=prod" >&2; exit 1; fi
 	@if [ -z "$(RUNTIME_PYTHON_DIR)" ]; then echo "error: sam sync builds with python3.13 (the Lambda runtime) on PATH, e.g. pyenv install 3.13" >&2; exit 1; fi
-	PATH="$(RUNTIME_PYTHON_DIR):$$PATH" $(SAM) sync --watch --config-env $(ENV)
+	@region=$$($(PREFLIGHT) access $(ENV)) && \
+		PATH="$(RUNTIME_PYTHON_DIR):$$PATH" $(SAM) sync --watch --config-env $(ENV) --region $$region
 
-logs: $(TOOLS_STAMP)
-	$(SAM) logs --config-env $(ENV) $(ARGS)
+logs: $(STAMP) $(TOOLS_STAMP)
+	@region=$$($(PREFLIGHT) access $(ENV)) && $(SAM) logs --config-env $(ENV) --region $$region $(ARGS)
 
-delete: $(TOOLS_STAMP)
-	$(SAM) delete --config-env $(ENV)
+delete: $(STAMP) $(TOOLS_STAMP)
+	@region=$$($(PREFLIGHT) access $(ENV)) && $(SAM) delete --config-env $(ENV) --region $$region
 
 lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \

@@ -62,43 +62,35 @@ def test_samconfig_has_dev_and_prod_with_build_deploy_and_a_dev_only_sync() -> N
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("deploy", "deploy --guided --config-env dev"),  # samconfig.toml saves no WeChatAppId yet
-        ("logs", "sam logs --config-env dev"),
-        ("delete", "sam delete --config-env dev"),
-        ("sync", "sam sync --watch --config-env dev"),
+        (
+            "deploy",
+            [
+                "tools/preflight.py deploy dev",
+                "sam build",
+                "sam deploy --config-env dev --region $(cat .aws-sam/region-dev)",
+            ],
+        ),
+        ("logs", ["tools/preflight.py access dev", "sam logs --config-env dev --region $region"]),
+        ("delete", ["tools/preflight.py access dev", "sam delete --config-env dev --region $region"]),
+        ("sync", ["tools/preflight.py access dev", "sam sync --watch --config-env dev --region $region"]),
     ],
 )
-def test_the_make_wrappers_call_the_pinned_sam_cli_with_samconfig(target: str, expected: str) -> None:
+def test_the_make_wrappers_check_first_then_call_the_pinned_sam_cli_with_samconfig(
+    target: str, expected: list[str]
+) -> None:
     out = subprocess.run(
         ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert ".venv-tools/bin/sam" in out.stdout
-    assert expected in out.stdout
+    assert "--guided" not in out.stdout  # a first deployment asks only what it needs (preflight)
+    where = [out.stdout.index(e) for e in expected]
+    assert where == sorted(where), out.stdout  # the checks come before the SAM CLI
 
 
 def test_make_sync_refuses_the_prod_stack() -> None:
     out = subprocess.run(["make", "sync", "ENV=prod"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0
     assert "make sync is for a dev stack" in out.stderr
-
-
-def test_the_first_deploy_is_guided_and_later_ones_use_the_saved_answers(tmp_path: Path) -> None:
-    sys_path = str(ROOT / "tools")
-    import sys
-
-    sys.path.insert(0, sys_path)
-    try:
-        from samconfig import needs_guided  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(sys_path)
-    config = tmp_path / "samconfig.toml"
-    config.write_text('[dev.deploy.parameters]\nparameter_overrides = "Stage=dev"\n')
-    assert needs_guided("dev", config)
-    config.write_text(
-        '[dev.deploy.parameters]\nparameter_overrides = "Stage=dev WeChatAppId=wx1234"\nregion = "ap-east-1"\n'
-    )
-    assert not needs_guided("dev", config)
-    assert needs_guided("prod", config)
 
 
 def test_every_function_has_its_requirements_file() -> None:
