@@ -131,7 +131,12 @@ def test_a_first_deployment_asks_two_questions_saves_them_and_checks_the_secret(
     env = moto(tmp_path, moto_endpoint)
     answers = iter(["not-an-appid", "wx0123456789abcdef", "/acme/face/app-secret"])
     asked: list[str] = []
-    monkeypatch.setattr(preflight, "ask_on_terminal", lambda q: asked.append(q) or next(answers))
+
+    def ask(question: str) -> str:
+        asked.append(question)
+        return next(answers)
+
+    monkeypatch.setattr(preflight, "ask_on_terminal", ask)
     code = run(monkeypatch, env, "deploy", "dev", "--runtime-python-dir", runtime, stdin=Tty(), config=config)
     assert code == 4  # the secret is not in SSM yet
     err = capsys.readouterr().err
