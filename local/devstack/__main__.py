@@ -298,9 +298,8 @@ def _walkthrough(api: str, sim: str, version: str, aws: str = "", stack: str = "
         "  #    As the local business identity (the stack's OrderManagerPolicy), they create an order, the",
         "  #    identity on standard input, never on the command line; the mini-program, logged in again",
         "  #    (a session issued after the erasure works at once), asks for a key by the order's id alone.",
-        business,
         f'  ORDER=$(printf \'%s\' \'{{"name":"张三","id_card_number":"11010519491231002X"}}\' '
-        f"| .venv/bin/python tools/business.py {api} create demo-user --biz-ref loan-42 | {py} order_id)",
+        f"| {business} create demo-user --biz-ref loan-42 | {py} order_id)",
         *login,
         f'  KEY=$(curl -s -X POST {api}/v1/face/keys -H "Authorization: Bearer $TOKEN" '
         f'-d "{{\\"order_id\\":\\"$ORDER\\"}}" | {py} {key_field})',

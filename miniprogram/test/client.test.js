@@ -253,6 +253,15 @@ test('an order the backend refuses is a rejected error with its Chinese message'
   assert.equal(wx.calls.filter((c) => c[0] === 'requestFacialVerify').length, 0);
 });
 
+test("the verdict's message is the backend's own message_zh when it sends one", async () => {
+  const wx = fakeWx({
+    backend: backend(2, { result: { passed: false, result_code: 10004, identity_matched: true, message_zh: '人脸比对不一致（后端的话）' } }),
+  });
+  const result = await client(wx, 2).verify(PERSON);
+  assert.equal(result.message, '人脸比对不一致（后端的话）');
+  assert.equal(result.message, result.result.message_zh); // the headline and the answer agree
+});
+
 test('an expired session: 401, log in again, retry once', async () => {
   const wx = fakeWx({ backend: backend(2, { expiredToken: 'token-1-code-1' }) });
   const result = await client(wx, 2).verify(PERSON);

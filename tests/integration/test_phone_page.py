@@ -7,6 +7,7 @@ pass-through. Skipped only when no Chromium can be found on this machine."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -88,6 +89,7 @@ def test_a_person_verifies_on_the_phone_page_and_sees_the_backends_verdict(
     page.click("#face-pass")
     page.wait_for_selector("#outcome.passed")
     assert page.inner_text("#outcome") == "✓ 人脸核身成功"
+    assert json.loads(page.inner_text("#answer"))["message_zh"] == "人脸核身成功"
     answer = page.inner_text("#answer")
     assert '"passed": true' in answer and '"identity_matched": true' in answer
     shot = page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
@@ -137,9 +139,83 @@ def test_a_failed_face_check_shows_wechats_reason_in_chinese(browser: Any, stack
     page.wait_for_selector("#face-sheet:not([hidden])")
     page.click("#face-fail")
     page.wait_for_selector("#outcome.failed")
-    assert page.inner_text("#outcome") == "✗ 人脸与身份证照片比对不一致，请本人重试"
-    assert '"passed": false' in page.inner_text("#answer")
+    answer = json.loads(page.inner_text("#answer"))
+    assert answer["passed"] is False and answer["result_code"] == 10004
+    # The headline is the backend's own Chinese message: the two never disagree.
+    assert page.inner_text("#outcome") == f"✗ {answer['message_zh']}"
+    assert "比对" in answer["message_zh"]
     page.close()
+
+
+def test_chinese_renders_as_glyphs_not_boxes(browser: Any, stack: RunningStack) -> None:
+    """Pixels, not text: with the page's own font stack, two different Chinese words draw
+    differently, and neither draws like characters no font has (the boxes a machine without a
+    CJK font shows). Debian: fonts-noto-cjk, which .ci/run installs."""
+    page = open_phone(browser, stack)
+    drawn = page.evaluate(
+        """() => {
+          const font = getComputedStyle(document.body).fontFamily;
+          const draw = (text) => {
+            const canvas = document.createElement('canvas');
+            canvas.width = 160; canvas.height = 40;
+            const g = canvas.getContext('2d');
+            g.font = `28px ${font}`; g.fillStyle = '#000'; g.fillText(text, 4, 32);
+            return Array.from(g.getImageData(0, 0, 160, 40).data).join(',');
+          };
+          const boxes = draw('\ue000\ue001');
+          const a = draw('实名'), b = draw('核验');
+          return { different: a !== b, notBoxes: a !== boxes && b !== boxes };
+        }"""
+    )
+    assert drawn == {"different": True, "notBoxes": True}, (
+        "Chinese renders as boxes: install a CJK font (Debian: apt-get install fonts-noto-cjk)"
+    )
+    page.close()
+
+
+def test_on_a_wide_screen_the_page_is_a_phone_in_wechats_look(browser: Any, stack: RunningStack) -> None:
+    wide = browser.new_page(viewport={"width": 1280, "height": 1000})
+    wide.goto(f"{stack.sim}/")
+    wide.wait_for_selector("body[data-ready=true]")
+    frame = wide.evaluate("() => getComputedStyle(document.querySelector('.phone')).borderTopWidth")
+    assert frame == "12px"
+    for part in (".status-bar", ".nav-bar", ".capsule"):
+        assert wide.is_visible(part), part
+    wide.close()
+    narrow = open_phone(browser, stack)  # a phone's own width: no frame around it
+    assert narrow.evaluate("() => getComputedStyle(document.querySelector('.phone')).borderTopWidth") == "0px"
+    assert narrow.is_visible(".capsule")
+    narrow.close()
+
+
+def test_a_login_the_client_does_itself_shows_in_section_1(browser: Any, stack: RunningStack) -> None:
+    page = open_phone(browser, stack)
+    page.fill("#openid", f"o-phone-self-{stack.version}")
+    page.click("#name")  # no click on 登录: verify() logs in by itself
+    page.wait_for_selector("#privacy-sheet:not([hidden])")
+    page.click("#privacy-agree")
+    page.fill("#name", ALICE[0])
+    page.fill("#id-card-number", ALICE[1][:-1] + ("0" if ALICE[1][-1] != "0" else "1"))  # refused
+    page.click("#start")
+    page.wait_for_selector("#outcome.failed")
+    assert page.inner_text("#session") == f"已登录：o-phone-self-{stack.version}"
+    assert page.inner_text("#key") == "—"  # no key shown for a refused number
+    page.close()
+
+
+def test_the_simulator_alone_says_at_once_that_it_has_no_backend(browser: Any, tmp_path: Path) -> None:
+    from tests.support.simulator import start_sim
+
+    sim = start_sim(tmp_path / "sim.log")
+    try:
+        page = browser.new_page(viewport={"width": 420, "height": 1000})
+        page.goto(f"{sim.url}/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.is_visible("#no-backend")
+        assert page.is_disabled("#login") and page.is_disabled("#start")
+        page.close()
+    finally:
+        sim.stop()
 
 
 def test_refusing_the_privacy_notice_keeps_the_fields_closed(browser: Any, stack: RunningStack) -> None:

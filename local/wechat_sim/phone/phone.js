@@ -98,7 +98,20 @@
   const wx = {
     login({ success, fail }) {
       openid = $('openid').value.trim() || 'demo-user';
-      postJson('/sim/login', { openid }).then((r) => (r.status === 200 ? success({ code: r.data.code }) : fail({ errMsg: `login:fail ${r.data.error}` })), (e) => fail({ errMsg: `login:fail ${e.message}` }));
+      // Section 1 shows every login, also the ones the client does by itself (first key, after a 401).
+      $('session').textContent = '登录中…';
+      postJson('/sim/login', { openid }).then(
+        (r) => {
+          if (r.status === 200) {
+            $('session').textContent = `已登录：${openid}`;
+            success({ code: r.data.code });
+          } else {
+            $('session').textContent = `登录失败：${r.data.error}`;
+            fail({ errMsg: `login:fail ${r.data.error}` });
+          }
+        },
+        (e) => fail({ errMsg: `login:fail ${e.message}` }),
+      );
     },
     request({ url, method, data, header, success, fail }) {
       const body = data === undefined ? undefined : JSON.stringify(data);
@@ -139,11 +152,15 @@
   // --- the page ---------------------------------------------------------------------------------
   const client = createFaceVerifyClient({ wx, baseUrl: `${location.origin}/api`, apiVersion });
 
+  // The simulator alone (python -m wechat_sim without --api-url): say so at once, not after a click.
+  if (!config.backend) {
+    $('no-backend').hidden = false;
+    for (const id of ['login', 'start', 'create-order', 'start-order']) $(id).disabled = true;
+  }
+
   $('login').addEventListener('click', async () => {
-    $('session').textContent = '登录中…';
     try {
-      await client.login();
-      $('session').textContent = `已登录：${openid}`;
+      await client.login(); // wx.login above shows the outcome in section 1
     } catch (err) {
       $('session').textContent = err.message;
     }

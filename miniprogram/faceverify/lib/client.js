@@ -231,11 +231,14 @@ function createFaceVerifyClient(options) {
     return apiVersion === 2 ? messages.verifyRetMessage(code) : messages.callbackMessage(code);
   }
 
-  // What to show for the backend's verdict. WeChat's pass alone is not a pass: a face check not
-  // bound to the identity the backend issued the key for is refused, with the backend's reason.
+  // What to show for the backend's verdict: the backend's own Chinese message (so the page's
+  // headline and the answer agree), else this client's table. WeChat's pass alone is not a pass:
+  // a face check not bound to the identity the backend issued the key for is refused, with the
+  // backend's reason.
   function verdictMessage(result) {
-    if (result.passed === true) return '人脸核身成功';
     if (messages.notFinished(apiVersion, result.result_code)) return '核验结果尚未生成，请稍后查看';
+    if (result.message_zh) return result.message_zh;
+    if (result.passed === true) return '人脸核身成功';
     if (result.identity_matched === false) return '核验身份与本人信息不一致';
     const wechatPass = result.result_code === (apiVersion === 2 ? 10000 : 0);
     if (wechatPass) return result.message_zh || '本次核身未绑定本服务签发的身份凭证，不能视为通过';

@@ -60,7 +60,9 @@ def build_answer(
     wechat_pass = result_code == (IDENTIFY_PASS if api_version == 1 else VERIFY_PASS)
     info = describe(kind, result_code)
     message, message_zh = info.message, info.message_zh
-    if wechat_pass and identity_matched is False:
+    if wechat_pass and identity_matched is True:
+        message_zh = "人脸核身成功"  # the product's headline (WeChat's own table says 识别成功)
+    elif wechat_pass and identity_matched is False:
         message = "The face check passed, but not for the identity this user's key was issued for"
         message_zh = "人脸核身通过，但与为该用户签发凭证时的身份不一致"
     elif wechat_pass and identity_matched is None:
