@@ -62,6 +62,28 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+PICK_PORTS = (
+    ". Another make run still running? Stop it (Ctrl-C), or pick other ports: "
+    "make run ARGS='--api-port 3100 --sim-port 3101 --aws-port 3102'"
+)
+
+
+def _busy_ports(args: argparse.Namespace) -> str | None:
+    """What stops the three parts from listening, said before anything starts (None: all free)."""
+    for what, host, port in (
+        ("the API", args.host, args.api_port),
+        ("the WeChat simulator", LOOPBACK, args.sim_port),
+        ("the local AWS endpoint", LOOPBACK, args.aws_port),
+    ):
+        if port == 0:
+            continue
+        try:
+            _bind(host, port).close()
+        except OSError as exc:
+            return f"cannot listen on {host}:{port} ({what}): {exc.strerror}{PICK_PORTS}"
+    return None
+
+
 def _start_simulator(
     host: str,
     port: int,
@@ -318,7 +340,13 @@ def _walkthrough(api: str, sim: str, version: str, aws: str = "", stack: str = "
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description=__doc__,
+        epilog="Environment: FACE_API_VERSION=1 or 2 (default 2) chooses WeChat's face API (make run "
+        "takes it as FACE_API_VERSION=1 make run); WECHAT_SIM_APPID / WECHAT_SIM_SECRET the simulated app; "
+        "DEVSTACK_SSM_TPS as --ssm-tps.",
+    )
     parser.add_argument(
         "--host",
         default=LOOPBACK,
@@ -409,10 +437,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        busy = _busy_ports(args)
+        if busy:
+            print(busy, file=sys.stderr)
+            return 1
         try:
             api_sock = _bind(args.host, args.api_port)
         except OSError as exc:
-            print(f"cannot listen on {args.host}:{args.api_port}: {exc.strerror}", file=sys.stderr)
+            print(
+                f"cannot listen on {args.host}:{args.api_port}: {exc.strerror}{PICK_PORTS}", file=sys.stderr
+            )
             return 1
         # Only the API follows --host: the simulator's control routes (log anyone in, pass any
         # face check) and the local AWS endpoint (the operator's credentials are documented)

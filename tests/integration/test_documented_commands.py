@@ -51,6 +51,26 @@ def test_devstack_help_works_as_written() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "--parameter-overrides" in out.stdout and "--relaxed-limits" in out.stdout
+    assert "FACE_API_VERSION=1 or 2" in " ".join(out.stdout.split())
+
+
+def test_a_busy_port_says_which_part_and_how_to_pick_others() -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        out = subprocess.run(
+            [str(VENV_PYTHON), "-m", "devstack", "--api-port", "0", "--sim-port", str(port), "--aws-port", "0"],
+            cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        taken.close()
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port} (the WeChat simulator)" in out.stderr
+    assert "make run ARGS='--api-port 3100 --sim-port 3101 --aws-port 3102'" in out.stderr
 
 
 @contextlib.contextmanager
