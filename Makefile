@@ -62,7 +62,7 @@ venv: $(STAMP) $(TOOLS_STAMP)
 # make run ARGS="--parameter-overrides LookupLimitPerHour=5"; make run RELAXED=1 lifts the
 # per-address and per-user limits for fuzzing and load tests (deployed stacks keep the defaults);
 # make run CONTAINERS=host.docker.internal (or a Linux docker0 address) writes what
-# `sam local invoke` needs to run a function against this run (README, "sam local invoke").
+# `sam local invoke` needs to run a function against this run (docs/local.md, "sam local invoke").
 run: $(STAMP)
 	$(BIN)/python -m devstack $(if $(RELAXED),--relaxed-limits) $(if $(CONTAINERS),--containers $(CONTAINERS)) $(ARGS)
 

@@ -123,7 +123,7 @@ def first_answers(
     env: str, config: Path, region: str, ask: Callable[[str], str], interactive: bool
 ) -> dict[str, str]:
     """What a first deployment of ENV needs and samconfig.toml lacks: the AppID and the
-    AppSecret's parameter name. The rest has defaults (README, "Configuration")."""
+    AppSecret's parameter name. The rest has defaults (docs/configuration.md)."""
     given = overrides(env, config)
     wanted: dict[str, str] = {}
     if "WeChatAppId" in given:
@@ -134,10 +134,8 @@ def first_answers(
             f"a first deployment of '{env}' needs the mini-program's AppID: run make deploy in a terminal, or "
             f"add WeChatAppId=wx... to parameter_overrides in samconfig.toml's [{env}.deploy.parameters]",
         )
-    print(
-        f"First deployment of '{env}' in {region}: two answers, saved in samconfig.toml (every other setting"
-    )
-    print('has a default: README, "Configuration").')
+    say(f"First deployment of '{env}' in {region}: two answers, saved in samconfig.toml (every other setting")
+    say("has a default: docs/configuration.md).")
     appid = ask("The mini-program's AppID (wx + 16 hex digits): ").strip()
     while not APPID.fullmatch(appid):
         appid = ask("  an AppID is wx and 16 hex digits, e.g. wx0123456789abcdef: ").strip()

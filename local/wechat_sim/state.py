@@ -40,7 +40,7 @@ API_UNAUTHORIZED = 48001  # the app has not been granted this API (getimage: on 
 ILLEGAL_VERIFY_RESULT = 84001
 NAME_OR_ID_EMPTY = 84006
 
-# Placeholders: WeChat documents no errcode for these 2.0 cases (see README, "WeChat simulator",
+# Placeholders: WeChat documents no errcode for these 2.0 cases (see docs/local.md, "The WeChat simulator",
 # and docs/architecture.md, "What the simulator assumes").
 SEQ_NO_USED = 84101
 VERIFY_ID_EXPIRED = 84102

@@ -139,7 +139,9 @@ def test_a_first_deployment_asks_two_questions_saves_them_and_checks_the_secret(
     monkeypatch.setattr(preflight, "ask_on_terminal", ask)
     code = run(monkeypatch, env, "deploy", "dev", "--runtime-python-dir", runtime, stdin=Tty(), config=config)
     assert code == 4  # the secret is not in SSM yet
-    err = capsys.readouterr().err
+    out = capsys.readouterr()
+    assert out.out == ""  # standard output is the region's alone (make reads it); the rest is stderr
+    err = out.err
     assert "aws ssm put-parameter --name /acme/face/app-secret --type SecureString" in err
     assert len(asked) == 3  # the AppID (asked again when malformed) and the parameter's name
     saved = config.read_text()

@@ -59,7 +59,7 @@ class Settings(BaseModel):
     key_cache_s: int = Field(60, ge=1)
     secret_cache_s: int = Field(60, ge=1)  # the AppSecret
     ssm_kms_key_id: str = ""  # the stack's customer-managed key for SSM writes; empty: AWS-managed
-    # The WeChat client (README, "Configuration of the WeChat client").
+    # The WeChat client (docs/configuration.md, "The WeChat client's settings").
     wechat_base_url: str = DEFAULT_BASE_URL
     wechat_fallback_base_url: str | None = DEFAULT_FALLBACK_BASE_URL  # "none" or empty: no fallback
     wechat_connect_timeout: float = Field(2.0, gt=0)
