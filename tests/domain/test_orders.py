@@ -302,6 +302,25 @@ def test_an_order_change_against_a_stale_revision_is_refused(domain: Domain) -> 
         domain.backend.store.change_order(OrderChange(replace(order, rev=order.rev + 1), order.rev))
 
 
+def test_an_identity_or_ticket_that_does_not_open_is_refused_never_a_500(v2: Domain) -> None:
+    """Altered or moved in the table, or sealed under an order-sealing key since replaced."""
+    import secrets as _secrets
+
+    from wxface.domain.stack_keys import SealingKey
+
+    waiting = v2.order("alice", ALICE)
+    passed = v2.order("bob", BOB)
+    v2.look_up("bob", v2.face_check("bob", v2.key_for_order("bob", passed)))
+    v2.order_key = SealingKey(_secrets.token_bytes(32))  # replaced
+    with pytest.raises(OrderExpired):
+        v2.key_for_order("alice", waiting)
+    with pytest.raises(PhotoExpired):
+        v2.orders().photo(passed)
+    with pytest.raises(NotFound):
+        v2.orders().read(passed)
+    assert v2.sim.calls().get(KEY_ENDPOINT[2], 0) == 1  # only bob's first key reached WeChat
+
+
 def _audit(domain: Domain) -> list[dict[str, str | None]]:
     store = domain.backend.store
     if isinstance(store, MemoryStore):

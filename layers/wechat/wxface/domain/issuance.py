@@ -35,7 +35,7 @@ from .errors import (
 )
 from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
-from .stack_keys import DataKey, SealingKey, sha256_hex
+from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -234,7 +234,11 @@ def issue_key_for_order(
     order = checked_order(order, data_key.owner(caller.openid), at)
     if sealed is None:
         raise OrderExpired  # dropped: the order can issue no key any more (its TTL deletes it late)
-    name, number = open_identity(order_key(), order_id, sealed)
+    try:
+        name, number = open_identity(order_key(), order_id, sealed)
+    except SealBroken:
+        raise OrderExpired from None  # altered, moved, or sealed under a replaced key: unusable
+
     return issue_key(
         caller,
         name,

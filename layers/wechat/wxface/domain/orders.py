@@ -45,7 +45,7 @@ from .errors import (
 )
 from .issuance import checked_biz_ref
 from .limits import admitted_as
-from .stack_keys import DataKey, SealingKey
+from .stack_keys import DataKey, SealBroken, SealingKey
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -241,9 +241,13 @@ class Orders:
             stored = self.table.get_result(ref)
             if stored is not None and stored.live(at) and stored.owner == order.owner:
                 result = ResultAnswer.model_validate_json(stored.body)
+        try:
+            openid = self.order_key().open(order.openid_sealed, bound_to=f"openid:{order_id}")
+        except SealBroken:
+            raise NotFound("order_id") from None  # altered or moved in the table: not an order of ours
         return OrderAnswer(
             order_id=order.order_id,
-            openid=self.order_key().open(order.openid_sealed, bound_to=f"openid:{order_id}"),
+            openid=openid,
             biz_ref=order.biz_ref,
             status=status_of(order, at),
             attempts=order.attempts,
@@ -290,7 +294,10 @@ class Orders:
             raise PhotoExpired
         if not self.table.count_photo(order_id, below=self.policy.photos_per_order):
             raise RateLimited(scope="photos")
-        ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
+        try:
+            ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
+        except SealBroken:
+            raise PhotoExpired from None  # unusable (altered, or sealed under a replaced key)
         with admitted_as("photo"):
             image = self.wechat().get_image(
                 str(ticket["verify_id"]),
