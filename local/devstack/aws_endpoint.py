@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,6 +35,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import authz, capacity
 from .awswire import (
+    PUT_EVENTS_ENTRY_FAILURE,
     Faults,
     SignatureError,
     TokenBucket,
@@ -257,6 +259,14 @@ class AwsGate:
                 start_response, error(service, protocol, "ThrottlingException", "Rate exceeded"), "throttled"
             )
         fault = self.faults.take(op.service, op.name)
+        failed_entries = 0
+        if fault is not None and fault.delay_ms:
+            self.counter.refused("delayed")
+            time.sleep(fault.delay_ms / 1000)  # held, then served as usual
+            fault = None
+        elif fault is not None and fault.failed_entries:
+            self.counter.refused("partial")
+            failed_entries, fault = fault.failed_entries, None
         if fault is not None:
             extra: dict[str, Any] | None = None
             fault_message: str | None = None
@@ -278,7 +288,7 @@ class AwsGate:
             return self._configuration(op, body, start_response)
         with self._moto_lock:
             if op.service == "events" and op.name == "PutEvents":
-                return self._put_events(op, auth.region, principal, environ, start_response)
+                return self._put_events(op, auth.region, principal, environ, start_response, failed_entries)
             if op.service != "dynamodb":
                 return list(self.app(environ, start_response))
             return self._metered(op, auth.region, principal, environ, start_response)
@@ -290,11 +300,14 @@ class AwsGate:
         principal: Principal,
         environ: dict[str, Any],
         start_response: StartResponse,
+        failed_entries: int = 0,
     ) -> list[bytes]:
         """PutEvents under each bus's resource policy, as EventBridge applies it: an entry the
         policy denies to the caller (e.g. another principal putting the stack's source on the
         stack's bus) fails on its own, ``NotAuthorizedForSourceException`` in the result; the
-        call and the other entries go through. (moto stores bus policies, never applies them.)"""
+        call and the other entries go through. (moto stores bus policies, never applies them.)
+        ``failed_entries`` (a fault): the first N entries fail on their own with EventBridge's
+        internal failure, the rest go through."""
         from moto.events.models import events_backends
 
         backend = events_backends[ACCOUNT_ID][region]
@@ -316,10 +329,12 @@ class AwsGate:
             )
             if policy is not None and resource_policy_denies(policy, principal.arn, ACCOUNT_ID, request):
                 refused.append(i)
-        if not refused:
+        failing = set(range(min(failed_entries, len(entries)))) - set(refused)
+        if not refused and not failing:
             return list(self.app(environ, start_response))
-        log.warning("refused %d PutEvents entries of %s under a bus policy", len(refused), principal.name)
-        kept = [e for i, e in enumerate(entries) if i not in refused]
+        if refused:
+            log.warning("refused %d PutEvents entries of %s under a bus policy", len(refused), principal.name)
+        kept = [e for i, e in enumerate(entries) if i not in refused and i not in failing]
         answered: list[dict[str, Any]] = []
         if kept:
             forwarded = json.dumps({**op.params, "Entries": kept}).encode()
@@ -337,9 +352,12 @@ class AwsGate:
             "ErrorCode": "NotAuthorizedForSourceException",
             "ErrorMessage": "Not authorized for the source.",
         }
+        internal = {"ErrorCode": PUT_EVENTS_ENTRY_FAILURE, "ErrorMessage": "Internal failure (a fault)"}
         merged, taken = [], iter(answered)
         for i in range(len(entries)):
-            merged.append(dict(denied) if i in refused else next(taken, {}))
+            merged.append(
+                dict(denied) if i in refused else dict(internal) if i in failing else next(taken, {})
+            )
         failed = sum(1 for e in merged if "ErrorCode" in e)
         payload = json.dumps({"FailedEntryCount": failed, "Entries": merged}).encode()
         start_response(

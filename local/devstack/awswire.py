@@ -233,13 +233,21 @@ def cancelled_transaction(reasons: list[str], items: int) -> tuple[str, dict[str
 
 @dataclass
 class Fault:
-    error: str
+    error: str  # an AWS error code the call fails with ("" for a delay or a partial failure)
     reasons: list[str]
     remaining: int
+    delay_ms: int = 0  # the call is held this long, then served as usual
+    failed_entries: int = 0  # PutEvents: the call succeeds, its first N entries fail on their own
+
+
+# What EventBridge puts in a PutEvents result entry it could not take (an internal failure).
+PUT_EVENTS_ENTRY_FAILURE = "InternalFailure"
 
 
 class Faults:
-    """``POST /_devstack/faults``: the next N matching calls fail with a named AWS error."""
+    """``POST /_devstack/faults``: the next N matching calls fail with a named AWS error, are held
+    ``delay_ms`` before being served, or (``PutEvents``) succeed with ``failed_entries`` of their
+    entries failed, as EventBridge reports a partial failure."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -251,14 +259,28 @@ class Faults:
         error_code = spec.get("error")
         times = spec.get("times", 1)
         reasons = spec.get("reasons", [])
+        delay_ms = spec.get("delay_ms", 0)
+        failed_entries = spec.get("failed_entries", 0)
         if not isinstance(service, str) or not service:
             raise ValueError('service is required (e.g. "dynamodb", "ssm", "lambda")')
         if operation is not None and not isinstance(operation, str):
             raise ValueError("operation must be a string")
         if not isinstance(times, int) or isinstance(times, bool) or times < 0:
             raise ValueError("times must be a whole number, 0 or more")
-        if times and (not isinstance(error_code, str) or not re.fullmatch(r"[A-Za-z]+", error_code)):
+        for name, value in (("delay_ms", delay_ms), ("failed_entries", failed_entries)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 60_000:
+                raise ValueError(f"{name} must be a whole number from 0 to 60000")
+        kinds = sum(1 for given in (error_code is not None, delay_ms > 0, failed_entries > 0) if given)
+        if times and kinds != 1:
+            raise ValueError("give exactly one of error, delay_ms or failed_entries")
+        if (
+            times
+            and error_code is not None
+            and (not isinstance(error_code, str) or not re.fullmatch(r"[A-Za-z]+", error_code))
+        ):
             raise ValueError('error must name an AWS error, e.g. "ThrottlingException"')
+        if failed_entries and (service.lower(), operation) != ("events", "PutEvents"):
+            raise ValueError('failed_entries is for service "events", operation "PutEvents"')
         if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
             raise ValueError("reasons must be a list of cancellation reason codes")
         key = (service.lower(), operation)
@@ -266,7 +288,9 @@ class Faults:
             if times == 0:
                 self._faults.pop(key, None)
             else:
-                self._faults[key] = Fault(str(error_code), list(reasons), times)
+                self._faults[key] = Fault(
+                    str(error_code or ""), list(reasons), times, delay_ms, failed_entries
+                )
 
     def take(self, service: str, operation: str) -> Fault | None:
         """The fault this call meets, if any (the operation's own before the service's)."""
@@ -277,7 +301,9 @@ class Faults:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         del self._faults[key]
-                    return Fault(fault.error, fault.reasons, fault.remaining)
+                    return Fault(
+                        fault.error, fault.reasons, fault.remaining, fault.delay_ms, fault.failed_entries
+                    )
         return None
 
     def clear(self) -> None:

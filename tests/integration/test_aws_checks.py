@@ -279,6 +279,50 @@ def test_faults_come_in_aws_wire_format(gate: Gate) -> None:
     assert bad.status_code == 400
 
 
+def test_a_delay_holds_the_call_then_serves_it(gate: Gate) -> None:
+    ssm = gate.client("ssm", config=NO_RETRY)
+    ssm.put_parameter(Name="/delay/probe", Value="v", Type="String", Overwrite=True)
+    control = httpx.Client(base_url=gate.url)
+    assert control.post("/_devstack/faults", json={"service": "ssm", "operation": "GetParameter",
+                                                   "delay_ms": 600, "times": 1}).json() == {}  # fmt: skip
+    started = time.monotonic()
+    assert ssm.get_parameter(Name="/delay/probe")["Parameter"]["Value"] == "v"  # served, late
+    assert time.monotonic() - started >= 0.6
+    started = time.monotonic()
+    ssm.get_parameter(Name="/delay/probe")  # once only
+    assert time.monotonic() - started < 0.6
+
+
+def test_a_partial_put_events_failure_fails_entries_not_the_call(gate: Gate) -> None:
+    """As EventBridge reports it: 200, FailedEntryCount, the failed entries with an ErrorCode, the
+    others with an EventId."""
+    events = gate.client("events", config=NO_RETRY)
+    control = httpx.Client(base_url=gate.url)
+    spec = {"service": "events", "operation": "PutEvents", "failed_entries": 2, "times": 1}
+    assert control.post("/_devstack/faults", json=spec).json() == {}
+    entries = [{"Source": "probe", "DetailType": "Probe", "Detail": json.dumps({"n": n})} for n in range(3)]
+    answer = events.put_events(Entries=entries)
+    assert answer["FailedEntryCount"] == 2
+    assert [e.get("ErrorCode") for e in answer["Entries"]] == ["InternalFailure", "InternalFailure", None]
+    assert "EventId" in answer["Entries"][2]
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0  # once only
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"service": "ssm", "error": "ThrottlingException", "delay_ms": 100},  # two kinds at once
+        {"service": "dynamodb", "failed_entries": 1},  # partial failures are PutEvents' alone
+        {"service": "ssm", "delay_ms": 60_001},
+        {"service": "ssm", "delay_ms": "slow"},
+        {"service": "ssm", "times": 1},  # nothing to do
+    ],
+)
+def test_a_fault_that_says_nothing_clear_is_refused(gate: Gate, spec: dict[str, Any]) -> None:
+    answer = httpx.post(f"{gate.url}/_devstack/faults", json=spec, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]
+
+
 # --- the whole stack, enforced ----------------------------------------------------------------
 
 

@@ -185,6 +185,28 @@ def test_a_failed_put_events_still_ends_in_the_event(business: Business) -> None
     assert event["detail"]["passed"] is True and event["detail"]["biz_ref"] == "order-42"
 
 
+def test_an_event_eventbridge_failed_on_its_own_in_a_taken_call_still_arrives_once(
+    business: Business,
+) -> None:
+    """A partial PutEvents failure: the call succeeds, the result's entry fails on its own
+    (FailedEntryCount); the outbox keeps it and the emitter sends it, once."""
+    stack = business.stack
+    stack.aws_control(
+        "POST",
+        "/_devstack/faults",
+        {"service": "events", "operation": "PutEvents", "failed_entries": 1, "times": 1},
+    )
+    _, _, result = verified(business, "biz-partial")
+    assert result["passed"] is True
+    assert business.events("biz-partial", "FaceVerificationCompleted", wait_s=1) == []
+    time.sleep(1.1)  # EventRetrySeconds
+    assert business.run("event-emitter")["sent"] >= 1
+    assert len(business.events("biz-partial", "FaceVerificationCompleted", wait_s=10)) == 1
+    assert business.run("event-emitter")["sent"] == 0
+    time.sleep(0.5)
+    assert len(business.events("biz-partial", "FaceVerificationCompleted")) == 1
+
+
 def test_erasure_tells_the_business_to_erase_its_copies(business: Business) -> None:
     """FaceDataErased is put by the emitter ERASED_DELAY_S after the erasure (after every event
     a request, a sweep or an emitter run begun before it could still put), within 90 s."""
