@@ -31,7 +31,7 @@ from wxface.domain.events import ERASED_DELAY_S  # the walkthrough waits for it
 
 from . import containers
 from .api_gateway import HttpApi
-from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint
+from .aws_endpoint import SSM_DEFAULT_TPS, SSM_HIGH_THROUGHPUT_TPS, AwsEndpoint, scheduled_event
 from .functions import Functions, InvokeError
 from .iam import (
     BUSINESS_ACCESS_KEY_ID,
@@ -199,21 +199,6 @@ def _wire_business(stack: Stack, clients: dict[str, Any]) -> str:
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
     events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "business-queue", "Arn": queue_arn}])
     return queue_url
-
-
-def _scheduled_event() -> dict[str, Any]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {
-        "version": "0",
-        "id": os.urandom(8).hex(),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": now,
-        "region": REGION,
-        "resources": [],
-        "detail": {},
-    }
 
 
 def _operator_lines(aws: str, stack: str) -> list[str]:
@@ -523,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         # a few seconds later.
         for attempt in range(1, 6):
             try:
-                if refresher.invoke(_scheduled_event()).get("ok"):
+                if refresher.invoke(scheduled_event()).get("ok"):
                     break
             except InvokeError as err:
                 log.warning("the first token refresh failed (%s), attempt %d", err.error_type, attempt)
@@ -535,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
             interval = rate_seconds(pool.fn.schedule or "rate(1 minute)")
             while not stopping.wait(interval):
                 try:
-                    pool.invoke(_scheduled_event())
+                    pool.invoke(scheduled_event())
                 except InvokeError as err:
                     log.warning("scheduled run of %s failed: %s", pool.fn.logical_id, err.error_type)
 

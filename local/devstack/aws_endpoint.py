@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -57,6 +58,21 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 SSM_DEFAULT_TPS = 40.0
 SSM_HIGH_THROUGHPUT_TPS = 3000.0
 SSM_THROTTLED = frozenset({"GetParameter", "GetParameters", "GetParametersByPath"})
+
+
+def scheduled_event() -> dict[str, Any]:
+    """The event an EventBridge schedule sends a function (what the local schedules send too)."""
+    return {
+        "version": "0",
+        "id": os.urandom(8).hex(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }
 
 
 class CallCounter:
@@ -165,7 +181,41 @@ class AwsGate:
             except ValueError as exc:
                 return _json(start_response, "400 Bad Request", {"error": str(exc)})
             return _json(start_response, "200 OK", {})
+        if path == "/_devstack/schedules":
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "POST to run schedules now"})
+            return self._run_schedules(environ, start_response)
         return None
+
+    def _run_schedules(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """``POST /_devstack/schedules`` ``{"functions": ["event-emitter", ...]}`` (optional: every
+        scheduled function): each runs once now, one after another, with the event its schedule
+        sends, and the answer says what each returned (or the error it raised)."""
+        try:
+            spec = json.loads(_read_body(environ) or b"{}")
+            wanted = spec.get("functions") if isinstance(spec, dict) else None
+            if wanted is not None and not (
+                isinstance(wanted, list) and all(isinstance(w, str) for w in wanted)
+            ):
+                raise ValueError("functions must be a list of function names")
+        except ValueError as exc:
+            return _json(start_response, "400 Bad Request", {"error": str(exc)})
+        scheduled = {pool.fn.name: pool for pool in self.functions.pools.values() if pool.fn.schedule}
+        chosen: list[Any] = []
+        for name in wanted if wanted is not None else sorted(scheduled):
+            pool = scheduled.get(name) or next(
+                (p for n, p in scheduled.items() if n.endswith(f"-{name}")), None
+            )
+            if pool is None:
+                return _json(start_response, "404 Not Found", {"error": f"no scheduled function {name}"})
+            chosen.append(pool)
+        ran: dict[str, Any] = {}
+        for pool in chosen:
+            try:
+                ran[pool.fn.name] = pool.invoke(scheduled_event())
+            except InvokeError as err:
+                ran[pool.fn.name] = {"error": err.error_type}
+        return _json(start_response, "200 OK", ran)
 
     # --- every AWS call ----------------------------------------------------------------
 

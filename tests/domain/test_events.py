@@ -106,6 +106,22 @@ def test_retries_back_off_until_eventbridge_takes_the_event(domain: Domain) -> N
     assert len(domain.bus.details()) == 1
 
 
+def test_the_backoff_stops_doubling_at_its_cap(v2: Domain) -> None:
+    """EventRetryMaxSeconds: a test stack drains in seconds however often EventBridge refused."""
+    from dataclasses import replace
+
+    v2.bus.refuse = 5
+    v2.look_up("ev-cap", v2.face_check("ev-cap", v2.key("ev-cap", ALICE)))
+    outbox, store = replace(v2.outbox(), max_backoff_s=90), v2.backend.store
+    waits = []
+    for _ in range(4):
+        (entry,) = outbox_of(store)
+        assert outbox.drain(entry.due).deferred == 1
+        (after,) = outbox_of(store)
+        waits.append(after.due - entry.due)
+    assert waits == [90, 90, 90, 90]  # uncapped: 120, 240, 480, 900 (retry_s 60, doubled)
+
+
 def test_an_outbox_entry_moved_to_another_id_does_not_open_and_is_dropped(domain: Domain) -> None:
     domain.bus.refuse = 1
     ref = domain.face_check("ev-moved", domain.key("ev-moved", ALICE))

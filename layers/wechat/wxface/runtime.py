@@ -263,6 +263,7 @@ def outbox() -> Outbox:
         sealing_key,
         retention_s=s.result_retention_s,
         retry_s=s.event_retry_s,
+        max_backoff_s=max(s.event_retry_s, s.event_retry_max_s),
         report=lambda name, n: metric(name, n),
     )
 

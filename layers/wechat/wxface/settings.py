@@ -69,6 +69,7 @@ class Settings(BaseModel):
     # waits before the emitter sends it again (doubled per failure, up to 15 minutes).
     event_bus_name: str = "default"
     event_retry_s: int = Field(60, ge=1, le=3600)
+    event_retry_max_s: int = Field(900, ge=1, le=3600)  # the longest wait between two attempts
     # 2.0: the sweep's first look at a key whose result nobody looked up, after its issue.
     result_sweep_after_s: int = Field(600, ge=0)
     # Who names the identity checked (IdentitySource): typed by the user, the business's orders, or
@@ -183,6 +184,7 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "wechat_total_budget": "WECHAT_TOTAL_BUDGET",
     "event_bus_name": "EVENT_BUS_NAME",
     "event_retry_s": "EVENT_RETRY_SECONDS",
+    "event_retry_max_s": "EVENT_RETRY_MAX_SECONDS",
     "result_sweep_after_s": "RESULT_SWEEP_AFTER_SECONDS",
     "identity_source": "IDENTITY_SOURCE",
     "order_ttl_s": "ORDER_TTL_SECONDS",

@@ -41,7 +41,7 @@ SOURCE = "wechat-face-verify"
 COMPLETED = "FaceVerificationCompleted"
 ERASED = "FaceDataErased"
 PUT_EVENTS_MAX = 10  # entries per PutEvents call (EventBridge's limit)
-MAX_BACKOFF_S = 900
+MAX_BACKOFF_S = 900  # the default longest wait between two of the emitter's attempts
 # FaceDataErased goes on the bus no earlier than this after the erasure: longer than any function
 # that puts events can run (their Timeout: 15 s, the emitter's 10 s; tests/deploy checks), so a
 # FaceVerificationCompleted sent from memory by a request, a sweep or an emitter run begun before
@@ -88,7 +88,8 @@ class SendReport:
 class Outbox:
     """Writes, sends and retries the events. ``retry_s``: how long an entry waits before the
     emitter sends it (the request's own attempt comes first), doubled per failed attempt up to
-    15 minutes. ``report(name, n)`` hears ``EventsSent`` / ``EventsDeferred`` / ``EventsDropped``."""
+    ``max_backoff_s`` (15 minutes). ``report(name, n)`` hears ``EventsSent`` /
+    ``EventsDeferred`` / ``EventsDropped``."""
 
     store: Store
     bus: EventBus
@@ -96,6 +97,7 @@ class Outbox:
     retention_s: int
     retry_s: int = 60
     report: Callable[[str, int], None] = lambda name, n: None
+    max_backoff_s: int = MAX_BACKOFF_S
 
     def entry(
         self,
@@ -159,7 +161,7 @@ class Outbox:
                     sent += 1
                 else:
                     attempts = entry.attempts + 1
-                    backoff = min(MAX_BACKOFF_S, self.retry_s * 2 ** (attempts - 1))
+                    backoff = min(self.max_backoff_s, self.retry_s * 2 ** (attempts - 1))
                     self.store.outbox_later(entry.id, int(now) + backoff, attempts)
                     deferred += 1
         for name, n in (("EventsSent", sent), ("EventsDeferred", deferred), ("EventsDropped", dropped)):
