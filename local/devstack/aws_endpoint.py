@@ -14,7 +14,8 @@ Every request, in AWS's order:
 5. the service itself (moto, one call at a time: its backends are not thread-safe), or a local
    function for Lambda Invoke.
 
-Control routes (unsigned, local only): ``POST /_devstack/faults``, ``GET /_devstack/calls``
+Control routes (unsigned, local only): ``POST /_devstack/faults``, ``POST /_devstack/lambda-faults``,
+``POST /_devstack/schedules``, ``GET /_devstack/calls``
 (``POST`` resets the counts; ``dynamodb_capacity`` gives the read and write request units the
 DynamoDB calls would have been billed, by capacity.py's rules; ``?detail=1`` adds ``granted``:
 every action, resource and condition context each function was authorised for since start).
@@ -46,7 +47,7 @@ from .awswire import (
     parse_authorization,
     verify_signature,
 )
-from .functions import Functions, InvokeError
+from .functions import Functions, InvokeError, RuntimeFault
 from .iam import AuthzRequest, LocalIam, Principal, evaluate, principal_arn, resource_policy_denies
 from .template import ACCOUNT_ID, REGION
 
@@ -181,11 +182,43 @@ class AwsGate:
             except ValueError as exc:
                 return _json(start_response, "400 Bad Request", {"error": str(exc)})
             return _json(start_response, "200 OK", {})
+        if path == "/_devstack/lambda-faults":
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "POST a fault"})
+            try:
+                self._lambda_fault(json.loads(_read_body(environ) or b"{}"))
+            except LookupError as exc:
+                return _json(start_response, "404 Not Found", {"error": str(exc.args[0])})
+            except ValueError as exc:
+                return _json(start_response, "400 Bad Request", {"error": str(exc)})
+            return _json(start_response, "200 OK", {})
         if path == "/_devstack/schedules":
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST to run schedules now"})
             return self._run_schedules(environ, start_response)
         return None
+
+    def _lambda_fault(self, spec: Any) -> None:
+        """``{"function", "kill_after_ms" | "timeout_ms", "times"}``: the function's next
+        ``times`` invocations (1 by default; 0 clears) have their worker killed after that long,
+        or time out there, as Lambda ends a run past its timeout."""
+        if not isinstance(spec, dict):
+            raise ValueError("the body must be a JSON object")
+        name, times = spec.get("function"), spec.get("times", 1)
+        kill, timeout = spec.get("kill_after_ms", 0), spec.get("timeout_ms", 0)
+        if not isinstance(name, str) or not name:
+            raise ValueError('function is required, e.g. "face-keys"')
+        for field, value in (("times", times), ("kill_after_ms", kill), ("timeout_ms", timeout)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 900_000:
+                raise ValueError(f"{field} must be a whole number from 0 to 900000")
+        if times and bool(kill) == bool(timeout):
+            raise ValueError("give exactly one of kill_after_ms or timeout_ms")
+        pool = self.functions.pool(name) or next(
+            (p for p in self.functions.pools.values() if p.fn.name.endswith(f"-{name}")), None
+        )
+        if pool is None:
+            raise LookupError(f"no function {name}")
+        pool.add_faults(RuntimeFault(kill_after_ms=kill, timeout_ms=timeout) if times else None, times)
 
     def _run_schedules(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         """``POST /_devstack/schedules`` ``{"functions": ["event-emitter", ...]}`` (optional: every

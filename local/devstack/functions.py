@@ -69,6 +69,7 @@ class FunctionPool:
         self.log_bytes = 0
         self.generation = 0  # bumped by every configuration update
         self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+        self._faults: list[RuntimeFault] = []  # POST /_devstack/lambda-faults, for the next invocations
 
     def reconfigure(self, environment: dict[str, str]) -> None:
         """UpdateFunctionConfiguration, as Lambda applies it: every invocation from now on runs in
@@ -84,6 +85,15 @@ class FunctionPool:
             except queue.Empty:
                 return
             self._retire(worker)
+
+    def add_faults(self, fault: RuntimeFault | None, times: int) -> None:
+        """The next ``times`` invocations meet ``fault`` (None or 0 times: cleared)."""
+        with self._lock:
+            self._faults = [fault] * times if fault is not None else []
+
+    def _next_fault(self) -> RuntimeFault | None:
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
 
     def configuration(self) -> dict[str, Any]:
         """GetFunctionConfiguration's answer, in the fields the product's tools read."""
@@ -168,19 +178,28 @@ class FunctionPool:
             except queue.Empty:
                 worker = self._spawn()
             request_id = str(uuid.uuid4())
-            deadline = time.time() + self.fn.timeout
+            fault = self._next_fault()
+            # A fault's shorter timeout is the function's own for this invocation (the handler's
+            # remaining time says so); a kill ends the worker after that long, whatever it does.
+            timeout = fault.timeout_ms / 1000 if fault and fault.timeout_ms else float(self.fn.timeout)
+            deadline = time.time() + timeout
             request = {"id": next(self._ids), "request_id": request_id, "deadline": deadline, "event": event}
             self.invocations += 1
             assert worker.proc.stdin is not None
+            wait = (
+                fault.kill_after_ms / 1000 if fault and fault.kill_after_ms else timeout + (0 if fault else 1)
+            )
             try:
                 worker.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
                 worker.proc.stdin.flush()
-                line = _readline(worker.responses, timeout=self.fn.timeout + 1)
+                line = _readline(worker.responses, timeout=wait)
             except (OSError, TimeoutError):
                 self._kill(worker)
-                raise InvokeError(
-                    "Sandbox.Timedout", f"Task timed out after {self.fn.timeout} seconds"
-                ) from None
+                if fault and fault.kill_after_ms:
+                    raise InvokeError(
+                        "Runtime.ExitError", "the execution environment was killed (a fault)"
+                    ) from None
+                raise InvokeError("Sandbox.Timedout", f"Task timed out after {timeout:g} seconds") from None
             if not line:
                 self._kill(worker)
                 raise InvokeError("Runtime.ExitError", "the worker exited")
@@ -216,6 +235,16 @@ class FunctionPool:
                 worker.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 worker.proc.kill()
+
+
+@dataclass(frozen=True)
+class RuntimeFault:
+    """What ``POST /_devstack/lambda-faults`` does to an invocation: its worker killed after
+    ``kill_after_ms`` (mid-request: whatever the handler did by then stays done), or the
+    function's timeout cut to ``timeout_ms`` (killed there, as Lambda ends a timed-out run)."""
+
+    kill_after_ms: int = 0
+    timeout_ms: int = 0
 
 
 def _readline(stream: TextIO, timeout: float) -> str:

@@ -556,3 +556,26 @@ def test_the_schedules_run_now_on_request(stack_v2: RunningStack) -> None:
     assert "error" not in json.dumps(drain)
     unknown = httpx.post(f"{stack_v2.aws}/_devstack/schedules", json={"functions": ["face-keys"]}, timeout=30)
     assert unknown.status_code == 404  # not a scheduled function
+
+
+def test_a_killed_or_timed_out_invocation_is_api_gateways_500_and_the_next_one_works(
+    stack_v2: RunningStack,
+) -> None:
+    """``POST /_devstack/lambda-faults``: the function's next invocations have their execution
+    environment killed mid-request, or time out early; API Gateway answers its own 500 (as for
+    any failed invocation), and a new environment serves the next request."""
+    token = stack_v2.login(f"killed-{secrets.token_hex(3)}")
+    for spec in ({"kill_after_ms": 1}, {"timeout_ms": 1}):
+        assert (
+            stack_v2.aws_control("POST", "/_devstack/lambda-faults", {"function": "face-keys", **spec}) == {}
+        )
+        failed = stack_v2.issue_key(token, ALICE)
+        assert (failed.status_code, failed.json()) == (500, {"message": "Internal Server Error"})
+        assert stack_v2.issue_key(token, ALICE).status_code == 200  # once only
+    for bad, status in (
+        ({"function": "face-keys"}, 400),  # neither
+        ({"function": "face-keys", "kill_after_ms": 5, "timeout_ms": 5}, 400),  # both
+        ({"function": "no-such-function", "kill_after_ms": 5}, 404),
+    ):
+        answer = httpx.post(f"{stack_v2.aws}/_devstack/lambda-faults", json=bad, timeout=30)
+        assert answer.status_code == status, bad
