@@ -43,21 +43,34 @@ def client(service: str, aws: str) -> Any:
 
 def events(aws: str, stack: str, wait_s: float) -> list[dict[str, Any]]:
     """The events the business's queue holds (taken off it: each is shown once), waiting up to
-    ``wait_s`` for the first."""
+    ``wait_s`` for the first. A receive may come back empty while messages remain, so the queue
+    is read until it reports none left (or a bound passes)."""
     sqs = client("sqs", aws)
     url = sqs.get_queue_url(QueueName=f"{stack}-business-events")["QueueUrl"]
     found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + wait_s
+    first_by = time.monotonic() + wait_s
+    give_up = first_by + 30.0
     while True:
         resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         messages = resp.get("Messages", [])
         for message in messages:
             found.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        if (found and not messages) or time.monotonic() > deadline:
+        if messages:
+            continue
+        now = time.monotonic()
+        if now > give_up or (not found and now > first_by):
             return found
-        if not messages:
-            time.sleep(0.2)
+        if found and _left(sqs, url) == 0:
+            return found
+        time.sleep(0.2)
+
+
+def _left(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
 
 
 def run(aws: str, stack: str, function: str) -> Any:
