@@ -79,6 +79,11 @@ class Injector:
                 },
             ),
             ("ssm throttled", {"service": "ssm", "error": "ThrottlingException"}),
+            ("ssm internal error", {"service": "ssm", "error": "InternalServerError"}),
+            (
+                "putevents throttled",
+                {"service": "events", "operation": "PutEvents", "error": "ThrottlingException"},
+            ),
             (
                 "putevents failed",
                 {"service": "events", "operation": "PutEvents", "error": "InternalException"},
