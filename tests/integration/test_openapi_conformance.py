@@ -16,6 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
     ignored_auth,
@@ -102,7 +103,10 @@ def run_case(case: schemathesis.Case[Any], stack: RunningStack) -> None:
             data=data,
             headers={"Content-Type": "application/json"} if data else {},
         )
-        SigV4Auth(BUSINESS, "execute-api", "us-east-1").add_auth(signed)
+        # A case whose headers are the negative part (the required Authorization among them)
+        # goes unsigned: API Gateway's 403 is the rejection it expects.
+        if not (case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)):
+            SigV4Auth(BUSINESS, "execute-api", "us-east-1").add_auth(signed)
         generated = {
             k: (v if v.isascii() else v.encode()) for k, v in (kwargs.get("headers") or {}).items()
             if k.lower() not in ("authorization", "content-type")
