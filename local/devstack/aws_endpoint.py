@@ -213,12 +213,17 @@ class AwsGate:
                 raise ValueError(f"{field} must be a whole number from 0 to 900000")
         if times and bool(kill) == bool(timeout):
             raise ValueError("give exactly one of kill_after_ms or timeout_ms")
-        pool = self.functions.pool(name) or next(
-            (p for p in self.functions.pools.values() if p.fn.name.endswith(f"-{name}")), None
-        )
+        pool = self._pool_named(name)
         if pool is None:
             raise LookupError(f"no function {name}")
         pool.add_faults(RuntimeFault(kill_after_ms=kill, timeout_ms=timeout) if times else None, times)
+
+    def _pool_named(self, name: str) -> Any:
+        """A function by its name, ARN or logical id, or by its name without the stack's prefix
+        (``face-keys`` for ``wechat-face-local-face-keys``); None if there is none."""
+        return self.functions.pool(name) or next(
+            (p for p in self.functions.pools.values() if p.fn.name.endswith(f"-{name}")), None
+        )
 
     def _run_schedules(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         """``POST /_devstack/schedules`` ``{"functions": ["event-emitter", ...]}`` (optional: every
@@ -233,13 +238,11 @@ class AwsGate:
                 raise ValueError("functions must be a list of function names")
         except ValueError as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
-        scheduled = {pool.fn.name: pool for pool in self.functions.pools.values() if pool.fn.schedule}
+        scheduled = sorted(pool.fn.name for pool in self.functions.pools.values() if pool.fn.schedule)
         chosen: list[Any] = []
-        for name in wanted if wanted is not None else sorted(scheduled):
-            pool = scheduled.get(name) or next(
-                (p for n, p in scheduled.items() if n.endswith(f"-{name}")), None
-            )
-            if pool is None:
+        for name in wanted if wanted is not None else scheduled:
+            pool = self._pool_named(name)
+            if pool is None or not pool.fn.schedule:
                 return _json(start_response, "404 Not Found", {"error": f"no scheduled function {name}"})
             chosen.append(pool)
         ran: dict[str, Any] = {}
