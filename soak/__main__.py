@@ -29,6 +29,7 @@ from tests.support.stack import RunningStack, start_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAIN_ROUNDS = 10
+STACK = "wechat-face-local"  # the local stack's name (start_stack's default)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,27 +137,18 @@ def scheduled(stack: RunningStack) -> list[str]:
 
 
 def scan(stack: RunningStack) -> list[dict[str, str | int]]:
-    dynamodb = stack.aws_client("dynamodb")
-    out: list[dict[str, str | int]] = []
-    for page in dynamodb.get_paginator("scan").paginate(TableName="wechat-face-local-Table"):
-        for item in page.get("Items", []):
-            plain: dict[str, str | int] = {}
-            for k, v in item.items():
-                if "S" in v:
-                    plain[k] = v["S"]
-                elif "N" in v:
-                    plain[k] = int(float(v["N"]))
-            out.append(plain)
-    return out
+    from devstack.ops import items
+
+    return items(stack.aws, STACK)
 
 
 def final_state(stack: RunningStack) -> Final:
     from devstack.ops import events
     from wxface.domain.stack_keys import DataKey
 
-    raw = stack.aws_client("ssm").get_parameter(Name="/wechat-face-local/data-hmac-key", WithDecryption=True)
+    raw = stack.aws_client("ssm").get_parameter(Name=f"/{STACK}/data-hmac-key", WithDecryption=True)
     data_key = DataKey(base64.b64decode(raw["Parameter"]["Value"]))
-    delivered = events(stack.aws, "wechat-face-local", wait_s=2.0)
+    delivered = events(stack.aws, STACK, wait_s=2.0)
     return Final(items=scan(stack), events=delivered, owner_of=data_key.owner, now=time.time())
 
 

@@ -82,14 +82,27 @@ def run(aws: str, stack: str, function: str) -> Any:
     return body
 
 
+def items(aws: str, stack: str) -> list[dict[str, str | int]]:
+    """Every item of the stack's table, its string and number attributes as plain values."""
+    dynamodb = client("dynamodb", aws)
+    name = f"{stack}-Table"  # the template's table, as the local stack names it
+    out: list[dict[str, str | int]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=name):
+        for item in page.get("Items", []):
+            plain: dict[str, str | int] = {}
+            for key, value in item.items():
+                if "S" in value:
+                    plain[key] = value["S"]
+                elif "N" in value:
+                    plain[key] = int(float(value["N"]))
+            out.append(plain)
+    return out
+
+
 def scan(aws: str, stack: str) -> dict[str, int]:
     """The table's items counted by kind (the part of ``pk`` before ``#``): what is stored, no
     value of it."""
-    dynamodb = client("dynamodb", aws)
-    name = f"{stack}-Table"  # the template's table, as the local stack names it
-    counts: collections.Counter[str] = collections.Counter()
-    for page in dynamodb.get_paginator("scan").paginate(TableName=name, ProjectionExpression="pk"):
-        counts.update(item["pk"]["S"].split("#", 1)[0] for item in page.get("Items", []))
+    counts = collections.Counter(str(item["pk"]).split("#", 1)[0] for item in items(aws, stack))
     return dict(sorted(counts.items()))
 
 
