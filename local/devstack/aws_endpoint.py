@@ -498,9 +498,7 @@ class AwsGate:
         name = str(op.params.get("FunctionName", ""))
         pool = self.functions.pool(name)
         if pool is None:
-            wire = error("lambda", "rest-json", "ResourceNotFoundException", f"Function not found: {name}")
-            start_response("404 Not Found", wire.headers)
-            return [wire.body]
+            return _function_not_found(name, start_response)
         if op.name == "UpdateFunctionConfiguration":
             try:
                 update = json.loads(raw) if raw.strip() else {}
@@ -526,9 +524,7 @@ class AwsGate:
         name = str(op.params.get("FunctionName", ""))
         pool = self.functions.pool(name)
         if pool is None:
-            wire = error("lambda", "rest-json", "ResourceNotFoundException", f"Function not found: {name}")
-            start_response("404 Not Found", wire.headers)
-            return [wire.body]
+            return _function_not_found(name, start_response)
         try:
             event = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError:
@@ -643,3 +639,10 @@ class AwsEndpoint:
 
 
 __all__ = ["REGION", "AwsEndpoint", "AwsGate"]
+
+
+def _function_not_found(name: str, start_response: StartResponse) -> list[bytes]:
+    """Lambda's 404 for a function the stack does not have."""
+    wire = error("lambda", "rest-json", "ResourceNotFoundException", f"Function not found: {name}")
+    start_response("404 Not Found", wire.headers)
+    return [wire.body]
