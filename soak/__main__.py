@@ -25,11 +25,11 @@ from typing import Any
 
 from soak import faults, users
 from soak.checker import Final, check
+from soak.faults import STACK
 from tests.support.stack import RunningStack, start_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAIN_ROUNDS = 10
-STACK = "wechat-face-local"  # the local stack's name (start_stack's default)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +75,7 @@ def soak(stack: RunningStack, n_users: int, seconds: float, fault_rate: float, s
     record = users.Record()
     stop = threading.Event()
     injector = faults.Injector(stack, random.Random(rng.random()), fault_rate)
-    fault_thread = threading.Thread(target=injector.run, args=(stop,), daemon=True)
+    fault_thread = threading.Thread(target=injector.run, args=(stop, seconds / 2), daemon=True)
     started = time.monotonic()
     fault_thread.start()
     population = users.population(n_users, random.Random(rng.random()))
@@ -89,10 +89,12 @@ def soak(stack: RunningStack, n_users: int, seconds: float, fault_rate: float, s
     stop.set()
     for t in threads:
         t.join(timeout=60)
-    fault_thread.join(timeout=30)
+    fault_thread.join(timeout=60)
+    calls = Counter(stack.calls())  # before the reset that clears the faults zeroes them
     injector.clear()
     drained = drain(stack)
-    final = final_state(stack)
+    calls.update(stack.calls())
+    final = final_state(stack, record.observed.orders, dict(calls))
     violations = check(record.observed, final)
     answered = Counter(f"{a.status}" for a in record.observed.answers)
     return {
@@ -106,6 +108,8 @@ def soak(stack: RunningStack, n_users: int, seconds: float, fault_rate: float, s
         "verifications_completed": sum(1 for r in record.observed.results if r.final),
         "passed": sum(1 for r in record.observed.results if r.passed),
         "erasures": len(record.observed.erased),
+        "orders": orders_summary(record.observed.orders),
+        "wechat_calls": dict(sorted(calls.items())),
         "faults_injected": dict(sorted(injector.injected.items())),
         "events": Counter(e.get("detail-type") for e in final.events),
         "drain": drained,
@@ -113,11 +117,16 @@ def soak(stack: RunningStack, n_users: int, seconds: float, fault_rate: float, s
     }
 
 
+def orders_summary(orders: dict[str, tuple[str, int | None]]) -> dict[str, int]:
+    cancels = Counter(status for _, status in orders.values())
+    return {"created": len(orders), "cancelled": cancels[204], "cancel_refused": cancels[409]}
+
+
 def drain(stack: RunningStack) -> list[dict[str, Any]]:
     """The schedules run until nothing is due (the outbox empty, no pending check due), at most
     DRAIN_ROUNDS rounds; what each round's runs answered."""
     rounds = []
-    for _ in range(DRAIN_ROUNDS):
+    for _ in range(DRAIN_ROUNDS):  # FaceDataErased is due 16 s after its erasure: 10 rounds cover it
         rounds.append(stack.aws_control("POST", "/_devstack/schedules", {"functions": scheduled(stack)}))
         now = time.time()
         due = [
@@ -142,14 +151,34 @@ def scan(stack: RunningStack) -> list[dict[str, str | int]]:
     return items(stack.aws, STACK)
 
 
-def final_state(stack: RunningStack) -> Final:
+def final_state(
+    stack: RunningStack, orders: dict[str, tuple[str, int | None]], calls: dict[str, int]
+) -> Final:
+    """What the operator (the table, the data key), the business (its queue, its orders) and
+    WeChat (the simulator's call counts) hold once the run has drained."""
     from devstack.ops import events
+    from wxface.domain.events import result_id
     from wxface.domain.stack_keys import DataKey
+    from wxface.settings import DEFAULT_DAILY_QUOTAS
 
     raw = stack.aws_client("ssm").get_parameter(Name=f"/{STACK}/data-hmac-key", WithDecryption=True)
     data_key = DataKey(base64.b64decode(raw["Parameter"]["Value"]))
     delivered = events(stack.aws, STACK, wait_s=2.0)
-    return Final(items=scan(stack), events=delivered, owner_of=data_key.owner, now=time.time())
+    states = {}
+    for order_id in orders:
+        resp = stack.signed("GET", f"/v1/face/orders/{order_id}")
+        if resp.status_code == 200:
+            states[order_id] = resp.json()
+    return Final(
+        items=scan(stack),
+        events=delivered,
+        owner_of=data_key.owner,
+        now=time.time(),
+        result_id_of=lambda ref: result_id(data_key, ref),
+        wechat_calls=calls,
+        quotas=dict(DEFAULT_DAILY_QUOTAS),
+        orders=states,
+    )
 
 
 FINDINGS = """## What the soak found

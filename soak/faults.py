@@ -2,13 +2,15 @@
 generator: WeChat (-1, HTTP 5xx, a delay past the client's budget, a quota errcode, every token
 expired), AWS (throttling, internal errors, transaction conflicts, a failed or partly failed
 PutEvents, a slow call), Lambda (an execution environment killed mid-request, a timeout), or an
-operation (the signing key's scheduled rotation). The seed fixes what is injected and when, not
+operation (the signing key's scheduled rotation, WeChat's access token changing and the refresher
+storing the new one, and once a run the runbook's emergency rotation). The seed fixes what is injected and when, not
 how the processes interleave."""
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -20,6 +22,7 @@ WECHAT_PATHS = {
     2: [f"{FACE}/getverifyid", f"{FACE}/queryverifyinfo", "/sns/jscode2session"],
 }
 API_FUNCTIONS = ["session", "face-keys", "face-results", "face-orders"]
+STACK = "wechat-face-local"  # the local stack's name (start_stack's default)
 
 
 class Injector:
@@ -29,10 +32,20 @@ class Injector:
         self.rate = rate
         self.injected: Counter[str] = Counter()
         self._armed: set[tuple[str, str | None]] = set()
+        self.emergency_done = False
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, emergency_after_s: float | None = None) -> None:
+        """Until ``stop``: each second, a fault with the run's chance; once, ``emergency_after_s``
+        into the run, the emergency rotation (again at the next second while a fault fails it)."""
+        started = time.monotonic()
         while not stop.wait(1.0):
-            if self.rng.random() < self.rate:
+            if (
+                emergency_after_s is not None
+                and not self.emergency_done
+                and time.monotonic() - started >= emergency_after_s
+            ):
+                self._emergency()
+            elif self.rng.random() < self.rate:
                 self.inject()
 
     def inject(self) -> None:
@@ -109,8 +122,30 @@ class Injector:
         self.injected[f"lambda {name}"] += 1
 
     def _operation(self) -> None:
-        self.stack.aws_control("POST", "/_devstack/schedules", {"functions": ["key-rotator"]})
-        self.injected["signing key rotated"] += 1
+        if self.rng.random() < 0.5:
+            # WeChat's token changes under the stack (every issued one stops working) and the
+            # refresher, the one writer, stores the new one.
+            self.stack.sim_control("/sim/expire-tokens")
+            self.stack.aws_control("POST", "/_devstack/schedules", {"functions": ["token-refresher"]})
+            self.injected["access token rotated"] += 1
+        else:
+            self.stack.aws_control("POST", "/_devstack/schedules", {"functions": ["key-rotator"]})
+            self.injected["signing key rotated"] += 1
+
+    def _emergency(self) -> None:
+        """The runbook's emergency rotation (tools/emergency_rotation.py), as the operator runs
+        it: the key set replaced, the token functions' environments replaced."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from tools.emergency_rotation import rotate
+
+        try:
+            rotate(self.stack.aws_client("lambda"), STACK, wait_s=30)
+        except (SystemExit, ClientError, BotoCoreError):
+            self.injected["emergency rotation failed (an injected fault), tried again later"] += 1
+            return
+        self.emergency_done = True
+        self.injected["emergency rotation"] += 1
 
     def clear(self) -> None:
         """Every fault still armed, cleared (the drain runs without faults)."""

@@ -1,9 +1,10 @@
 """The soak's users: each plays rounds of what real users do until told to stop, and records
 every answer it got. Kinds: ``typed`` (types a name and ID number), ``order`` (the business's
-servers create an order for them first), ``abusive`` (reads others' keys, replays a used login
-code, bursts lookups). Clients retry as the shipped mini-program client does: a key request lost
-on the network once with the same Idempotency-Key, a login again after a 401, a not-finished
-check polled a few times."""
+servers create an order for them first, and now and then cancel it while the key is out),
+``abusive`` (reads others' keys, replays a used login code, bursts lookups). Clients retry as the
+shipped mini-program client does: a key request lost on the network once with the same
+Idempotency-Key, a login again after a 401, a not-finished check polled a few times; an erasure
+answered 5xx is asked again."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def play(stack: RunningStack, person: Person, record: Record, stop: threading.Ev
                     abuse(stack, http, person, record)
                 else:
                     verify(stack, http, person, record)
-                if person.rng.random() < 0.03 and erase(http, person, record):
+                if person.rng.random() < 0.03 and erase(stack, http, person, record):
                     return  # erased: this user is done
             except httpx.HTTPError:
                 time.sleep(0.2)  # the network failed this round: the user tries again
@@ -122,6 +123,8 @@ def verify(stack: RunningStack, http: httpx.Client, person: Person, record: Reco
         if resp.status_code != 201:
             return
         asked_order = resp.json()["order_id"]
+        with record.lock:
+            record.observed.orders[asked_order] = (person.openid, None)
         body: dict[str, Any] = {"order_id": asked_order}
     else:
         body = {"name": person.identity[0], "id_card_number": person.identity[1]}
@@ -133,6 +136,8 @@ def verify(stack: RunningStack, http: httpx.Client, person: Person, record: Reco
     if status != 200:
         return
     reference = key["verify_id" if version == 2 else "user_id_key"]
+    if asked_order and person.rng.random() < 0.15:  # the business changes its mind, the key out
+        cancel(stack, person, record, asked_order)
     outcome = person.rng.choices(["pass", "fail", "closed", "abandon"], [70, 15, 8, 7])[0]
     if outcome == "abandon":
         return  # never did the face check
@@ -202,12 +207,27 @@ def abuse(stack: RunningStack, http: httpx.Client, person: Person, record: Recor
             authed(stack, http, person, record, "GET", "/v1/face/results/latest")
 
 
-def erase(http: httpx.Client, person: Person, record: Record) -> bool:
+def cancel(stack: RunningStack, person: Person, record: Record, order_id: str) -> None:
+    """The business's servers cancel the order; what they were answered is what they rely on."""
+    resp = stack.signed("DELETE", f"/v1/face/orders/{order_id}")
+    record.answer(person, "DELETE /v1/face/orders/{order_id}", resp)
+    if resp.status_code in (204, 409):
+        with record.lock:
+            record.observed.orders[order_id] = (person.openid, resp.status_code)
+
+
+def erase(stack: RunningStack, http: httpx.Client, person: Person, record: Record) -> bool:
+    """``DELETE /v1/me``, asked again after a 5xx (logging in again if that erasure had already
+    ended the session), as a user who wants their data gone would."""
     if person.token is None:
         return False
-    status, _ = call(http, person, record, "DELETE", "/v1/me", "DELETE /v1/me")
-    if status == 204:
-        with record.lock:
-            record.observed.erased[person.openid] = time.time()
-        return True
+    for _ in range(4):
+        status, _ = authed(stack, http, person, record, "DELETE", "/v1/me")
+        if status == 204:
+            with record.lock:
+                record.observed.erased[person.openid] = time.time()
+            return True
+        if status < 500:
+            return False
+        time.sleep(0.5)
     return False
