@@ -123,6 +123,7 @@ class Domain:
     lookup_window_s: int = 900
     bus: RecordingBus = field(default_factory=RecordingBus)
     retry_s: int = 60
+    pauses: list[float] = field(default_factory=list)
     sweep_after_s: int = 600
     order_key: SealingKey = field(default_factory=lambda: SealingKey(secrets.token_bytes(32)))
     identity_source: Literal["user", "business", "either"] = "either"
@@ -180,7 +181,12 @@ class Domain:
 
     def outbox(self) -> Outbox:
         return Outbox(
-            self.backend.store, self.bus, lambda: self.sealing_key, retention_s=86400, retry_s=self.retry_s
+            self.backend.store,
+            self.bus,
+            lambda: self.sealing_key,
+            retention_s=86400,
+            retry_s=self.retry_s,
+            sleep=self.pauses.append,  # the emitter's pauses between attempts in a run, recorded
         )
 
     def session(self, openid: str) -> Session:

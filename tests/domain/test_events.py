@@ -16,7 +16,7 @@ from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
 from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
 from wxface.domain.errors import NoResult, QuotaGuardRefused
-from wxface.domain.events import ERASED_DELAY_S
+from wxface.domain.events import ERASED_DELAY_S, RUN_ATTEMPTS, RUN_PAUSE_S
 from wxface.domain.limits import QuotaGuard, QuotaPolicy, admitted_as
 from wxface.wechat import WeChatClient
 
@@ -89,7 +89,7 @@ def test_an_event_eventbridge_refused_is_kept_and_sent_by_the_emitter_later(doma
 
 
 def test_retries_back_off_until_eventbridge_takes_the_event(domain: Domain) -> None:
-    domain.bus.refuse = 3
+    domain.bus.refuse = 1 + 2 * RUN_ATTEMPTS  # the request's attempt, then two whole runs
     ref = domain.face_check("ev-backoff", domain.key("ev-backoff", ALICE))
     domain.look_up("ev-backoff", ref)
     outbox, store, now = domain.outbox(), domain.backend.store, time.time()
@@ -110,7 +110,7 @@ def test_the_backoff_stops_doubling_at_its_cap(v2: Domain) -> None:
     """EventRetryMaxSeconds: a test stack drains in seconds however often EventBridge refused."""
     from dataclasses import replace
 
-    v2.bus.refuse = 5
+    v2.bus.refuse = 1 + 4 * RUN_ATTEMPTS  # the request's attempt, then four whole runs
     v2.look_up("ev-cap", v2.face_check("ev-cap", v2.key("ev-cap", ALICE)))
     outbox, store = replace(v2.outbox(), max_backoff_s=90), v2.backend.store
     waits = []
@@ -158,6 +158,28 @@ def test_erasure_sends_pending_events_first_then_face_data_erased(domain: Domain
         {"openid": "ev-erase", "erased_at": max(int(erased_at), verified_at)}
     ]
     assert outbox_of(domain.backend.store) == [] and pending_of(domain.backend.store) == []
+
+
+def test_the_emitter_puts_what_eventbridge_refused_again_within_its_run(domain: Domain) -> None:
+    """Found by the fault soak: a FaceDataErased that PutEvents refused once at the emitter's run
+    waited for the next run a minute later, past the contract's 90 s after the 204. Now the run
+    itself tries again after a short pause, so a transient refusal costs a second, not a minute."""
+    domain.lookup().erase(domain.session("ev-erase-blip"), now=(erased_at := time.time()))
+    domain.bus.refuse = 2  # refused twice, as by a failed call and then on its own: transient
+    report = domain.outbox().drain(erased_at + ERASED_DELAY_S)
+    assert (report.sent, report.deferred) == (1, 0)
+    assert [d["openid"] for d in domain.bus.details("FaceDataErased")] == ["ev-erase-blip"]
+    assert domain.pauses == [RUN_PAUSE_S, 2 * RUN_PAUSE_S]  # under a second of the run's 10 s
+    assert outbox_of(domain.backend.store) == []
+
+
+def test_what_every_attempt_of_a_run_refused_waits_for_its_backoff(domain: Domain) -> None:
+    domain.lookup().erase(domain.session("ev-erase-out"), now=(erased_at := time.time()))
+    domain.bus.refuse = RUN_ATTEMPTS
+    report = domain.outbox().drain(erased_at + ERASED_DELAY_S)
+    assert (report.sent, report.deferred) == (0, 1) and domain.bus.calls == RUN_ATTEMPTS
+    (entry,) = outbox_of(domain.backend.store)
+    assert entry.attempts == 1 and entry.due == int(erased_at + ERASED_DELAY_S) + domain.retry_s
 
 
 def test_erasure_while_eventbridge_refuses_drops_the_users_pending_events_and_keeps_the_erasure(

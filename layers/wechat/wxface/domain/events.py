@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from ..dal.records import OUTBOX_SHARDS, BusEvent, OutboxEntry, Store
@@ -47,6 +48,13 @@ MAX_BACKOFF_S = 900  # the default longest wait between two of the emitter's att
 # FaceVerificationCompleted sent from memory by a request, a sweep or an emitter run begun before
 # the erasure is put before it. The emitter (every minute, done within 10 s) puts it within 90 s.
 ERASED_DELAY_S = 16
+# Within one emitter run, what EventBridge refused (a failed call, or entries a call refused on
+# their own) is put again after a short pause, up to RUN_ATTEMPTS attempts in all while the run's
+# retry window lasts: a transient refusal does not push an entry to the next run a minute later
+# (which would put FaceDataErased past its 90 s).
+RUN_ATTEMPTS = 3
+RUN_PAUSE_S = 0.25  # doubled per attempt: 0.25 s, then 0.5 s
+RUN_RETRY_WINDOW_S = 4.0  # no retry starts later than this into the run (Timeout: 10 s)
 
 
 class EventBus(Protocol):
@@ -98,6 +106,7 @@ class Outbox:
     retry_s: int = 60
     report: Callable[[str, int], None] = lambda name, n: None
     max_backoff_s: int = MAX_BACKOFF_S
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def entry(
         self,
@@ -135,9 +144,10 @@ class Outbox:
             self.report("EventsDeferred", len(entries))
             return SendReport(deferred=len(entries))
 
-    def send(self, entries: Sequence[OutboxEntry], now: float) -> SendReport:
+    def send(self, entries: Sequence[OutboxEntry], now: float, *, attempts: int = 1) -> SendReport:
         """Send ``entries`` (in batches of PutEvents' ten); delete each one EventBridge took and
-        put the others off with backoff."""
+        put the others off with backoff. ``attempts`` > 1 (the emitter's run): what EventBridge
+        refused is put again after a short pause, within :data:`RUN_RETRY_WINDOW_S`."""
         opened: list[tuple[OutboxEntry, BusEvent]] = []
         dropped = 0
         for entry in entries:
@@ -151,35 +161,41 @@ class Outbox:
                 dropped += 1
                 continue
             opened.append((entry, BusEvent(entry.detail_type, detail)))
-        sent = deferred = 0
-        for start in range(0, len(opened), PUT_EVENTS_MAX):
-            batch = opened[start : start + PUT_EVENTS_MAX]
-            taken = self.bus.publish([event for _, event in batch])
-            for (entry, _), ok in zip(batch, taken, strict=True):
-                if ok:
-                    self.store.outbox_done(entry.id)
-                    sent += 1
-                else:
-                    attempts = entry.attempts + 1
-                    backoff = min(self.max_backoff_s, self.retry_s * 2 ** (attempts - 1))
-                    self.store.outbox_later(entry.id, int(now) + backoff, attempts)
-                    deferred += 1
+        sent = 0
+        window_ends = time.monotonic() + RUN_RETRY_WINDOW_S
+        for attempt in range(attempts):
+            if attempt:
+                if time.monotonic() >= window_ends:
+                    break
+                self.sleep(RUN_PAUSE_S * 2 ** (attempt - 1))
+            refused: list[tuple[OutboxEntry, BusEvent]] = []
+            for start in range(0, len(opened), PUT_EVENTS_MAX):
+                batch = opened[start : start + PUT_EVENTS_MAX]
+                taken = self.bus.publish([event for _, event in batch])
+                for (entry, event), ok in zip(batch, taken, strict=True):
+                    if ok:
+                        self.store.outbox_done(entry.id)
+                        sent += 1
+                    else:
+                        refused.append((entry, event))
+            opened = refused
+            if not opened:
+                break
+        for entry, _ in opened:  # refused in every attempt: the next run, after the backoff
+            tries = entry.attempts + 1
+            backoff = min(self.max_backoff_s, self.retry_s * 2 ** (tries - 1))
+            self.store.outbox_later(entry.id, int(now) + backoff, tries)
+        deferred = len(opened)
         for name, n in (("EventsSent", sent), ("EventsDeferred", deferred), ("EventsDropped", dropped)):
             if n:
                 self.report(name, n)
         return SendReport(sent, deferred, dropped)
 
     def drain(self, now: float, limit: int = 200) -> SendReport:
-        """The emitter's run: every entry whose time has come, shard by shard."""
-        total = SendReport()
-        for shard in range(OUTBOX_SHARDS):
-            due = self.store.outbox_due(shard, int(now), limit)
-            if due:
-                got = self.send(due, now)
-                total = SendReport(
-                    total.sent + got.sent, total.deferred + got.deferred, total.dropped + got.dropped
-                )
-        return total
+        """The emitter's run: every entry whose time has come (``limit`` per shard), each put up
+        to :data:`RUN_ATTEMPTS` times in the run before it waits for its backoff."""
+        due = [e for shard in range(OUTBOX_SHARDS) for e in self.store.outbox_due(shard, int(now), limit)]
+        return self.send(due, now, attempts=RUN_ATTEMPTS) if due else SendReport()
 
     def before_erasure(self, owner: str, now: float) -> SendReport:
         """Erasure sends the user's events not sent yet first, once; what EventBridge does not take
