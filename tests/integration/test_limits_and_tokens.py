@@ -65,7 +65,7 @@ def test_wechat_busy_is_retried_then_503(stack: RunningStack) -> None:
     stack.sim_control("/sim/faults", {"path": ISSUE[stack.version], "errcode": -1, "times": 50})
     started = time.monotonic()
     resp = stack.issue_key(token, ALICE)
-    assert resp.status_code == 503
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     assert resp.json()["error"]["wechat_errcode"] == -1
     assert time.monotonic() - started < 12
 
@@ -75,7 +75,7 @@ def test_wechat_down_is_503_after_bounded_retries(stack: RunningStack) -> None:
     stack.sim_control("/sim/faults", {"path": ISSUE[stack.version], "http_status": 502, "times": 50})
     before = stack.calls_to(ISSUE[stack.version])
     resp = stack.issue_key(token, ALICE)
-    assert resp.status_code == 503
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     assert resp.json()["error"]["code"] == "wechat_unavailable"
     assert stack.calls_to(ISSUE[stack.version]) - before == 4
 

@@ -9,6 +9,8 @@ import pytest
 from wxface.wechat import CodeKind, describe, lookup
 from wxface.wechat.catalogue import all_codes, describe_api, is_final
 
+P_GETUSERIDKEY = "/cityservice/face/identify/getuseridkey"
+
 # The seed's callback table ("回调结果说明"), which 1.0 identify_ret reuses.
 SEED_CALLBACK = [
     0, 10001, 10002, 10003, 10004, 10005, 10006, 10007, 10008, 10009, 10010, 10011, 10012, 10013,
@@ -167,6 +169,20 @@ def test_configuration_problems_are_a_generic_502_that_discloses_nothing(errcode
     assert (answered.status, answered.code, answered.wechat_errcode) == (502, "wechat_error", None)
     said = f"{answered.message} {answered.message_zh}".lower()
     assert not any(word in said for word in ("appsecret", "appid", "allow", "ip ", "白名单", "token"))
+
+
+@pytest.mark.parametrize("errcode", [-1, 40001, 40014, 42001])
+def test_every_wechat_503_says_when_to_try_again(errcode: int) -> None:
+    """Found by the fault soak: a key request whose fresh token was refused too (WeChat changed
+    tokens twice within a second) answered 503 without Retry-After."""
+    from wxface.api.errors import WECHAT_RETRY_AFTER_S, from_wechat
+    from wxface.wechat.errors import WeChatUnavailable, error_for_errcode
+
+    for err in (error_for_errcode(P_GETUSERIDKEY, errcode), WeChatUnavailable(P_GETUSERIDKEY, "HTTP 502")):
+        answered = from_wechat(err)
+        assert answered.status == 503
+        assert answered.headers == {"Retry-After": str(WECHAT_RETRY_AFTER_S)}
+    assert from_wechat(error_for_errcode(P_GETUSERIDKEY, 84001)).headers == {}  # not a 503
 
 
 @pytest.mark.parametrize("errcode", [40029, 40163, 40226, 84001, 84002, 84003])

@@ -100,6 +100,10 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
 }  # fmt: skip
 
 
+# A 503 for WeChat (unreachable, busy, a token refused twice) has already spent the client's
+# retries (up to 10 s): a few seconds later is the next sensible try.
+WECHAT_RETRY_AFTER_S: Final = 5
+
 # What a refusal names (the contract's code stays the same; Retry-After says until when).
 _QUOTA_GUARD: Final[dict[str, tuple[str, str]]] = {
     "keys": ("WeChat's budget for new face checks is used up for now; try again later",
@@ -184,11 +188,17 @@ def from_identity(err: InvalidIdentity) -> ApiError:
 
 
 def from_wechat(err: WeChatError) -> ApiError:
+    """WeChat's failure as the contract answers it; every 503 (WeChat unreachable, busy, or its
+    token refused again after the one retry) says when to try again."""
     if isinstance(err, WeChatApiError) and err.info.config_error:
         # The AppID, AppSecret or IP allow-list: the public learns nothing of the configuration
         # (the errcode and its name are in the logs and WeChatErrcodesByEndpoint's records).
         return api_error("wechat_error")
+    status = err.http_status
+    headers = {"Retry-After": str(WECHAT_RETRY_AFTER_S)} if status == 503 else None
     if isinstance(err, WeChatApiError):
         info = err.info
-        return ApiError(err.http_status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode)
-    return api_error(err.code)
+        return ApiError(
+            status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode, headers=headers
+        )
+    return api_error(err.code, headers=headers)

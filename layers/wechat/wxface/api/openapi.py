@@ -20,7 +20,8 @@ _ERRORS = {
     413: "A body over 16 KiB",
     429: "The caller's own rate limit (with Retry-After), or WeChat's quota (45009, 45011)",
     502: "WeChat answered with an errcode the product cannot act on",
-    503: "WeChat unreachable, timing out or busy after bounded retries",
+    503: "WeChat unreachable, timing out or busy after bounded retries, or an AWS failure past the retries "
+    "(with Retry-After)",
 }
 COMMON = (400, 413, 502, 503)
 
