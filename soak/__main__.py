@@ -193,21 +193,35 @@ machine; a run rewrites only its own face API version's section.
 
 FINDINGS = """## What the soak found
 
+In the product (each fixed, with a deterministic test of its own that fails without the fix):
+
+- **A `FaceDataErased` put 118 s after its 204** (2.0, five minutes, seed 7; the contract says
+  90). The emitter runs every minute; one PutEvents refusal (a failed call, or the entry refused
+  on its own) at the run where the event fell due pushed it to the next run, a minute later. The
+  emitter now puts what EventBridge refused again within its run (three attempts, 0.25 s and 0.5 s
+  apart, none started past 4 s): tests/domain/test_events.py,
+  `test_the_emitter_puts_what_eventbridge_refused_again_within_its_run`.
+- **Key requests answered 503 without `Retry-After`** (1.0, five minutes, seed 7: three of them).
+  WeChat changed its access token twice within a second (a token rotation, then every token
+  expired); the request's fresh token was refused too, and WeChat's 503s (`-1`, unreachable, a
+  token refused again) carried no `Retry-After`, unlike AWS's. Every WeChat 503 now says
+  `Retry-After: 5`: tests/unit/test_catalogue.py, `test_every_wechat_503_says_when_to_try_again`.
+
+In the soak's own tools:
+
 - The first three-minute run reported 114 stored results "without an event" and erasures without
   `FaceDataErased`: the events were on the business's queue; the reader (`devstack.ops events`)
   stopped at the first empty receive while messages remained. Fixed in that tool (it reads until
   the queue reports none left), with tests/unit/test_devstack_ops.py.
 - The next run found five pending 2.0 checks still due after a single drain round. The sweeper
-  leaves a check due for its next run when WeChat fails it (which error it met was not recorded:
-  the report now carries every drain round's answers). The drain now runs the schedules until
+  leaves a check due for its next run when WeChat fails it. The drain now runs the schedules until
   nothing is due (the outbox empty, no check due), as a deployment's minute schedule would, only
   sooner.
-- No violation in the product itself: not in the runs above (both face API versions, orders
-  cancelled while their keys were out, the access token, the signing key and, once a run, the
-  runbook's emergency rotation changing under the users), nor in the shorter runs made while the
-  checker grew. The seed fixes what is injected and when, not how the processes interleave: a
-  violation found later becomes a deterministic test of its own, as tests/unit/test_soak_checker.py
-  does for the checker.
+
+The runs above, after the fixes: no violation, in either face API version, with orders cancelled
+while their keys were out, and the access token, the signing key and, once a run, the runbook's
+emergency rotation changing under the users. The seed fixes what is injected and when, not how the
+processes interleave: a later run may meet an interleaving these did not.
 
 What a run does not cover: more than one WeChat day (the quota counters' rollover at Beijing
 midnight is tested on its own), a deployment's real timings (the drain shortens the outbox's
