@@ -11,11 +11,12 @@ import pytest
 
 from tests.support.aws import Deployment, clients
 from tests.support.simulator import APPID, RunningSim
+from tests.support.wechat import ClientConfig, wechat_calls
 from wxface.dal import aws
 from wxface.dal.table import Table
 from wxface.domain.stack_keys import sha256_hex
 from wxface.domain.tokens import LEASE_NAME, SharedTokenReader, StoredToken, refresh_token
-from wxface.wechat import ClientConfig, WeChatClient, WeChatUnavailable
+from wxface.wechat.errors import WeChatUnavailable
 
 
 class Refresher:
@@ -23,7 +24,7 @@ class Refresher:
 
     def __init__(self, dep: Deployment, sim: RunningSim) -> None:
         self.dep = dep
-        self.client = WeChatClient(ClientConfig(base_url=sim.url, fallback_base_url=None))
+        self.client = wechat_calls(ClientConfig.of(base_url=sim.url, fallback_base_url=None))
         self.payloads: list[dict[str, Any]] = []
 
     def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.support.aws import clients, create_table
 from tests.support.handlers import Context
 from tests.support.memory import MemoryIdempotency, MemoryStore
 from tests.support.simulator import RunningSim
+from tests.support.wechat import Calls
 from wxface.answers import ResultAnswer
 from wxface.dal.records import Store
 from wxface.dal.table import Table
@@ -27,7 +28,6 @@ from wxface.domain.orders import OrderPolicy, Orders
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey, SealingKey
-from wxface.wechat import WeChatClient
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Domain:
     """The use cases as a container builds them, on one backend, one WeChat, one data key."""
 
     backend: Backend
-    wechat: WeChatClient
+    wechat: Calls
     sim: RunningSim
     data_key: DataKey
     version: Literal[1, 2] = 2
@@ -221,7 +221,7 @@ class Domain:
 def domain(
     request: pytest.FixtureRequest,
     backend: Backend,
-    client: WeChatClient,
+    client: Calls,
     fresh_sim: RunningSim,
     data_key: DataKey,
 ) -> Domain:
@@ -229,12 +229,12 @@ def domain(
 
 
 @pytest.fixture
-def v1(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+def v1(backend: Backend, client: Calls, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
     """Face API 1.0 only (for rules that exist only there)."""
     return Domain(backend, client, fresh_sim, data_key, version=1)
 
 
 @pytest.fixture
-def v2(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+def v2(backend: Backend, client: Calls, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
     """Face API 2.0 only."""
     return Domain(backend, client, fresh_sim, data_key, version=2)

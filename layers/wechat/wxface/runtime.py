@@ -23,7 +23,6 @@ from .domain.stack_keys import (
 from .domain.tokens import SharedTokenReader
 from .observability import aws_latency, quota_used, wechat_event, wechat_latency
 from .settings import settings
-from .wechat.client import ClientConfig, WeChatClient
 
 # Every AWS call of this container's clients is timed (latency metrics, per service and operation).
 aws.observe_calls(aws_latency)
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
     from .domain.orders import Orders
     from .domain.results import ResultLookup
     from .domain.sessions import Session, SessionVerifier
+    from .domain.wechat_calls import WeChatCalls
+    from .wechat.transport import WeChatTransport
 
 
 @cache
@@ -148,43 +149,54 @@ def invoke_refresher(payload: dict[str, Any]) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {"ok": False}
 
 
-def _client_config() -> ClientConfig:
+@cache
+def wechat_transport() -> WeChatTransport:
+    """One pooled connection to WeChat per container, shared by every kind of call."""
+    from .wechat.transport import TransportConfig, WeChatTransport
+
     s = settings()
-    return ClientConfig(
-        base_url=s.wechat_base_url,
-        fallback_base_url=s.wechat_fallback_base_url,
-        connect_timeout=s.wechat_connect_timeout,
-        read_timeout=s.wechat_read_timeout,
-        total_budget=s.wechat_total_budget,
+    return WeChatTransport(
+        TransportConfig(
+            base_url=s.wechat_base_url,
+            fallback_base_url=s.wechat_fallback_base_url,
+            connect_timeout=s.wechat_connect_timeout,
+            read_timeout=s.wechat_read_timeout,
+        )
     )
 
 
-@cache
-def wechat() -> WeChatClient:
-    """The API functions' client: tokens come from SSM, written by the refresher."""
+def _calls(*, tokens: bool, guarded: bool) -> WeChatCalls:
+    from .domain.wechat_calls import CallPolicy, WeChatCalls
+
     s = settings()
     reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(
-        _client_config(),
-        tokens=reader,
-        observer=wechat_event,
-        admit=quota_guard().admit,
+    return WeChatCalls(
+        wechat_transport(),
+        CallPolicy(total_budget=s.wechat_total_budget),
+        tokens=reader if tokens else None,
+        guard=quota_guard() if guarded else None,
+        observe=wechat_event,
         timing=wechat_latency,
     )
 
 
 @cache
-def wechat_without_token() -> WeChatClient:
-    """The refresher's client: stable_token authenticates with the AppSecret (not counted)."""
-    return WeChatClient(_client_config(), observer=wechat_event, timing=wechat_latency)
+def wechat() -> WeChatCalls:
+    """The API functions' calls: tokens from SSM (written by the refresher), counted by the
+    quota guard."""
+    return _calls(tokens=True, guarded=True)
 
 
 @cache
-def login_client() -> WeChatClient:
-    """The session function's client: jscode2session, counted by the quota guard."""
-    return WeChatClient(
-        _client_config(), observer=wechat_event, admit=quota_guard().admit, timing=wechat_latency
-    )
+def wechat_without_token() -> WeChatCalls:
+    """The refresher's calls: stable_token authenticates with the AppSecret (not counted)."""
+    return _calls(tokens=False, guarded=False)
+
+
+@cache
+def login_client() -> WeChatCalls:
+    """The session function's calls: jscode2session (no token), counted by the quota guard."""
+    return _calls(tokens=False, guarded=True)
 
 
 # --- the use cases ----------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from ..identity import (
     normalize_id_card_number,
     normalize_name,
 )
-from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatError
 from .errors import (
     Forbidden,
@@ -36,6 +35,7 @@ from .errors import (
 from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -78,7 +78,7 @@ def issue_key(
     biz_ref: str | None = None,
     policy: IssuancePolicy,
     table: Store,
-    wechat: WeChatClient,
+    wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
     now: float | None = None,
@@ -217,7 +217,7 @@ def issue_key_for_order(
     *,
     policy: IssuancePolicy,
     table: Store,
-    wechat: WeChatClient,
+    wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
     order_key: Callable[[], SealingKey],
@@ -264,7 +264,7 @@ class KeyIssuance:
 
     policy: IssuancePolicy
     table: Store
-    wechat: WeChatClient
+    wechat: WeChatCalls
     data_key: DataKey
     idempotent_calls: Callable[[], IdempotentCalls]
     sealing_key: Callable[[], SealingKey]

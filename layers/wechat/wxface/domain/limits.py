@@ -10,13 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..dal.records import Store
+from ..wechat.endpoints import (
+    P_GETIMAGE,
+    P_GETINFO,
+    P_GETUSERIDKEY,
+    P_GETVERIFYID,
+    P_JSCODE2SESSION,
+    P_QUERYVERIFYINFO,
+)
 from .errors import QuotaGuardRefused, RateLimited, Refused, SessionEnded
 
 if TYPE_CHECKING:
@@ -174,23 +180,12 @@ def wechat_day(now: float) -> tuple[str, int]:
 
 
 Priority = Literal["bound", "new", "photo", "unbound", "background"]
-# What the WeChat call that runs now is for (set by the use case around the call; the guard reads
-# it): a lookup of a face check bound to a key issued here ("bound", refused last), a new key or
-# login ("new"), the verification photo of a passed order for the business's servers ("photo": no
-# face check waits for it; refused from ``photo_percent``), a lookup with no key here ("unbound",
-# refused first), or the 2.0 sweep's lookup of a result nobody asked for ("background": no user
-# waits for it; refused as early as unbound).
-_PRIORITY: ContextVar[Priority | None] = ContextVar("wxface_quota_priority", default=None)
-
-
-@contextmanager
-def admitted_as(priority: Priority) -> Iterator[None]:
-    """Run the WeChat calls inside with this priority at the quota guard."""
-    token = _PRIORITY.set(priority)
-    try:
-        yield
-    finally:
-        _PRIORITY.reset(token)
+# What a WeChat call is for (the use case says so with the call; the guard reads it): a lookup of
+# a face check bound to a key issued here ("bound", refused last), a new key or login ("new", the
+# default for the guarded endpoints), the verification photo of a passed order for the business's
+# servers ("photo": no face check waits for it; refused from ``photo_percent``), a lookup with no
+# key here ("unbound", refused first), or the 2.0 sweep's lookup of a result nobody asked for
+# ("background": no user waits for it; refused as early as unbound).
 
 
 @dataclass(frozen=True)
@@ -213,9 +208,7 @@ class QuotaPolicy:
     hourly_share: float = 3.0
     # Endpoints whose calls start something new (by default "new"); the others are lookups
     # (by default "bound").
-    guarded: frozenset[str] = frozenset(
-        {"/cityservice/face/identify/getuseridkey", "/cityservice/face/identify/getverifyid"}
-    )
+    guarded: frozenset[str] = frozenset({P_GETUSERIDKEY, P_GETVERIFYID})
 
     def hourly(self, endpoint: str) -> int:
         quota = self.daily.get(endpoint, 0)
@@ -247,12 +240,12 @@ class QuotaPolicy:
 
 # What a refusal at each endpoint refuses, for its message.
 _REFUSED: Mapping[str, Refused] = {
-    "/cityservice/face/identify/getuseridkey": "keys",
-    "/cityservice/face/identify/getverifyid": "keys",
-    "/cityservice/face/identify/getinfo": "lookups",
-    "/cityservice/face/identify/queryverifyinfo": "lookups",
-    "/cityservice/face/identify/getimage": "photos",
-    "/sns/jscode2session": "logins",
+    P_GETUSERIDKEY: "keys",
+    P_GETVERIFYID: "keys",
+    P_GETINFO: "lookups",
+    P_QUERYVERIFYINFO: "lookups",
+    P_GETIMAGE: "photos",
+    P_JSCODE2SESSION: "logins",
 }
 
 
@@ -276,10 +269,11 @@ class QuotaGuard:
     _previous: dict[tuple[str, str], int] = field(default_factory=dict)  # last hour's count, read once
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, endpoint: str) -> None:
+    def admit(self, endpoint: str, priority: Priority | None = None) -> None:
         """Count one call to ``endpoint``; :class:`QuotaGuardRefused` past the threshold of the
-        call's priority in this hour's budget or today's quota."""
-        priority = _PRIORITY.get() or ("new" if endpoint in self.policy.guarded else "bound")
+        call's ``priority`` (by default "new" for the guarded endpoints, else "bound") in this
+        hour's budget or today's quota."""
+        priority = priority or ("new" if endpoint in self.policy.guarded else "bound")
         what = _REFUSED.get(endpoint, "calls")
         now = self.clock()
         day, day_left = wechat_day(now)

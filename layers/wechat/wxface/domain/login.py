@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from ..answers import SessionAnswer
 from ..dal.records import Store
-from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatLoginCodeError
 from .limits import Limit, add_count, charge, sliding_count
 from .sessions import issue_session
 from .stack_keys import DataKey, SigningKey
 from .tokens import with_app_secret
+from .wechat_calls import WeChatCalls
 
 REFUSED_CODES = "login-refused"  # per client address: codes WeChat refused (40029, 40163)
 
@@ -36,7 +36,7 @@ def log_in(
     policy: LoginPolicy,
     table: Store,
     data_key: DataKey,
-    wechat: WeChatClient,
+    wechat: WeChatCalls,
     app_secret: Callable[[bool], str],
     signing_keys: Callable[[], Sequence[SigningKey]],
     now: float | None = None,
@@ -70,7 +70,7 @@ class Login:
     policy: LoginPolicy
     table: Store
     data_key: DataKey
-    wechat: WeChatClient
+    wechat: WeChatCalls
     app_secret: Callable[[bool], str]
     signing_keys: Callable[[], Sequence[SigningKey]]
 

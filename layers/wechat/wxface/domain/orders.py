@@ -33,7 +33,6 @@ from ..answers import (
 )
 from ..dal.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, Store, UserErased
 from ..identity import normalize_id_card_number, normalize_name
-from ..wechat.client import WeChatClient
 from .errors import (
     InvalidRequest,
     NotFound,
@@ -44,8 +43,8 @@ from .errors import (
     SessionEnded,
 )
 from .issuance import checked_biz_ref
-from .limits import admitted_as
 from .stack_keys import DataKey, SealBroken, SealingKey
+from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -137,7 +136,7 @@ class Orders:
     table: Store
     data_key: DataKey
     order_key: Callable[[], SealingKey]
-    wechat: Callable[[], WeChatClient]  # the photo route's (built on first need)
+    wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)
     idempotent_calls: Callable[[], IdempotentCalls]
 
     def create(
@@ -298,13 +297,13 @@ class Orders:
             ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
         except SealBroken:
             raise PhotoExpired from None  # unusable (altered, or sealed under a replaced key)
-        with admitted_as("photo"):
-            image = self.wechat().get_image(
-                str(ticket["verify_id"]),
-                str(ticket["out_seq_no"]),
-                str(ticket["cert_hash"]),
-                str(ticket["openid"]),
-            )
+        image = self.wechat().get_image(
+            str(ticket["verify_id"]),
+            str(ticket["out_seq_no"]),
+            str(ticket["cert_hash"]),
+            str(ticket["openid"]),
+            priority="photo",
+        )
         self._record(order.owner, PHOTO_ROUTE, "photo_fetched", at, order_id)
         return PhotoAnswer(content_type=content_type(image), image_base64=base64.b64encode(image).decode())
 

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from ..dal.params import ParameterMissing, read_secure, write_secure
 from ..dal.records import Store
-from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatCredentialsRejected, WeChatUnavailable
 from ..wechat.models import AccessToken
 from .stack_keys import sha256_hex
+from .wechat_calls import WeChatCalls
 
 logger = logging.getLogger("wxface.tokens")
 
@@ -148,7 +148,7 @@ def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T]) -> T:
 
 
 def refresh_token(
-    client: WeChatClient,
+    client: WeChatCalls,
     app_id: str,
     app_secret_param: str,
     token_param: str,
