@@ -136,15 +136,32 @@ def run() -> None:
     keys = (SigningKey("k", b"k" * 32),)
     data_key = DataKey(b"d" * 32)
     sealing = SealingKey(b"s" * 32)
+
     # This process is one warm container: its singletons answer from the stubs.
+    class WarmKeys:  # the key material as a warm container's cache holds it
+        def data_key(self) -> DataKey:
+            return data_key
+
+        def sealing_key(self) -> SealingKey:
+            return sealing
+
+        def order_key(self) -> SealingKey:
+            return sealing
+
+        def signing_keys(self, force: bool = False) -> tuple[SigningKey, ...]:
+            return keys
+
+    class WarmParams:  # the AppSecret, cached
+        def read(self, name: str, *, max_age: int, force: bool = False) -> str:
+            return "secret"
+
     vars(runtime).update(
         wechat=lambda: client,
         login_client=lambda: client,
         table=lambda: table,
-        signing_keys=lambda force=False: keys,
+        keys=lambda: WarmKeys(),
         data_key=lambda: data_key,
-        sealing_key=lambda: sealing,
-        app_secret=lambda force=False: "secret",
+        params=lambda: WarmParams(),
         prefetch_for_keys=lambda: None,  # warm, these are cache look-ups
         prefetch_for_results=lambda: None,
         prefetch_for_login=lambda: None,
