@@ -76,9 +76,10 @@ def verify_session(token: str) -> Session:
 
 @cache
 def idempotent_calls() -> IdempotentCalls:
+    from .dal.idempotency import IdempotencyTable
     from .domain.idempotency import IdempotentCalls
 
-    return IdempotentCalls.on_table(settings().table_name, aws.dynamodb())
+    return IdempotentCalls(IdempotencyTable(settings().table_name, aws.dynamodb()))
 
 
 @cache
@@ -211,7 +212,7 @@ def issuance() -> KeyIssuance:
         table(),
         wechat(),
         data_key(),
-        idempotent_calls=idempotent_calls,
+        idempotent_calls=idempotent_calls(),
         sealing_key=keys().sealing_key,
         issued=lambda: metric("KeysIssued"),
         order_key=keys().order_key if s.identity_source != "user" else None,
@@ -229,7 +230,7 @@ def orders() -> Orders:
         retention_s=s.result_retention_s,
         audit_retention_s=s.audit_retention_s,
     )
-    return Orders(policy, table(), data_key(), keys().order_key, wechat, idempotent_calls)
+    return Orders(policy, table(), data_key(), keys().order_key, wechat, idempotent_calls())
 
 
 @cache
@@ -245,7 +246,7 @@ def results() -> ResultLookup:
         lookups_per_hour=s.lookup_limit_per_hour,
         audit_retention_s=s.audit_retention_s,
         api_version=s.face_api_version,
-        forget_idempotency=lambda owner: idempotent_calls().erase(owner),
+        forget_idempotency=idempotent_calls().erase,
         sealing_key=keys().sealing_key,
         outbox=outbox(),
     )

@@ -258,15 +258,15 @@ def issue_key_for_order(
 class KeyIssuance:
     """``POST /v1/face/keys`` as one call: the key, at most once per ``Idempotency-Key``.
 
-    ``idempotent_calls`` builds the idempotency store on first need (only requests that carry a
-    key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
+    ``idempotent_calls`` sets Powertools' Idempotency up on first need (only requests that carry
+    a key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
     """
 
     policy: IssuancePolicy
     table: Store
     wechat: WeChatCalls
     data_key: DataKey
-    idempotent_calls: Callable[[], IdempotentCalls]
+    idempotent_calls: IdempotentCalls
     sealing_key: Callable[[], SealingKey]
     issued: Callable[[], None] = lambda: None
     order_key: Callable[[], SealingKey] | None = None  # opens the orders' identities
@@ -343,7 +343,7 @@ class KeyIssuance:
             epoch=caller.epoch,
             body=body,
             data_key=self.data_key,
-            calls=self.idempotent_calls(),
+            calls=self.idempotent_calls,
             work=work,
             still_valid=lambda: check_not_erased(self.table, owner, caller),
             context=context,

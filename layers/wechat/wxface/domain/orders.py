@@ -137,7 +137,7 @@ class Orders:
     data_key: DataKey
     order_key: Callable[[], SealingKey]
     wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)
-    idempotent_calls: Callable[[], IdempotentCalls]
+    idempotent_calls: IdempotentCalls
 
     def create(
         self,
@@ -187,7 +187,7 @@ class Orders:
                 epoch=epoch,
                 body=body,
                 data_key=self.data_key,
-                calls=self.idempotent_calls(),
+                calls=self.idempotent_calls,
                 work=work,
                 still_valid=still_valid,
                 context=context,
