@@ -19,7 +19,6 @@ from tests.support.simulator import RunningSim
 from tests.support.wechat import Calls
 from wxface.answers import ResultAnswer
 from wxface.dal.idempotency import IdempotencyTable
-from wxface.dal.records import Store
 from wxface.dal.table import Table
 from wxface.domain.events import BusEvent, Outbox
 from wxface.domain.idempotency import IdempotentCalls
@@ -28,6 +27,7 @@ from wxface.domain.orders import OrderPolicy, Orders
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey, SealingKey
+from wxface.ports.store import Store
 
 
 @dataclass

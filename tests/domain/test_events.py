@@ -15,10 +15,11 @@ from tests.support.events import COMPLETED_DETAIL_FIELDS
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
 from tests.support.wechat import wechat_calls
-from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
 from wxface.domain.errors import NoResult, QuotaGuardRefused
 from wxface.domain.events import ERASED_DELAY_S, RUN_ATTEMPTS, RUN_PAUSE_S
 from wxface.domain.limits import QuotaGuard, QuotaPolicy
+from wxface.ports.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck
+from wxface.ports.store import Store
 
 QUERY = "/cityservice/face/identify/queryverifyinfo"
 LATER = 12 * 3600  # every entry is due by then, none past its retention (a day here)

@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
-from wxface.dal.records import (
+from wxface.ports.idempotency import RecordErased, current_owner, current_writer
+from wxface.ports.records import (
     AuditEntry,
     KeyRecord,
     OrderChange,
@@ -35,7 +36,6 @@ from wxface.dal.records import (
     UserErased,
     shard_of,
 )
-from wxface.ports.idempotency import RecordErased, current_owner, current_writer
 
 
 @dataclass

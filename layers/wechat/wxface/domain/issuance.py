@@ -7,10 +7,9 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..dal.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, Store, UserErased
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -19,6 +18,8 @@ from ..identity import (
     normalize_id_card_number,
     normalize_name,
 )
+from ..ports.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, UserErased
+from ..ports.store import Keys, OrderRecords, Users
 from ..wechat.errors import WeChatError
 from .errors import (
     Forbidden,
@@ -52,6 +53,10 @@ def checked_biz_ref(biz_ref: str | None) -> None:
         raise InvalidBizRef
 
 
+class IssuanceStore(Keys, OrderRecords, Users, Protocol):
+    """What issuing a key needs of the table: the key (and its pending check), the order it comes from, the user's limits and erasure epoch."""
+
+
 @dataclass(frozen=True)
 class IssuancePolicy:
     api_version: Literal[1, 2]
@@ -77,7 +82,7 @@ def issue_key(
     *,
     biz_ref: str | None = None,
     policy: IssuancePolicy,
-    table: Store,
+    table: IssuanceStore,
     wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
@@ -216,7 +221,7 @@ def issue_key_for_order(
     order_id: str,
     *,
     policy: IssuancePolicy,
-    table: Store,
+    table: IssuanceStore,
     wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
@@ -263,7 +268,7 @@ class KeyIssuance:
     """
 
     policy: IssuancePolicy
-    table: Store
+    table: IssuanceStore
     wechat: WeChatCalls
     data_key: DataKey
     idempotent_calls: IdempotentCalls

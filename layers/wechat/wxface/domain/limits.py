@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ..dal.records import Store
+from ..ports.store import Counters, Users
 from ..wechat.endpoints import (
     P_GETIMAGE,
     P_GETINFO,
@@ -52,7 +52,7 @@ class Charge:
     give_back: Callable[[], None]
 
 
-def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
+def charge(table: Counters, limit: Limit, subject: str, now: float) -> Charge:
     """Count one request of ``subject`` (an HMAC of an address, never a value in clear), or
     refuse it: a sliding window, the previous window's count weighed by the share of it still
     inside the last ``window_s`` (so a script gets the allowance once, not twice, across a
@@ -81,20 +81,20 @@ def _room_again(limit: Limit, previous: int, current: int, now: float) -> int:
     return min(window_end, max(1, math.ceil((1 - spare / previous - elapsed) * window_s)))
 
 
-def sliding_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> float:
+def sliding_count(table: Counters, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> float:
     """The sliding-window estimate of ``scope``'s count for ``subject`` (one read)."""
     window = int(now // window_s)
     current, previous = table.counters([f"{scope}#{subject}#{window}", f"{scope}#{subject}#{window - 1}"])
     return previous * (1 - (now - window * window_s) / window_s) + current
 
 
-def add_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> None:
+def add_count(table: Counters, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> None:
     """Count one event of ``scope`` for ``subject`` in the current window (never refused)."""
     window = int(now // window_s)
     table.reserve(f"{scope}#{subject}#{window}", 1, below=None, ttl=(window + 2) * window_s)
 
 
-def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: float) -> Charge:
+def charge_user(table: Users, limit: Limit, owner: str, session: Session, now: float) -> Charge:
     """Count one request of a signed-in user (``owner``: the openid's HMAC) against ``limit``,
     in the same write that checks their session was not ended by an erasure (the session's
     erasure epoch is still the user's).
@@ -144,7 +144,7 @@ def bound_by_key(lookups_of_key: int | None) -> Priority:
     return "bound" if bound else "unbound"
 
 
-def bound_by_credits(table: Store, owner: str, session: Session, now: float) -> Priority:
+def bound_by_credits(table: Users, owner: str, session: Session, now: float) -> Priority:
     """1.0 (a ``verify_result`` names its key only in WeChat's answer): the user's WeChat
     lookups are counted in their own item (one write per lookup that reaches WeChat), and a
     lookup is bound while those of the last two hours stay within :data:`BOUND_LOOKUPS_PER_KEY`
@@ -165,7 +165,7 @@ def bound_by_credits(table: Store, owner: str, session: Session, now: float) -> 
     return "bound" if used <= BOUND_LOOKUPS_PER_KEY * counted.recent_keys else "unbound"
 
 
-def check_not_erased(table: Store, owner: str, session: Session) -> None:
+def check_not_erased(table: Users, owner: str, session: Session) -> None:
     """:class:`SessionEnded` if an erasure of the user began after ``session`` was issued (one
     consistent read; for answers given without a write that would check it, such as a replay)."""
     if table.erasure_epoch(owner) > session.epoch:
@@ -260,7 +260,7 @@ class QuotaGuard:
     over_alarm)`` hears the share of the daily quota used after every reservation (the alarm).
     """
 
-    table: Store
+    table: Counters
     policy: QuotaPolicy
     report: Callable[[str, float, bool], None]
     clock: Callable[[], float]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..answers import SessionAnswer
-from ..dal.records import Store
+from ..ports.store import Counters, Users
 from ..wechat.errors import WeChatLoginCodeError
 from .limits import Limit, add_count, charge, sliding_count
 from .sessions import issue_session
@@ -16,6 +17,10 @@ from .tokens import with_app_secret
 from .wechat_calls import WeChatCalls
 
 REFUSED_CODES = "login-refused"  # per client address: codes WeChat refused (40029, 40163)
+
+
+class LoginStore(Counters, Users, Protocol):
+    """What a login needs of the table: the per-address counters and the user's erasure epoch."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ def log_in(
     address: str,
     *,
     policy: LoginPolicy,
-    table: Store,
+    table: LoginStore,
     data_key: DataKey,
     wechat: WeChatCalls,
     app_secret: Callable[[bool], str],
@@ -68,7 +73,7 @@ class Login:
     """``POST /v1/session`` as one call."""
 
     policy: LoginPolicy
-    table: Store
+    table: LoginStore
     data_key: DataKey
     wechat: WeChatCalls
     app_secret: Callable[[bool], str]

@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..answers import (
     OPENID_PATTERN,
@@ -31,8 +31,9 @@ from ..answers import (
     PhotoAnswer,
     ResultAnswer,
 )
-from ..dal.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, Store, UserErased
 from ..identity import normalize_id_card_number, normalize_name
+from ..ports.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, UserErased
+from ..ports.store import Audit, OrderRecords, Results, Users
 from .errors import (
     InvalidRequest,
     NotFound,
@@ -118,6 +119,10 @@ def after_result(
     return OrderChange(moved, order.rev)
 
 
+class OrderStore(OrderRecords, Results, Users, Audit, Protocol):
+    """What the orders need of the table: the orders, their results, the user's erasure epoch, the audit trail."""
+
+
 @dataclass(frozen=True)
 class OrderPolicy:
     api_version: Literal[1, 2]
@@ -133,7 +138,7 @@ class Orders:
     /v1/face/photos/{order_id}``: the business's servers, authorised by IAM at the API."""
 
     policy: OrderPolicy
-    table: Store
+    table: OrderStore
     data_key: DataKey
     order_key: Callable[[], SealingKey]
     wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)

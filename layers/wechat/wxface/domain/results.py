@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import (
+from ..ports.records import (
     OUTBOX_SHARDS,
     AuditEntry,
     KeyRecord,
@@ -19,10 +19,10 @@ from ..dal.records import (
     OrderChanged,
     OrderPhoto,
     PendingCheck,
-    Store,
     StoredResult,
     UserErased,
 )
+from ..ports.store import Store
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import (

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..dal.records import Store
 from ..ports.params import ParameterMissing, Refresher, SecureParams
+from ..ports.store import Leases
 from ..wechat.errors import WeChatApiError, WeChatCredentialsRejected, WeChatUnavailable
 from ..wechat.models import AccessToken
 from .stack_keys import sha256_hex
@@ -60,7 +60,7 @@ class SharedTokenReader:
         self,
         params: SecureParams,
         param: str,
-        table: Store,
+        table: Leases,
         refresher: Refresher,
         *,
         cache_s: int = 60,
