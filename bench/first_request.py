@@ -141,10 +141,10 @@ def cases(stack: RunningStack, table: str) -> list[Case]:
 
     def lookup_job() -> dict[str, Any]:
         from tests.support.simulator import SimTokens
+        from tests.support.wechat import ClientConfig, wechat_calls
         from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
-        from wxface.wechat import ClientConfig, WeChatClient
 
-        client = WeChatClient(ClientConfig(base_url=sim, fallback_base_url=None), tokens=SimTokens(sim))
+        client = wechat_calls(ClientConfig.of(base_url=sim, fallback_base_url=None), tokens=SimTokens(sim))
         issued = client.get_verify_id(*CAROL, "o-base")
         stack.sim_control("/sim/verify", {"openid": "o-base", "verify_id": issued.verify_id})
         body = {

@@ -89,6 +89,7 @@ def run() -> None:
     import jwt
     from botocore.stub import Stubber
 
+    from tests.support.wechat import ClientConfig, wechat_calls
     from wxface import runtime
     from wxface.dal import aws
     from wxface.dal.table import Table
@@ -96,9 +97,9 @@ def run() -> None:
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
     from wxface.domain.sessions import issue_session
     from wxface.domain.stack_keys import DataKey, SealingKey, SigningKey, sha256_hex
+    from wxface.domain.wechat_calls import WeChatCalls
     from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
     from wxface.settings import DEFAULT_DAILY_QUOTAS
-    from wxface.wechat import ClientConfig, WeChatClient
 
     ddb = boto3.client("dynamodb")  # the baselines': plain boto3
     base_stub = Stubber(ddb)
@@ -129,21 +130,38 @@ def run() -> None:
         quota_calls[endpoint] = made + 1
 
     transport = httpx.MockTransport(wechat_answer)
-    config = ClientConfig(base_url=WECHAT, fallback_base_url=None)
-    client = WeChatClient(config, tokens=FixedToken(), transport=transport, admit=guard.admit)
+    config = ClientConfig.of(base_url=WECHAT, fallback_base_url=None)
+    client = wechat_calls(config, tokens=FixedToken(), transport=transport, guard=guard)
     plain = httpx.Client(transport=transport)  # the baselines' own httpx client
     keys = (SigningKey("k", b"k" * 32),)
     data_key = DataKey(b"d" * 32)
     sealing = SealingKey(b"s" * 32)
+
     # This process is one warm container: its singletons answer from the stubs.
+    class WarmKeys:  # the key material as a warm container's cache holds it
+        def data_key(self) -> DataKey:
+            return data_key
+
+        def sealing_key(self) -> SealingKey:
+            return sealing
+
+        def order_key(self) -> SealingKey:
+            return sealing
+
+        def signing_keys(self, force: bool = False) -> tuple[SigningKey, ...]:
+            return keys
+
+    class WarmParams:  # the AppSecret, cached
+        def read(self, name: str, *, max_age: int, force: bool = False) -> str:
+            return "secret"
+
     vars(runtime).update(
         wechat=lambda: client,
         login_client=lambda: client,
         table=lambda: table,
-        signing_keys=lambda force=False: keys,
+        keys=lambda: WarmKeys(),
         data_key=lambda: data_key,
-        sealing_key=lambda: sealing,
-        app_secret=lambda force=False: "secret",
+        params=lambda: WarmParams(),
         prefetch_for_keys=lambda: None,  # warm, these are cache look-ups
         prefetch_for_results=lambda: None,
         prefetch_for_login=lambda: None,
@@ -166,9 +184,9 @@ def run() -> None:
     spans = Spans()
     spans.wrap(Table, "take", "the per-user counter (UpdateItem; the key limit needs it)")
     spans.wrap(
-        WeChatClient,
+        WeChatCalls,
         "get_verify_id",
-        "the WeChat call through the client (quota guard, typed models, retries)",
+        "the WeChat call under the calling policy (quota guard, token, typed models, retries)",
     )
     spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
     spans.wrap(issuance, "issue_key", "issuance")

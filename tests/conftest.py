@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.aws import Deployment, clients, create_table, fresh_container
 from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
-from wxface.wechat import WeChatClient
+from tests.support.wechat import Calls, wechat_calls
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,8 +36,8 @@ def tokens(fresh_sim: RunningSim) -> SimTokens:
 
 
 @pytest.fixture
-def client(fresh_sim: RunningSim, tokens: SimTokens) -> Iterator[WeChatClient]:
-    with WeChatClient(fast_config(fresh_sim.url), tokens=tokens) as c:
+def client(fresh_sim: RunningSim, tokens: SimTokens) -> Iterator[Calls]:
+    with wechat_calls(fast_config(fresh_sim.url), tokens=tokens) as c:
         yield c
 
 

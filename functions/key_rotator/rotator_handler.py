@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability
+from wxface import observability, runtime
 from wxface.domain.stack_keys import rotate_signing_keys
 from wxface.jobs import job_entry
 from wxface.settings import settings
@@ -30,6 +30,7 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = settings()
     emergency = isinstance(event, dict) and event.get("emergency") is True
     result = rotate_signing_keys(
+        runtime.params(),
         s.signing_key_param,
         int(time.time()),
         activation_delay_s=s.key_cache_s + min(MARGIN_S, s.key_cache_s),

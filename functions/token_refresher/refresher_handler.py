@@ -20,6 +20,7 @@ def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = event.get("refused_token_sha256") if isinstance(event, dict) else None
     result = refresh_token(
         runtime.wechat_without_token(),
+        runtime.params(),
         s.app_id,
         s.app_secret_param,
         s.access_token_param,

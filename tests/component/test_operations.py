@@ -12,6 +12,7 @@ import pytest
 from tests.support.aws import Deployment, clients, fresh_container
 from tests.support.handlers import Context, event, load, login, refresh
 from tests.support.simulator import RunningSim
+from tests.support.wechat import ClientConfig, wechat_calls
 from wxface import runtime
 from wxface.api.errors import from_domain
 from wxface.dal.params import write_secure
@@ -19,7 +20,6 @@ from wxface.dal.table import Table
 from wxface.domain.errors import DomainError
 from wxface.domain.results import ResultLookup, latest
 from wxface.domain.sessions import Session
-from wxface.wechat import ClientConfig, WeChatClient
 
 
 def emf(captured: str) -> list[dict[str, Any]]:
@@ -160,7 +160,9 @@ def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
     )
 
     table, data_key = Table(deployment.table), runtime.data_key()
-    lookup = ResultLookup(table, WeChatClient(ClientConfig(base_url=fresh_sim.url)), data_key, retention_s=60)
+    lookup = ResultLookup(
+        table, wechat_calls(ClientConfig.of(base_url=fresh_sim.url)), data_key, retention_s=60
+    )
     caller = Session("o-retention", int(time.time()) - 60)
     assert latest(caller, table=table, data_key=data_key).passed is True
     later = 10**10  # far past any retention, while the items are still in the table

@@ -11,11 +11,14 @@ import pytest
 
 from tests.support.aws import Deployment, clients
 from tests.support.simulator import APPID, RunningSim
+from tests.support.wechat import ClientConfig, wechat_calls
 from wxface.dal import aws
+from wxface.dal.params import SsmParams
 from wxface.dal.table import Table
 from wxface.domain.stack_keys import sha256_hex
 from wxface.domain.tokens import LEASE_NAME, SharedTokenReader, StoredToken, refresh_token
-from wxface.wechat import ClientConfig, WeChatClient, WeChatUnavailable
+from wxface.ports.params import Refresher as RefresherPort
+from wxface.wechat.errors import WeChatUnavailable
 
 
 class Refresher:
@@ -23,13 +26,14 @@ class Refresher:
 
     def __init__(self, dep: Deployment, sim: RunningSim) -> None:
         self.dep = dep
-        self.client = WeChatClient(ClientConfig(base_url=sim.url, fallback_base_url=None))
+        self.client = wechat_calls(ClientConfig.of(base_url=sim.url, fallback_base_url=None))
         self.payloads: list[dict[str, Any]] = []
 
-    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def run_now(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.payloads.append(payload)
         return refresh_token(
             self.client,
+            SsmParams(),
             APPID,
             self.dep.secret_param,
             f"{self.dep.path}/access-token",
@@ -43,8 +47,10 @@ def ssm_calls() -> list[str]:
     return seen
 
 
-def reader(dep: Deployment, refresher: Refresher, cache_s: int = 60) -> SharedTokenReader:
-    return SharedTokenReader(f"{dep.path}/access-token", Table(dep.table), refresher, cache_s=cache_s)
+def reader(dep: Deployment, refresher: RefresherPort, cache_s: int = 60) -> SharedTokenReader:
+    return SharedTokenReader(
+        SsmParams(), f"{dep.path}/access-token", Table(dep.table), refresher, cache_s=cache_s
+    )
 
 
 def stored(dep: Deployment) -> StoredToken:
@@ -55,11 +61,11 @@ def stored(dep: Deployment) -> StoredToken:
 def test_refresher_writes_only_when_the_token_changed(deployment: Deployment, fresh_sim: RunningSim) -> None:
     fresh_sim.control("/sim/expire-tokens")
     refresher = Refresher(deployment, fresh_sim)
-    first = refresher({})
+    first = refresher.run_now({})
     assert first["changed"] is True and first["forced"] is False
     ssm = clients(deployment.endpoint)["ssm"]
     version = ssm.get_parameter(Name=f"{deployment.path}/access-token")["Parameter"]["Version"]
-    assert refresher({})["changed"] is False
+    assert refresher.run_now({})["changed"] is False
     assert ssm.get_parameter(Name=f"{deployment.path}/access-token")["Parameter"]["Version"] == version
     param = ssm.describe_parameters(
         ParameterFilters=[{"Key": "Name", "Values": [f"{deployment.path}/access-token"]}]
@@ -67,7 +73,7 @@ def test_refresher_writes_only_when_the_token_changed(deployment: Deployment, fr
     assert param["Parameters"][0]["Type"] == "SecureString"
     # In the last 5 minutes WeChat hands out the next token: the refresher writes it.
     fresh_sim.control("/sim/clock", {"advance_s": 7200 - 299})
-    assert refresher({})["changed"] is True
+    assert refresher.run_now({})["changed"] is True
     assert stored(deployment).expires_at > time.time() + 7000
 
 
@@ -83,7 +89,7 @@ def test_first_reader_on_a_new_deployment_triggers_the_refresh(
 
 def test_warm_reads_make_no_ssm_call(deployment: Deployment, fresh_sim: RunningSim) -> None:
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     r = reader(deployment, refresher)
     r.get()
     calls = ssm_calls()
@@ -94,11 +100,11 @@ def test_warm_reads_make_no_ssm_call(deployment: Deployment, fresh_sim: RunningS
 
 def test_stale_with_a_newer_token_in_ssm_just_rereads(deployment: Deployment, fresh_sim: RunningSim) -> None:
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     r = reader(deployment, refresher)
     old = r.get()
     fresh_sim.control("/sim/expire-tokens")
-    refresher({})  # the schedule got there first
+    refresher.run_now({})  # the schedule got there first
     r.stale(old)
     assert r.get() != old
     assert len(refresher.payloads) == 2  # only the two direct runs above
@@ -108,7 +114,7 @@ def test_stale_with_the_same_token_in_ssm_asks_the_refresher_once(
     deployment: Deployment, fresh_sim: RunningSim
 ) -> None:
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     r = reader(deployment, refresher)
     old = r.get()
     fresh_sim.control("/sim/expire-tokens")
@@ -123,9 +129,9 @@ def test_refused_token_that_wechat_still_hands_out_is_force_refreshed(
     deployment: Deployment, fresh_sim: RunningSim
 ) -> None:
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     current = stored(deployment).access_token
-    answer = refresher({"refused_token_sha256": sha256_hex(current)})
+    answer = refresher.run_now({"refused_token_sha256": sha256_hex(current)})
     assert answer["forced"] is True and answer["changed"] is True
     assert stored(deployment).access_token != current
 
@@ -134,7 +140,7 @@ def test_other_containers_wait_for_the_refresh_instead_of_invoking(
     deployment: Deployment, fresh_sim: RunningSim
 ) -> None:
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     r = reader(deployment, refresher)
     old = r.get()
     table = Table(deployment.table)
@@ -143,7 +149,7 @@ def test_other_containers_wait_for_the_refresh_instead_of_invoking(
 
     def the_lease_holder() -> None:
         time.sleep(0.5)
-        refresher({})
+        refresher.run_now({})
         table.release_lease(LEASE_NAME, "another-container")
 
     holder = threading.Thread(target=the_lease_holder)
@@ -155,7 +161,11 @@ def test_other_containers_wait_for_the_refresh_instead_of_invoking(
 
 
 def test_a_failed_refresh_is_unavailable_not_a_crash(deployment: Deployment, fresh_sim: RunningSim) -> None:
-    r = reader(deployment, lambda payload: {"ok": False})  # type: ignore[arg-type]
+    class Failing:
+        def run_now(self, payload: dict[str, Any]) -> dict[str, Any]:
+            return {"ok": False}
+
+    r = reader(deployment, Failing())
     with pytest.raises(WeChatUnavailable):
         r.get()
     # The lease was released: the next reader can try again.
@@ -174,7 +184,7 @@ def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
     from wxface import runtime
 
     refresher = Refresher(deployment, fresh_sim)
-    refresher({})
+    refresher.run_now({})
     runtime.prefetch_for_keys()  # a first request: the token (and keys, if any) cached
     r = reader(deployment, refresher)
     old = r.get()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.people import ALICE
 from tests.support.simulator import APPID, SECRET, RunningSim, start_sim
-from wxface.wechat import WeChatClient
+from tests.support.wechat import Calls
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def test_control_routes_answer_empty_objects(fresh_sim: RunningSim) -> None:
 
 
 def test_calls_count_faulted_calls_and_reset_zeroes_counts_and_faults(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     code = fresh_sim.login_code("o-reset")
     key = client.get_user_id_key(*ALICE)
@@ -82,7 +82,7 @@ def test_calls_count_faulted_calls_and_reset_zeroes_counts_and_faults(
     assert client.code2session(APPID, SECRET, code).openid == "o-reset"
 
 
-def test_the_clock_moves_only_forward_by_request(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_the_clock_moves_only_forward_by_request(fresh_sim: RunningSim, client: Calls) -> None:
     code = fresh_sim.login_code("o-clock")
     fresh_sim.control("/sim/clock", {"advance_s": 299})
     assert client.code2session(APPID, SECRET, code).openid == "o-clock"

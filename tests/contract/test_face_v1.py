@@ -6,14 +6,16 @@ import pytest
 
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import RunningSim
+from tests.support.wechat import Calls
 from wxface.identity import id_card_number_md5, name_utf8_md5
-from wxface.wechat import IDENTIFY_PASS, WeChatApiError, WeChatClient, WeChatNotFound, WeChatResultExpired
+from wxface.wechat.catalogue import IDENTIFY_PASS
+from wxface.wechat.errors import WeChatApiError, WeChatNotFound, WeChatResultExpired
 
 pytestmark = pytest.mark.integration
 
 
 def test_key_flow_returns_the_result_bound_to_key_user_and_identity(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     name, number = ALICE
     key = client.get_user_id_key(name, number)
@@ -31,7 +33,7 @@ def test_key_flow_returns_the_result_bound_to_key_user_and_identity(
     assert info.identify_time and info.finish_time and info.validate_data
 
 
-def test_front_end_flow_with_name_and_number_has_no_key(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_front_end_flow_with_name_and_number_has_no_key(fresh_sim: RunningSim, client: Calls) -> None:
     name, number = BOB
     verify_result = fresh_sim.control(
         "/sim/verify", {"openid": "o-bob", "name": name, "id_card_number": number.lower()}
@@ -43,7 +45,7 @@ def test_front_end_flow_with_name_and_number_has_no_key(fresh_sim: RunningSim, c
 
 @pytest.mark.parametrize("result_code", [10004, 90100, 10005])
 def test_failed_or_unfinished_checks_are_results_not_errors(
-    fresh_sim: RunningSim, client: WeChatClient, result_code: int
+    fresh_sim: RunningSim, client: Calls, result_code: int
 ) -> None:
     key = client.get_user_id_key(*ALICE)
     verify_result = fresh_sim.control(
@@ -54,7 +56,7 @@ def test_failed_or_unfinished_checks_are_results_not_errors(
     assert (info.finish_time == 0) is (result_code == 10005)
 
 
-def test_getinfo_errcodes(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_getinfo_errcodes(fresh_sim: RunningSim, client: Calls) -> None:
     """A malformed, unknown or expired verify_result is 84001 (WeChat staff on the developer
     community), a 404 for the product."""
     with pytest.raises(WeChatNotFound) as illegal:
@@ -66,9 +68,7 @@ def test_getinfo_errcodes(fresh_sim: RunningSim, client: WeChatClient) -> None:
     assert missing.value.http_status == 404
 
 
-def test_a_verify_result_answers_for_five_minutes_then_is_84001(
-    fresh_sim: RunningSim, client: WeChatClient
-) -> None:
+def test_a_verify_result_answers_for_five_minutes_then_is_84001(fresh_sim: RunningSim, client: Calls) -> None:
     key = client.get_user_id_key(*ALICE)
     verify_result = fresh_sim.control("/sim/verify", {"openid": "o", "user_id_key": key.user_id_key})[
         "verify_result"
@@ -85,7 +85,7 @@ def test_a_verify_result_answers_for_five_minutes_then_is_84001(
     ("errcode", "error", "status"), [(84002, WeChatResultExpired, 410), (84003, WeChatNotFound, 404)]
 )
 def test_the_seeds_other_getinfo_errcodes_come_from_the_fault_route(
-    fresh_sim: RunningSim, client: WeChatClient, errcode: int, error: type[WeChatApiError], status: int
+    fresh_sim: RunningSim, client: Calls, errcode: int, error: type[WeChatApiError], status: int
 ) -> None:
     fresh_sim.control("/sim/faults", {"path": "/cityservice/face/identify/getinfo", "errcode": errcode})
     with pytest.raises(error) as answered:
@@ -93,14 +93,14 @@ def test_the_seeds_other_getinfo_errcodes_come_from_the_fault_route(
     assert (answered.value.errcode, answered.value.http_status) == (errcode, status)
 
 
-def test_empty_name_or_number_is_84006(client: WeChatClient) -> None:
+def test_empty_name_or_number_is_84006(client: Calls) -> None:
     with pytest.raises(WeChatApiError) as err:
         client.get_user_id_key("", ALICE[1])
     assert err.value.errcode == 84006
     assert err.value.http_status == 400
 
 
-def test_user_id_key_expires_after_an_hour(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_user_id_key_expires_after_an_hour(fresh_sim: RunningSim, client: Calls) -> None:
     key = client.get_user_id_key(*ALICE)
     fresh_sim.control("/sim/clock", {"advance_s": 3600})
     resp = fresh_sim.post("/sim/verify", {"openid": "o", "user_id_key": key.user_id_key})

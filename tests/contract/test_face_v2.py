@@ -11,8 +11,10 @@ import pytest
 
 from tests.support.people import CAROL, DAVE
 from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
+from tests.support.wechat import Calls, wechat_calls
 from wxface.identity import CERT_TYPE_IDENTITY_CARD, cert_hash
-from wxface.wechat import VERIFY_PASS, WeChatApiError, WeChatClient, WeChatProtocolError
+from wxface.wechat.catalogue import VERIFY_PASS
+from wxface.wechat.errors import WeChatApiError, WeChatProtocolError
 from wxface.wechat.models import VerifyId
 
 pytestmark = pytest.mark.integration
@@ -24,20 +26,18 @@ SEQ_NO_USED, VERIFY_ID_EXPIRED, VERIFY_MISMATCH, VERIFY_ID_NOT_FOUND = 84101, 84
 NOT_FINISHED, STILL_CHECKING = 10300, 10005
 
 
-def issue(
-    client: WeChatClient, openid: str = "o-carol", person: tuple[str, str] = CAROL
-) -> tuple[VerifyId, str]:
+def issue(client: Calls, openid: str = "o-carol", person: tuple[str, str] = CAROL) -> tuple[VerifyId, str]:
     answer = client.get_verify_id(person[0], person[1], openid)
     return answer, cert_hash(CERT_TYPE_IDENTITY_CARD, *person)
 
 
-def query_errcode(client: WeChatClient, verify_id: str, seq: str, chash: str, openid: str) -> int:
+def query_errcode(client: Calls, verify_id: str, seq: str, chash: str, openid: str) -> int:
     with pytest.raises(WeChatApiError) as err:
         client.query_verify_info(verify_id, seq, chash, openid)
     return err.value.errcode
 
 
-def test_full_flow_passes_with_the_products_cert_hash(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_full_flow_passes_with_the_products_cert_hash(fresh_sim: RunningSim, client: Calls) -> None:
     answer, chash = issue(client)
     assert answer.expires_in == 3600
     assert answer.verify_id and answer.out_seq_no
@@ -48,7 +48,7 @@ def test_full_flow_passes_with_the_products_cert_hash(fresh_sim: RunningSim, cli
     assert image.startswith(b"\xff\xd8")  # a JPEG
 
 
-def test_a_failed_comparison_is_a_result(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_a_failed_comparison_is_a_result(fresh_sim: RunningSim, client: Calls) -> None:
     answer, chash = issue(client)
     fresh_sim.control(
         "/sim/verify", {"openid": "o-carol", "verify_id": answer.verify_id, "result_code": 10004}
@@ -57,7 +57,7 @@ def test_a_failed_comparison_is_a_result(fresh_sim: RunningSim, client: WeChatCl
 
 
 def test_query_before_the_user_finished_is_errcode_0_with_verify_ret_10300(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     answer, chash = issue(client)
     token = SimTokens(fresh_sim.url).get()
@@ -83,9 +83,7 @@ def test_query_before_the_user_finished_is_errcode_0_with_verify_ret_10300(
     )
 
 
-def test_still_checking_is_10005_when_told_then_the_outcome(
-    fresh_sim: RunningSim, client: WeChatClient
-) -> None:
+def test_still_checking_is_10005_when_told_then_the_outcome(fresh_sim: RunningSim, client: Calls) -> None:
     answer, chash = issue(client)
     vid, seq = answer.verify_id, answer.out_seq_no
     fresh_sim.control("/sim/verify", {"openid": "o-carol", "verify_id": vid, "result_code": STILL_CHECKING})
@@ -96,7 +94,7 @@ def test_still_checking_is_10005_when_told_then_the_outcome(
     assert client.query_verify_info(vid, seq, chash, "o-carol").verify_ret == 10004
 
 
-def test_mismatched_openid_seq_or_cert_hash_are_refused(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_mismatched_openid_seq_or_cert_hash_are_refused(fresh_sim: RunningSim, client: Calls) -> None:
     answer, chash = issue(client)
     fresh_sim.control("/sim/verify", {"openid": "o-carol", "verify_id": answer.verify_id})
     other_hash = cert_hash(CERT_TYPE_IDENTITY_CARD, *DAVE)
@@ -110,7 +108,7 @@ def test_mismatched_openid_seq_or_cert_hash_are_refused(fresh_sim: RunningSim, c
     assert err.value.http_status == 502  # undocumented by WeChat: the product does not guess
 
 
-def test_unknown_and_expired_verify_ids(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_unknown_and_expired_verify_ids(fresh_sim: RunningSim, client: Calls) -> None:
     _, chash = issue(client)
     assert query_errcode(client, "vid_unknown", "seq-00001", chash, "o-carol") == VERIFY_ID_NOT_FOUND
     answer, chash = issue(client)
@@ -120,7 +118,7 @@ def test_unknown_and_expired_verify_ids(fresh_sim: RunningSim, client: WeChatCli
 
 
 def test_the_phone_cannot_use_another_users_or_an_expired_verify_id(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     answer, _ = issue(client)
     resp = fresh_sim.post("/sim/verify", {"openid": "o-mallory", "verify_id": answer.verify_id})
@@ -133,7 +131,7 @@ def test_the_phone_cannot_use_another_users_or_an_expired_verify_id(
 
 def test_out_seq_no_is_unique_per_app(fresh_sim: RunningSim) -> None:
     seq = "dup-" + uuid.uuid4().hex[:20]
-    with WeChatClient(
+    with wechat_calls(
         fast_config(fresh_sim.url), tokens=SimTokens(fresh_sim.url), out_seq_no_factory=lambda: seq
     ) as c:
         assert c.get_verify_id(*CAROL, "o-carol").out_seq_no == seq
@@ -154,7 +152,7 @@ def test_out_seq_no_is_unique_per_app(fresh_sim: RunningSim) -> None:
     ],
 )  # fmt: skip
 def test_getverifyid_refuses_malformed_requests_with_40097(
-    fresh_sim: RunningSim, client: WeChatClient, body: dict[str, object]
+    fresh_sim: RunningSim, client: Calls, body: dict[str, object]
 ) -> None:
     token = SimTokens(fresh_sim.url).get()
     resp = httpx.post(f"{fresh_sim.url}{F}/getverifyid", params={"access_token": token}, json=body)
@@ -174,7 +172,7 @@ def test_getimage_is_48001_for_an_app_wechat_has_not_enabled_it_for(tmp_path: Pa
     """WeChat enables getimage on request; until then it answers 48001 (api unauthorized)."""
     sim = start_sim(tmp_path / "sim.log", {"WECHAT_SIM_DISABLED_APIS": json.dumps([f"{F}/getimage"])})
     try:
-        with WeChatClient(fast_config(sim.url), tokens=SimTokens(sim.url)) as c:
+        with wechat_calls(fast_config(sim.url), tokens=SimTokens(sim.url)) as c:
             answer, chash = issue(c)
             sim.control("/sim/verify", {"openid": "o-carol", "verify_id": answer.verify_id})
             assert (

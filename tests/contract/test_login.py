@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.support.simulator import APPID, SECRET, RunningSim
-from wxface.wechat import WeChatClient, WeChatCredentialsRejected, WeChatLoginCodeError
+from tests.support.wechat import Calls
+from wxface.wechat.errors import WeChatCredentialsRejected, WeChatLoginCodeError
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_login_code_gives_openid_and_session_key_once(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_a_login_code_gives_openid_and_session_key_once(fresh_sim: RunningSim, client: Calls) -> None:
     code = fresh_sim.login_code("openid-login-1")
     session = client.code2session(APPID, SECRET, code)
     assert session.openid == "openid-login-1"
@@ -21,13 +22,13 @@ def test_a_login_code_gives_openid_and_session_key_once(fresh_sim: RunningSim, c
     assert err.value.http_status == 400
 
 
-def test_unknown_code_is_40029(client: WeChatClient) -> None:
+def test_unknown_code_is_40029(client: Calls) -> None:
     with pytest.raises(WeChatLoginCodeError) as err:
         client.code2session(APPID, SECRET, "0" * 32)
     assert err.value.errcode == 40029
 
 
-def test_codes_expire_after_five_minutes(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_codes_expire_after_five_minutes(fresh_sim: RunningSim, client: Calls) -> None:
     code = fresh_sim.login_code("openid-login-2")
     fresh_sim.control("/sim/clock", {"advance_s": 300})
     with pytest.raises(WeChatLoginCodeError) as err:
@@ -35,14 +36,14 @@ def test_codes_expire_after_five_minutes(fresh_sim: RunningSim, client: WeChatCl
     assert err.value.errcode == 40029
 
 
-def test_codes_are_per_user_and_unique(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_codes_are_per_user_and_unique(fresh_sim: RunningSim, client: Calls) -> None:
     a, b = fresh_sim.login_code("user-a"), fresh_sim.login_code("user-b")
     assert a != b
     assert client.code2session(APPID, SECRET, b).openid == "user-b"
     assert client.code2session(APPID, SECRET, a).openid == "user-a"
 
 
-def test_wrong_secret_is_refused(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_wrong_secret_is_refused(fresh_sim: RunningSim, client: Calls) -> None:
     code = fresh_sim.login_code("openid-login-3")
     with pytest.raises(WeChatCredentialsRejected) as err:
         client.code2session(APPID, "not-the-secret", code)

@@ -6,7 +6,8 @@ import pytest
 
 from tests.support.people import PEOPLE
 from tests.support.simulator import APPID, SECRET, SimTokens, fast_config, start_sim
-from wxface.wechat import WeChatClient, WeChatError
+from tests.support.wechat import wechat_calls
+from wxface.wechat.errors import WeChatError
 
 pytestmark = pytest.mark.integration
 
@@ -16,7 +17,7 @@ def test_simulator_log_holds_no_personal_data_or_secrets(tmp_path_factory: pytes
     secrets_seen: list[str] = [SECRET]
     try:
         tokens = SimTokens(sim.url)
-        with WeChatClient(fast_config(sim.url), tokens=tokens) as c:
+        with wechat_calls(fast_config(sim.url), tokens=tokens) as c:
             secrets_seen.append(tokens.get())
             secrets_seen.append(c.token(APPID, SECRET).access_token.get_secret_value())
             code = sim.login_code("o-private")

@@ -11,12 +11,8 @@ import pytest
 
 from tests.support.people import ERIN
 from tests.support.simulator import APPID, SECRET, RunningSim, SimTokens, fast_config, start_sim
-from wxface.wechat import (
-    WeChatClient,
-    WeChatCredentialsRejected,
-    WeChatQuotaExceeded,
-    WeChatTokenError,
-)
+from tests.support.wechat import Calls, wechat_calls
+from wxface.wechat.errors import WeChatCredentialsRejected, WeChatQuotaExceeded, WeChatTokenError
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +32,7 @@ class FixedToken:
 
 def token_errcode(sim: RunningSim, token: str) -> int:
     """0 if WeChat accepts ``token`` on a face call, else the token errcode it answers."""
-    with WeChatClient(fast_config(sim.url), tokens=FixedToken(token)) as c:
+    with wechat_calls(fast_config(sim.url), tokens=FixedToken(token)) as c:
         try:
             c.get_user_id_key(*ERIN)
         except WeChatTokenError as err:
@@ -48,14 +44,12 @@ def token_works(sim: RunningSim, token: str) -> bool:
     return token_errcode(sim, token) == 0
 
 
-def stable(client: WeChatClient, force: bool = False) -> tuple[str, int]:
+def stable(client: Calls, force: bool = False) -> tuple[str, int]:
     answer = client.stable_token(APPID, SECRET, force_refresh=force)
     return answer.access_token.get_secret_value(), answer.expires_in
 
 
-def test_stable_token_is_the_same_while_valid_and_long_enough(
-    fresh_sim: RunningSim, client: WeChatClient
-) -> None:
+def test_stable_token_is_the_same_while_valid_and_long_enough(fresh_sim: RunningSim, client: Calls) -> None:
     fresh_sim.control("/sim/expire-tokens")  # start from a fresh token
     first, expires_in = stable(client)
     second, _ = stable(client)
@@ -65,7 +59,7 @@ def test_stable_token_is_the_same_while_valid_and_long_enough(
 
 
 def test_stable_token_renews_five_minutes_before_expiry_and_both_work(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     fresh_sim.control("/sim/expire-tokens")
     old, _ = stable(client)
@@ -81,7 +75,7 @@ def test_stable_token_renews_five_minutes_before_expiry_and_both_work(
     assert token_works(fresh_sim, new)
 
 
-def test_force_refresh_retires_the_old_token_at_once(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_force_refresh_retires_the_old_token_at_once(fresh_sim: RunningSim, client: Calls) -> None:
     old, _ = stable(client)
     new, _ = stable(client, force=True)
     assert new != old
@@ -89,16 +83,14 @@ def test_force_refresh_retires_the_old_token_at_once(fresh_sim: RunningSim, clie
     assert token_works(fresh_sim, new)
 
 
-def test_force_refresh_within_30_seconds_does_not_refresh(
-    fresh_sim: RunningSim, client: WeChatClient
-) -> None:
+def test_force_refresh_within_30_seconds_does_not_refresh(fresh_sim: RunningSim, client: Calls) -> None:
     first, _ = stable(client, force=True)
     assert stable(client, force=True)[0] == first
     fresh_sim.control("/sim/clock", {"advance_s": 30})
     assert stable(client, force=True)[0] != first
 
 
-def test_force_refresh_is_limited_to_20_a_day(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_force_refresh_is_limited_to_20_a_day(fresh_sim: RunningSim, client: Calls) -> None:
     for _ in range(20):
         stable(client, force=True)
         fresh_sim.control("/sim/clock", {"advance_s": 31})
@@ -112,7 +104,7 @@ def test_force_refresh_is_limited_to_20_a_day(fresh_sim: RunningSim, client: WeC
 
 
 def test_cgi_bin_token_mints_a_new_token_and_retires_the_previous_after_5_minutes(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     first = client.token(APPID, SECRET)
     second = client.token(APPID, SECRET)
@@ -125,9 +117,7 @@ def test_cgi_bin_token_mints_a_new_token_and_retires_the_previous_after_5_minute
     assert token_works(fresh_sim, two)
 
 
-def test_plain_and_stable_tokens_do_not_retire_each_other(
-    fresh_sim: RunningSim, client: WeChatClient
-) -> None:
+def test_plain_and_stable_tokens_do_not_retire_each_other(fresh_sim: RunningSim, client: Calls) -> None:
     fresh_sim.control("/sim/expire-tokens")
     stable_value, _ = stable(client)
     plain = client.token(APPID, SECRET).access_token.get_secret_value()
@@ -142,14 +132,14 @@ def test_plain_and_stable_tokens_do_not_retire_each_other(
     assert token_works(fresh_sim, stable_value)  # /cgi-bin/token's grace applies to its own chain only
 
 
-def test_tokens_expire_after_7200_seconds(fresh_sim: RunningSim, client: WeChatClient) -> None:
+def test_tokens_expire_after_7200_seconds(fresh_sim: RunningSim, client: Calls) -> None:
     token = client.token(APPID, SECRET).access_token.get_secret_value()
     fresh_sim.control("/sim/clock", {"advance_s": 7200})
     assert token_errcode(fresh_sim, token) == 42001
 
 
 def test_expire_tokens_retires_everything_and_stable_token_mints_anew(
-    fresh_sim: RunningSim, client: WeChatClient
+    fresh_sim: RunningSim, client: Calls
 ) -> None:
     old, _ = stable(client)
     plain = client.token(APPID, SECRET).access_token.get_secret_value()
@@ -164,7 +154,7 @@ def test_expire_tokens_retires_everything_and_stable_token_mints_anew(
     ("appid", "secret", "errcode"),
     [("wx-wrong", SECRET, 40013), (APPID, "wrong-secret", 40125)],
 )
-def test_wrong_appid_or_secret(client: WeChatClient, appid: str, secret: str, errcode: int) -> None:
+def test_wrong_appid_or_secret(client: Calls, appid: str, secret: str, errcode: int) -> None:
     with pytest.raises(WeChatCredentialsRejected) as err:
         client.stable_token(appid, secret)
     assert err.value.errcode == errcode
@@ -176,7 +166,7 @@ def test_wrong_appid_or_secret(client: WeChatClient, appid: str, secret: str, er
 
 def test_a_stale_token_is_refreshed_once_through_the_hook(fresh_sim: RunningSim) -> None:
     tokens = SimTokens(fresh_sim.url)
-    with WeChatClient(fast_config(fresh_sim.url), tokens=tokens) as c:
+    with wechat_calls(fast_config(fresh_sim.url), tokens=tokens) as c:
         c.get_user_id_key(*ERIN)
         fresh_sim.control("/sim/expire-tokens")
         c.get_user_id_key(*ERIN)  # 40001, stale hook, fresh stable_token, retry: works
@@ -200,7 +190,7 @@ def small_quota_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 def test_daily_quota_answers_45009_until_reset(small_quota_sim: RunningSim) -> None:
     sim = small_quota_sim
     sim.control("/sim/reset")
-    with WeChatClient(fast_config(sim.url), tokens=SimTokens(sim.url)) as c:
+    with wechat_calls(fast_config(sim.url), tokens=SimTokens(sim.url)) as c:
         c.token(APPID, SECRET)
         c.token(APPID, SECRET)
         with pytest.raises(WeChatQuotaExceeded) as err:
@@ -217,7 +207,7 @@ def test_daily_quota_answers_45009_until_reset(small_quota_sim: RunningSim) -> N
 def test_per_minute_limit_answers_45011_and_lifts_next_minute(small_quota_sim: RunningSim) -> None:
     sim = small_quota_sim
     sim.control("/sim/reset")
-    with WeChatClient(fast_config(sim.url)) as c:
+    with wechat_calls(fast_config(sim.url)) as c:
         sim.control("/sim/clock", {"advance_s": 60})
         for _ in range(3):
             c.stable_token(APPID, SECRET)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,8 +16,9 @@ from tests.support.aws import clients, create_table
 from tests.support.handlers import Context
 from tests.support.memory import MemoryIdempotency, MemoryStore
 from tests.support.simulator import RunningSim
+from tests.support.wechat import Calls
 from wxface.answers import ResultAnswer
-from wxface.dal.records import Store
+from wxface.dal.idempotency import IdempotencyTable
 from wxface.dal.table import Table
 from wxface.domain.events import BusEvent, Outbox
 from wxface.domain.idempotency import IdempotentCalls
@@ -27,7 +27,7 @@ from wxface.domain.orders import OrderPolicy, Orders
 from wxface.domain.results import ResultLookup
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey, SealingKey
-from wxface.wechat import WeChatClient
+from wxface.ports.store import Store
 
 
 @dataclass
@@ -61,7 +61,7 @@ class RecordingBus:
 class Backend:
     kind: str
     store: Store
-    idempotent_calls: Callable[[], IdempotentCalls]
+    idempotent_calls: IdempotentCalls
     idempotency: MemoryIdempotency | None = None  # the memory backend's records
 
     def kept(self) -> list[str]:
@@ -92,14 +92,14 @@ class Backend:
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "memory":
         memory = MemoryIdempotency()
-        calls = IdempotentCalls(memory, erase=memory.erase_owner)
-        return Backend("memory", MemoryStore(), lambda: calls, memory)
+        calls = IdempotentCalls(memory.store())
+        return Backend("memory", MemoryStore(), calls, memory)
     endpoint: str = request.getfixturevalue("moto_endpoint")
     dynamodb = clients(endpoint)["dynamodb"]
     name = f"domain-{uuid.uuid4().hex[:10]}"
     create_table(dynamodb, name)
-    on_table = IdempotentCalls.on_table(name, dynamodb)
-    return Backend("local-aws", Table(name, dynamodb), lambda: on_table)
+    on_table = IdempotentCalls(IdempotencyTable(name, dynamodb))
+    return Backend("local-aws", Table(name, dynamodb), on_table)
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ class Domain:
     """The use cases as a container builds them, on one backend, one WeChat, one data key."""
 
     backend: Backend
-    wechat: WeChatClient
+    wechat: Calls
     sim: RunningSim
     data_key: DataKey
     version: Literal[1, 2] = 2
@@ -174,7 +174,7 @@ class Domain:
             retention_s=86400,
             lookups_per_hour=self.lookups_per_hour,
             api_version=self.version,
-            forget_idempotency=lambda owner: self.backend.idempotent_calls().erase(owner),
+            forget_idempotency=self.backend.idempotent_calls.erase,
             sealing_key=lambda: self.sealing_key,
             outbox=self.outbox(),
         )
@@ -221,7 +221,7 @@ class Domain:
 def domain(
     request: pytest.FixtureRequest,
     backend: Backend,
-    client: WeChatClient,
+    client: Calls,
     fresh_sim: RunningSim,
     data_key: DataKey,
 ) -> Domain:
@@ -229,12 +229,12 @@ def domain(
 
 
 @pytest.fixture
-def v1(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+def v1(backend: Backend, client: Calls, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
     """Face API 1.0 only (for rules that exist only there)."""
     return Domain(backend, client, fresh_sim, data_key, version=1)
 
 
 @pytest.fixture
-def v2(backend: Backend, client: WeChatClient, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
+def v2(backend: Backend, client: Calls, fresh_sim: RunningSim, data_key: DataKey) -> Domain:
     """Face API 2.0 only."""
     return Domain(backend, client, fresh_sim, data_key, version=2)

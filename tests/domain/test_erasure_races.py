@@ -18,10 +18,10 @@ from tests.domain.conftest import Domain
 from tests.support.handlers import Context
 from tests.support.people import ALICE
 from tests.support.simulator import SimTokens, fast_config
+from tests.support.wechat import wechat_calls
 from wxface.domain.errors import SessionEnded
 from wxface.domain.events import ERASED_DELAY_S
 from wxface.domain.stack_keys import sha256_hex
-from wxface.wechat import WeChatClient
 
 DELAY_MS = 1200
 ISSUE = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
@@ -30,7 +30,7 @@ LOOKUP = {1: "/cityservice/face/identify/getinfo", 2: "/cityservice/face/identif
 
 def patient(domain: Domain) -> Iterator[Domain]:
     """The domain with a WeChat client patient enough for a slowed-down WeChat."""
-    with WeChatClient(
+    with wechat_calls(
         fast_config(domain.sim.url, read_timeout=5.0, total_budget=6.0), tokens=SimTokens(domain.sim.url)
     ) as client:
         yield replace(domain, wechat=client)

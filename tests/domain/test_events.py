@@ -14,11 +14,12 @@ from tests.domain.conftest import Domain
 from tests.support.events import COMPLETED_DETAIL_FIELDS
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
-from wxface.dal.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck, Store
+from tests.support.wechat import wechat_calls
 from wxface.domain.errors import NoResult, QuotaGuardRefused
 from wxface.domain.events import ERASED_DELAY_S, RUN_ATTEMPTS, RUN_PAUSE_S
-from wxface.domain.limits import QuotaGuard, QuotaPolicy, admitted_as
-from wxface.wechat import WeChatClient
+from wxface.domain.limits import QuotaGuard, QuotaPolicy
+from wxface.ports.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck
+from wxface.ports.store import Store
 
 QUERY = "/cityservice/face/identify/queryverifyinfo"
 LATER = 12 * 3600  # every entry is due by then, none past its retention (a day here)
@@ -263,14 +264,14 @@ def test_the_sweep_yields_to_users_at_the_quota_guard(v2: Domain) -> None:
     budget = QuotaPolicy({QUERY: 100}).hourly(QUERY)  # 13 calls this hour
     assert guard.policy.refuse_at(budget, "background", daily=False) == 11
     v2.backend.store.reserve(f"quota#{QUERY}#h{int(hour_start // 3600)}", 11, below=None, ttl=int(now) + 7200)
-    with WeChatClient(fast_config(v2.sim.url), tokens=SimTokens(v2.sim.url), admit=guard.admit) as guarded:
+    with wechat_calls(fast_config(v2.sim.url), tokens=SimTokens(v2.sim.url), guard=guard) as guarded:
         domain = replace(v2, wechat=guarded)
         verify_id = domain.face_check("sw-quota", domain.key("sw-quota", ALICE))
         assert domain.lookup().sweep(now + domain.sweep_after_s + 1).as_dict() == {"refused": 1}
         assert len(pending_of(domain.backend.store)) == 1  # kept for a later run
         assert domain.look_up("sw-quota", verify_id).passed  # the user is not refused
-    with pytest.raises(QuotaGuardRefused), admitted_as("background"):
-        guard.admit(QUERY)  # now at 12 of 13: background work still refused
+    with pytest.raises(QuotaGuardRefused):
+        guard.admit(QUERY, "background")  # now at 12 of 13: background work still refused
 
 
 def test_face_data_erased_covers_a_result_whose_time_is_wechats_clock_ahead_of_ours(v1: Domain) -> None:

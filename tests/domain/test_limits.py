@@ -10,9 +10,9 @@ import pytest
 from tests.domain.conftest import Backend, Domain
 from tests.support.people import ALICE, BOB
 from tests.support.simulator import SimTokens, fast_config
+from tests.support.wechat import wechat_calls
 from wxface.domain.errors import NotFound, QuotaGuardRefused, RateLimited
 from wxface.domain.limits import Limit, QuotaGuard, QuotaPolicy, charge
-from wxface.wechat import WeChatClient
 from wxface.wechat.errors import WeChatError, WeChatUnavailable
 
 KEY_ENDPOINT = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
@@ -45,7 +45,7 @@ def test_a_key_request_wechat_saw_counts_even_when_it_failed(domain: Domain) -> 
 
 def test_a_key_request_that_never_reached_wechat_gives_its_count_back(domain: Domain) -> None:
     domain.keys_per_hour = 1
-    unreachable = WeChatClient(fast_config("http://127.0.0.1:9"), tokens=SimTokens(domain.sim.url))
+    unreachable = wechat_calls(fast_config("http://127.0.0.1:9"), tokens=SimTokens(domain.sim.url))
     with unreachable, pytest.raises(WeChatUnavailable) as err:
         replace(domain, wechat=unreachable).key("alice", ALICE)
     assert err.value.reached is False

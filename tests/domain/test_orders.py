@@ -13,7 +13,6 @@ from tests.domain.conftest import Domain
 from tests.support.handlers import Context
 from tests.support.memory import MemoryStore
 from tests.support.people import ALICE, BOB, PEOPLE
-from wxface.dal.records import OrderChanged
 from wxface.domain.errors import (
     Forbidden,
     IdempotencyConflict,
@@ -33,6 +32,7 @@ from wxface.domain.orders import is_order_id
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey
 from wxface.identity import InvalidIdentity
+from wxface.ports.records import OrderChanged
 
 KEY_ENDPOINT = {1: "/cityservice/face/identify/getuseridkey", 2: "/cityservice/face/identify/getverifyid"}
 FAIL = {1: 90002, 2: 10001}  # a face check that did not pass (1.0 identify_ret / 2.0 verify_ret)
@@ -292,7 +292,7 @@ def test_a_result_stored_while_the_order_changes_reads_it_again(domain: Domain) 
 def test_an_order_change_against_a_stale_revision_is_refused(domain: Domain) -> None:
     from dataclasses import replace
 
-    from wxface.dal.records import OrderChange
+    from wxface.ports.records import OrderChange
 
     order_id = domain.order("alice", ALICE)
     order, _ = domain.backend.store.get_order(order_id)
@@ -416,8 +416,8 @@ def test_the_table_deletes_the_sealed_identities_first_on_erasure(
     import uuid as _uuid
 
     from tests.support.aws import clients, create_table
-    from wxface.dal.records import OrderRecord
     from wxface.dal.table import Table
+    from wxface.ports.records import OrderRecord
 
     dynamodb = clients(moto_endpoint)["dynamodb"]
     name = f"domain-{_uuid.uuid4().hex[:10]}"

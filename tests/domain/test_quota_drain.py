@@ -16,9 +16,10 @@ import pytest
 from tests.domain.conftest import Domain
 from tests.support.people import ALICE, CAROL
 from tests.support.simulator import RunningSim, SimTokens, fast_config, start_sim
+from tests.support.wechat import wechat_calls
 from wxface.domain.errors import QuotaGuardRefused
 from wxface.domain.limits import BOUND_LOOKUPS_PER_KEY, QuotaGuard, QuotaPolicy
-from wxface.wechat import WeChatClient, WeChatNotFound, WeChatQuotaExceeded
+from wxface.wechat.errors import WeChatNotFound, WeChatQuotaExceeded
 
 GETINFO = "/cityservice/face/identify/getinfo"
 GETUSERIDKEY = "/cityservice/face/identify/getuseridkey"
@@ -47,7 +48,7 @@ def test_many_accounts_cannot_drain_the_quota_and_bound_lookups_still_finish(
     )
     sim = small_quota_sim
     sim.control("/sim/reset")
-    client = WeChatClient(fast_config(sim.url), tokens=SimTokens(sim.url), admit=guard.admit)
+    client = wechat_calls(fast_config(sim.url), tokens=SimTokens(sim.url), guard=guard)
     domain = replace(v1, wechat=client, sim=sim, lookups_per_hour=60)
     waits: list[int | None] = []
     with client:
@@ -74,7 +75,7 @@ def test_many_accounts_cannot_drain_the_quota_and_bound_lookups_still_finish(
 
 
 def drain_unguarded(sim: RunningSim) -> None:
-    with WeChatClient(fast_config(sim.url), tokens=SimTokens(sim.url)) as unguarded:
+    with wechat_calls(fast_config(sim.url), tokens=SimTokens(sim.url)) as unguarded:
         for _ in range(DAILY):
             with contextlib.suppress(WeChatNotFound):
                 unguarded.get_info("vr_" + "0" * 48)
@@ -92,7 +93,7 @@ def test_1_0_lookup_credits_bind_a_few_lookups_per_key_not_all_of_a_users(v1: Do
     v1.backend.store.reserve(
         f"quota#{GETINFO}#h{int(hour_start // 3600)}", 24, below=None, ttl=int(now) + 7200
     )
-    with WeChatClient(fast_config(v1.sim.url), tokens=SimTokens(v1.sim.url), admit=guard.admit) as guarded:
+    with wechat_calls(fast_config(v1.sim.url), tokens=SimTokens(v1.sim.url), guard=guard) as guarded:
         domain = replace(v1, wechat=guarded, lookups_per_hour=60)
         domain.key("credits", ALICE)  # one key: five bound lookups
         outcomes = []

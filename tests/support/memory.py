@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
-from wxface.dal.records import (
+from wxface.ports.idempotency import RecordErased, current_owner, current_writer
+from wxface.ports.records import (
     AuditEntry,
     KeyRecord,
     OrderChange,
@@ -35,7 +36,6 @@ from wxface.dal.records import (
     UserErased,
     shard_of,
 )
-from wxface.domain.idempotency import RecordErased, current_owner, current_writer
 
 
 @dataclass
@@ -374,6 +374,10 @@ class MemoryIdempotency(BasePersistenceLayer):
         self.writers: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
+    def store(self) -> MemoryIdempotencyStore:
+        """These records as the domain's idempotency port sees them."""
+        return MemoryIdempotencyStore(self)
+
     def erase_owner(self, owner: str) -> None:
         with self._lock:
             self.records = {k: v for k, v in self.records.items() if k[0] != owner}
@@ -418,3 +422,16 @@ class MemoryIdempotency(BasePersistenceLayer):
             where = (current_owner(), data_record.idempotency_key)
             if where in self.records and self.writers.get(where) == current_writer():
                 del self.records[where]
+
+
+@dataclass
+class MemoryIdempotencyStore:
+    """:class:`wxface.ports.idempotency.IdempotencyStore` over :class:`MemoryIdempotency`."""
+
+    memory: MemoryIdempotency
+
+    def layer(self) -> MemoryIdempotency:
+        return self.memory
+
+    def erase(self, owner: str) -> None:
+        self.memory.erase_owner(owner)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from wxface.wechat import ClientConfig, WeChatClient
+from tests.support.wechat import ClientConfig, wechat_calls
 
 ROOT = Path(__file__).resolve().parents[2]
 APPID = "wx0000000000000001"
@@ -89,7 +89,7 @@ class SimTokens:
     """A TokenSource for tests: reads stable_token (as the refresher would) and caches it."""
 
     def __init__(self, url: str) -> None:
-        self._client = WeChatClient(ClientConfig(base_url=url, fallback_base_url=None))
+        self._client = wechat_calls(ClientConfig.of(base_url=url, fallback_base_url=None))
         self._token: str | None = None
         self.stale_calls = 0
 
@@ -115,4 +115,4 @@ def fast_config(url: str, **overrides: Any) -> ClientConfig:
         "backoff_max": 0.1,
         **overrides,
     }
-    return ClientConfig(**settings)
+    return ClientConfig.of(**settings)

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from wxface.wechat import CodeKind, describe, lookup
-from wxface.wechat.catalogue import all_codes, describe_api, is_final
+from wxface.wechat.catalogue import CodeKind, all_codes, describe, describe_api, is_final, lookup
 
 P_GETUSERIDKEY = "/cityservice/face/identify/getuseridkey"
 

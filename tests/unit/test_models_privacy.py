@@ -9,8 +9,7 @@ from pydantic import SecretStr
 
 from tests.support.people import BOB
 from wxface.identity import InvalidIdentity
-from wxface.wechat import WeChatApiError, WeChatTokenError
-from wxface.wechat.errors import error_for_errcode
+from wxface.wechat.errors import WeChatApiError, WeChatTokenError, error_for_errcode
 from wxface.wechat.models import (
     AccessToken,
     CertInfo,

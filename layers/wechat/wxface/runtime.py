@@ -1,29 +1,23 @@
 """Per-container wiring: every client, store and use case is created once, on first use, never at
-import. The use cases hold the data key as first read: it never rotates (the signing keys do, and
-are read through :func:`signing_keys` on every use)."""
+import, and handed what it needs (adapters of the ports it owns), so that a request runs straight
+down from the handler. The use cases hold the data key as first read: it never rotates (the
+signing keys do, and are read through :class:`StackKeys` on every use)."""
 
 from __future__ import annotations
 
-import json
 import time
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .dal import aws
+from .dal.params import SsmParams
+from .dal.refresher import LambdaRefresher
 from .dal.table import Table
 from .domain.limits import QuotaGuard, QuotaPolicy
-from .domain.stack_keys import (
-    DataKey,
-    SealingKey,
-    SigningKey,
-    load_data_key,
-    load_sealing_key,
-    load_signing_keys,
-)
-from .domain.tokens import SharedTokenReader
+from .domain.stack_keys import DataKey, StackKeys
+from .domain.tokens import AppSecret, SharedTokenReader
 from .observability import aws_latency, quota_used, wechat_event, wechat_latency
 from .settings import settings
-from .wechat.client import ClientConfig, WeChatClient
 
 # Every AWS call of this container's clients is timed (latency metrics, per service and operation).
 aws.observe_calls(aws_latency)
@@ -36,6 +30,8 @@ if TYPE_CHECKING:
     from .domain.orders import Orders
     from .domain.results import ResultLookup
     from .domain.sessions import Session, SessionVerifier
+    from .domain.wechat_calls import WeChatCalls
+    from .wechat.transport import WeChatTransport
 
 
 @cache
@@ -43,25 +39,27 @@ def table() -> Table:
     return Table(settings().table_name)
 
 
+@cache
+def params() -> SsmParams:
+    """The stack's parameters (SSM), through one per-container cache."""
+    return SsmParams()
+
+
+@cache
+def keys() -> StackKeys:
+    s = settings()
+    return StackKeys(
+        params(),
+        data_param=s.hmac_key_param,
+        sealing_param=s.sealing_key_param,
+        order_param=s.order_key_param,
+        signing_param=s.signing_key_param,
+        max_age=s.key_cache_s,
+    )
+
+
 def data_key() -> DataKey:
-    s = settings()
-    return load_data_key(s.hmac_key_param, s.key_cache_s)
-
-
-def sealing_key() -> SealingKey:
-    s = settings()
-    return load_sealing_key(s.sealing_key_param, s.key_cache_s)
-
-
-def order_key() -> SealingKey:
-    """The order-sealing key (the orders function seals, the keys function opens)."""
-    s = settings()
-    return load_sealing_key(s.order_key_param, s.key_cache_s)
-
-
-def signing_keys(force: bool = False) -> tuple[SigningKey, ...]:
-    s = settings()
-    return load_signing_keys(s.signing_key_param, s.key_cache_s, force=force)
+    return keys().data_key()
 
 
 @cache
@@ -69,7 +67,7 @@ def sessions() -> SessionVerifier:
     """The session tokens' verifier (the API's edge calls it before routing)."""
     from .domain.sessions import SessionVerifier
 
-    return SessionVerifier(signing_keys, max_ttl_s=settings().session_ttl_s)
+    return SessionVerifier(keys().signing_keys, max_ttl_s=settings().session_ttl_s)
 
 
 def verify_session(token: str) -> Session:
@@ -78,9 +76,10 @@ def verify_session(token: str) -> Session:
 
 @cache
 def idempotent_calls() -> IdempotentCalls:
+    from .dal.idempotency import IdempotencyTable
     from .domain.idempotency import IdempotentCalls
 
-    return IdempotentCalls.on_table(settings().table_name, aws.dynamodb())
+    return IdempotentCalls(IdempotencyTable(settings().table_name, aws.dynamodb()))
 
 
 @cache
@@ -135,56 +134,60 @@ def prefetch_for_login() -> None:
     _prefetch((s.app_secret_param, s.secret_cache_s))
 
 
-def invoke_refresher(payload: dict[str, Any]) -> dict[str, Any]:
-    """Run the refresher now and wait for it (Lambda Invoke, RequestResponse)."""
-    resp = aws.lambda_().invoke(
-        FunctionName=settings().refresher_function,
-        InvocationType="RequestResponse",
-        Payload=json.dumps(payload).encode(),
-    )
-    if resp.get("FunctionError"):
-        return {"ok": False}
-    answer = json.loads(resp["Payload"].read() or b"{}")
-    return answer if isinstance(answer, dict) else {"ok": False}
-
-
-def _client_config() -> ClientConfig:
-    s = settings()
-    return ClientConfig(
-        base_url=s.wechat_base_url,
-        fallback_base_url=s.wechat_fallback_base_url,
-        connect_timeout=s.wechat_connect_timeout,
-        read_timeout=s.wechat_read_timeout,
-        total_budget=s.wechat_total_budget,
-    )
-
-
 @cache
-def wechat() -> WeChatClient:
-    """The API functions' client: tokens come from SSM, written by the refresher."""
+def wechat_transport() -> WeChatTransport:
+    """One pooled connection to WeChat per container, shared by every kind of call."""
+    from .wechat.transport import TransportConfig, WeChatTransport
+
     s = settings()
-    reader = SharedTokenReader(s.access_token_param, table(), invoke_refresher, cache_s=s.token_cache_s)
-    return WeChatClient(
-        _client_config(),
-        tokens=reader,
-        observer=wechat_event,
-        admit=quota_guard().admit,
+    return WeChatTransport(
+        TransportConfig(
+            base_url=s.wechat_base_url,
+            fallback_base_url=s.wechat_fallback_base_url,
+            connect_timeout=s.wechat_connect_timeout,
+            read_timeout=s.wechat_read_timeout,
+        )
+    )
+
+
+def _calls(*, tokens: bool, guarded: bool) -> WeChatCalls:
+    from .domain.wechat_calls import CallPolicy, WeChatCalls
+
+    s = settings()
+    reader = SharedTokenReader(
+        params(),
+        s.access_token_param,
+        table(),
+        LambdaRefresher(s.refresher_function),
+        cache_s=s.token_cache_s,
+    )
+    return WeChatCalls(
+        wechat_transport(),
+        CallPolicy(total_budget=s.wechat_total_budget),
+        tokens=reader if tokens else None,
+        guard=quota_guard() if guarded else None,
+        observe=wechat_event,
         timing=wechat_latency,
     )
 
 
 @cache
-def wechat_without_token() -> WeChatClient:
-    """The refresher's client: stable_token authenticates with the AppSecret (not counted)."""
-    return WeChatClient(_client_config(), observer=wechat_event, timing=wechat_latency)
+def wechat() -> WeChatCalls:
+    """The API functions' calls: tokens from SSM (written by the refresher), counted by the
+    quota guard."""
+    return _calls(tokens=True, guarded=True)
 
 
 @cache
-def login_client() -> WeChatClient:
-    """The session function's client: jscode2session, counted by the quota guard."""
-    return WeChatClient(
-        _client_config(), observer=wechat_event, admit=quota_guard().admit, timing=wechat_latency
-    )
+def wechat_without_token() -> WeChatCalls:
+    """The refresher's calls: stable_token authenticates with the AppSecret (not counted)."""
+    return _calls(tokens=False, guarded=False)
+
+
+@cache
+def login_client() -> WeChatCalls:
+    """The session function's calls: jscode2session (no token), counted by the quota guard."""
+    return _calls(tokens=False, guarded=True)
 
 
 # --- the use cases ----------------------------------------------------------------------------
@@ -209,10 +212,10 @@ def issuance() -> KeyIssuance:
         table(),
         wechat(),
         data_key(),
-        idempotent_calls=idempotent_calls,
-        sealing_key=sealing_key,
+        idempotent_calls=idempotent_calls(),
+        sealing_key=keys().sealing_key,
         issued=lambda: metric("KeysIssued"),
-        order_key=order_key if s.identity_source != "user" else None,
+        order_key=keys().order_key if s.identity_source != "user" else None,
     )
 
 
@@ -227,7 +230,7 @@ def orders() -> Orders:
         retention_s=s.result_retention_s,
         audit_retention_s=s.audit_retention_s,
     )
-    return Orders(policy, table(), data_key(), order_key, wechat, idempotent_calls)
+    return Orders(policy, table(), data_key(), keys().order_key, wechat, idempotent_calls())
 
 
 @cache
@@ -243,8 +246,8 @@ def results() -> ResultLookup:
         lookups_per_hour=s.lookup_limit_per_hour,
         audit_retention_s=s.audit_retention_s,
         api_version=s.face_api_version,
-        forget_idempotency=lambda owner: idempotent_calls().erase(owner),
-        sealing_key=sealing_key,
+        forget_idempotency=idempotent_calls().erase,
+        sealing_key=keys().sealing_key,
         outbox=outbox(),
     )
 
@@ -260,7 +263,7 @@ def outbox() -> Outbox:
     return Outbox(
         table(),
         EventBridgeBus(s.event_bus_name, SOURCE),
-        sealing_key,
+        keys().sealing_key,
         retention_s=s.result_retention_s,
         retry_s=s.event_retry_s,
         max_backoff_s=max(s.event_retry_s, s.event_retry_max_s),
@@ -274,14 +277,8 @@ def login() -> Login:
 
     s = settings()
     policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address, s.session_slowed_per_minute)
-    return Login(policy, table(), data_key(), login_client(), app_secret, signing_keys)
-
-
-def app_secret(force: bool = False) -> str:
-    """The AppSecret the operator keeps in SSM (cached ``SECRET_CACHE_SECONDS``)."""
-    from .dal.params import read_secure
-
-    return read_secure(settings().app_secret_param, max_age=settings().secret_cache_s, force=force)
+    secret = AppSecret(params(), s.app_secret_param, s.secret_cache_s)
+    return Login(policy, table(), data_key(), login_client(), secret.read, keys().signing_keys)
 
 
 def reset() -> None:

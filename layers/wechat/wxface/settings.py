@@ -12,16 +12,23 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .wechat.endpoints import (
+    DEFAULT_BASE_URL,
+    DEFAULT_FALLBACK_BASE_URL,
+    P_GETINFO,
+    P_GETUSERIDKEY,
+    P_GETVERIFYID,
+    P_QUERYVERIFYINFO,
+)
+
 # Daily quotas the guard assumes when WECHAT_DAILY_QUOTAS does not say: set your account's own
 # (the mini-program admin console shows them). jscode2session has none: counted, never refused.
 DEFAULT_DAILY_QUOTAS: Mapping[str, int] = {
-    "/cityservice/face/identify/getuseridkey": 100_000,
-    "/cityservice/face/identify/getinfo": 100_000,
-    "/cityservice/face/identify/getverifyid": 100_000,
-    "/cityservice/face/identify/queryverifyinfo": 100_000,
+    P_GETUSERIDKEY: 100_000,
+    P_GETINFO: 100_000,
+    P_GETVERIFYID: 100_000,
+    P_QUERYVERIFYINFO: 100_000,
 }
-DEFAULT_BASE_URL = "https://api.weixin.qq.com"
-DEFAULT_FALLBACK_BASE_URL = "https://api2.weixin.qq.com"  # WeChat's disaster-recovery host
 DAY_S = 86400
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-    from .records import BusEvent
+    from ..ports.records import BusEvent
 
 logger = logging.getLogger("wxface.bus")
 

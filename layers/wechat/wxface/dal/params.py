@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from ..ports.params import ParameterMissing
 from . import aws
 
 if TYPE_CHECKING:
@@ -21,10 +22,6 @@ _absent: dict[str, float] = {}
 def forget_absent() -> None:
     """A new container knows of no missing parameter (runtime.reset)."""
     _absent.clear()
-
-
-class ParameterMissing(LookupError):
-    """The parameter does not exist (yet)."""
 
 
 def _unwrapped(exc: Exception, name: str) -> Exception:
@@ -135,3 +132,17 @@ def read_or_create_secure(name: str, make: Callable[[], str], *, max_age: int, f
     except ParameterMissing:
         write_secure(name, make(), overwrite=False)
         return read_secure(name, max_age=max_age, force=True)
+
+
+class SsmParams:
+    """:class:`wxface.ports.params.SecureParams` on SSM Parameter Store (SecureStrings, the
+    stack's KMS key if it has one), through the per-container cache above."""
+
+    def read(self, name: str, *, max_age: int, force: bool = False) -> str:
+        return read_secure(name, max_age=max_age, force=force)
+
+    def read_or_create(self, name: str, make: Callable[[], str], *, max_age: int, force: bool = False) -> str:
+        return read_or_create_secure(name, make, max_age=max_age, force=force)
+
+    def write(self, name: str, value: str) -> None:
+        write_secure(name, value)

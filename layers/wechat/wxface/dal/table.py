@@ -32,10 +32,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from . import aws
-from .records import (
+from ..ports.records import (
     AuditEntry,
-    Item,
     KeyRecord,
     OrderChange,
     OrderChanged,
@@ -48,8 +46,9 @@ from .records import (
     UserCount,
     UserErased,
     shard_of,
-    values_of,
 )
+from . import aws, items
+from .items import Item, values_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -167,10 +166,10 @@ class Table:
                 epoch,
                 [
                     *counted,
-                    {"Put": {"TableName": self.name, "Item": record.item(ref)}},
+                    {"Put": {"TableName": self.name, "Item": items.key_item(record, ref)}},
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
-                    *self._put_if(pending.item() if pending else None),
+                    *self._put_if(items.pending_item(pending) if pending else None),
                 ],
             )
         except client.exceptions.TransactionCanceledException as err:
@@ -200,7 +199,7 @@ class Table:
             raise
 
     def _audit(self, audit: AuditEntry | None) -> list[TransactWriteItemTypeDef]:
-        return self._put_if(audit.item() if audit else None)
+        return self._put_if(items.audit_item(audit) if audit else None)
 
     def _put_if(self, item: Item | None) -> list[TransactWriteItemTypeDef]:
         """A transaction's Put of ``item``, if there is one."""
@@ -249,7 +248,7 @@ class Table:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}, ConsistentRead=True
         )
-        return KeyRecord.from_item(resp["Item"]) if "Item" in resp else None
+        return items.key_record(resp["Item"]) if "Item" in resp else None
 
     # --- results ----------------------------------------------------------------------------
     def get_result_and_key(self, ref: str) -> tuple[StoredResult | None, KeyRecord | None]:
@@ -262,9 +261,9 @@ class Table:
             resp = self.client.batch_get_item(RequestItems=pending)
             for item in resp.get("Responses", {}).get(self.name, []):
                 if item["sk"] == _s("RESULT"):
-                    result = StoredResult.from_item(item)
+                    result = items.stored_result(item)
                 else:
-                    key = KeyRecord.from_item(item)
+                    key = items.key_record(item)
             pending = resp.get("UnprocessedKeys") or None
         return result, key
 
@@ -272,7 +271,7 @@ class Table:
         resp = self.client.get_item(
             TableName=self.name, Key={"pk": _s(f"RESULT#{ref}"), "sk": _s("RESULT")}, ConsistentRead=True
         )
-        return StoredResult.from_item(resp["Item"]) if "Item" in resp else None
+        return items.stored_result(resp["Item"]) if "Item" in resp else None
 
     def put_result(
         self,
@@ -308,14 +307,14 @@ class Table:
                     {
                         "Put": {
                             "TableName": self.name,
-                            "Item": result.item(ref),
+                            "Item": items.result_item(result, ref),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     *self._order_change(order),
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
-                    *self._put_if(outbox.item() if outbox else None),
+                    *self._put_if(items.outbox_item(outbox) if outbox else None),
                     *self._delete_if(_pending_key(settles) if settles else None),
                 ],
             )
@@ -344,7 +343,7 @@ class Table:
                 {
                     "Put": {
                         "TableName": self.name,
-                        "Item": record.item(),
+                        "Item": items.order_item(record),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -377,7 +376,7 @@ class Table:
         order), in one consistent read."""
         if not identity:
             one = self.client.get_item(TableName=self.name, Key=_order_key(order_id), ConsistentRead=True)
-            return (OrderRecord.from_item(one["Item"]) if "Item" in one else None), None
+            return (items.order_record(one["Item"]) if "Item" in one else None), None
         order: OrderRecord | None = None
         sealed: str | None = None
         wanted = [_order_key(order_id), _order_key(order_id, "IDENTITY")]
@@ -386,7 +385,7 @@ class Table:
             resp = self.client.batch_get_item(RequestItems=pending)
             for item in resp.get("Responses", {}).get(self.name, []):
                 if item["sk"] == _s("ORDER"):
-                    order = OrderRecord.from_item(item)
+                    order = items.order_record(item)
                 else:
                     sealed = str(values_of(item)["sealed"])
             pending = resp.get("UnprocessedKeys") or None
@@ -477,7 +476,7 @@ class Table:
 
     def record_audit(self, audit: AuditEntry) -> None:
         """An audit record on its own (what changed nothing else, e.g. a photo fetched)."""
-        self.client.put_item(TableName=self.name, Item=audit.item())
+        self.client.put_item(TableName=self.name, Item=items.audit_item(audit))
 
     def latest_result(self, owner: str, now: int) -> str | None:
         """The newest unexpired result in the user's index (TTL deletes late, so filter), as the
@@ -531,7 +530,7 @@ class Table:
                     )
         writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*first, *keys, *extra]]
         if audit is not None:
-            writes.insert(0, {"PutRequest": {"Item": audit.item()}})
+            writes.insert(0, {"PutRequest": {"Item": items.audit_item(audit)}})
         for start in range(0, len(writes), 25):
             pending: Any = {self.name: writes[start : start + 25]}
             while pending:
@@ -548,7 +547,7 @@ class Table:
             pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
             while pending:
                 resp = self.client.batch_get_item(RequestItems=pending)
-                found += [OutboxEntry.from_item(i) for i in resp.get("Responses", {}).get(self.name, [])]
+                found += [items.outbox_entry(i) for i in resp.get("Responses", {}).get(self.name, [])]
                 pending = resp.get("UnprocessedKeys") or None
         return found
 
@@ -568,11 +567,11 @@ class Table:
     # --- the outbox and the pending checks ----------------------------------------------------
 
     def put_outbox(self, entry: OutboxEntry) -> None:
-        self.client.put_item(TableName=self.name, Item=entry.item())
+        self.client.put_item(TableName=self.name, Item=items.outbox_item(entry))
 
     def outbox_due(self, shard: int, now: int, limit: int) -> list[OutboxEntry]:
         """Up to ``limit`` entries of one shard whose time has come."""
-        return [OutboxEntry.from_item(i) for i in self._due(f"OUTBOX#{shard}", "due", now, limit)]
+        return [items.outbox_entry(i) for i in self._due(f"OUTBOX#{shard}", "due", now, limit)]
 
     def outbox_done(self, entry_id: str) -> None:
         self.client.delete_item(TableName=self.name, Key=_outbox_key(entry_id))
@@ -582,7 +581,7 @@ class Table:
         self._later(_outbox_key(entry_id), {"due": due, "attempts": attempts})
 
     def pending_due(self, shard: int, now: int, limit: int) -> list[PendingCheck]:
-        return [PendingCheck.from_item(i) for i in self._due(f"PENDING#{shard}", "check_at", now, limit)]
+        return [items.pending_check(i) for i in self._due(f"PENDING#{shard}", "check_at", now, limit)]
 
     def pending_later(self, ref: str, check_at: int) -> None:
         self._later(_pending_key(ref), {"check_at": check_at})

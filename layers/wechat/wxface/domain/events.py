@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from ..dal.records import OUTBOX_SHARDS, BusEvent, OutboxEntry, Store
+from ..ports.records import OUTBOX_SHARDS, BusEvent, OutboxEntry
+from ..ports.store import OutboxStore
 from .stack_keys import DataKey, SealBroken, SealingKey
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class Outbox:
     ``max_backoff_s`` (15 minutes). ``report(name, n)`` hears ``EventsSent`` /
     ``EventsDeferred`` / ``EventsDropped``."""
 
-    store: Store
+    store: OutboxStore
     bus: EventBus
     sealing_key: Callable[[], SealingKey]
     retention_s: int

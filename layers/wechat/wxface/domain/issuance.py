@@ -7,10 +7,9 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..dal.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, Store, UserErased
 from ..identity import (
     CERT_TYPE_IDENTITY_CARD,
     cert_hash,
@@ -19,7 +18,8 @@ from ..identity import (
     normalize_id_card_number,
     normalize_name,
 )
-from ..wechat.client import WeChatClient
+from ..ports.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, UserErased
+from ..ports.store import Keys, OrderRecords, Users
 from ..wechat.errors import WeChatError
 from .errors import (
     Forbidden,
@@ -36,6 +36,7 @@ from .errors import (
 from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -50,6 +51,10 @@ def checked_biz_ref(biz_ref: str | None) -> None:
     """The business's reference is 1-64 of ``[A-Za-z0-9_.:-]`` (the edge checks it too)."""
     if biz_ref is not None and not _BIZ_REF.fullmatch(biz_ref):
         raise InvalidBizRef
+
+
+class IssuanceStore(Keys, OrderRecords, Users, Protocol):
+    """What issuing a key needs of the table: the key (and its pending check), the order it comes from, the user's limits and erasure epoch."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,8 @@ def issue_key(
     *,
     biz_ref: str | None = None,
     policy: IssuancePolicy,
-    table: Store,
-    wechat: WeChatClient,
+    table: IssuanceStore,
+    wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
     now: float | None = None,
@@ -216,8 +221,8 @@ def issue_key_for_order(
     order_id: str,
     *,
     policy: IssuancePolicy,
-    table: Store,
-    wechat: WeChatClient,
+    table: IssuanceStore,
+    wechat: WeChatCalls,
     data_key: DataKey,
     sealing_key: Callable[[], SealingKey],
     order_key: Callable[[], SealingKey],
@@ -258,15 +263,15 @@ def issue_key_for_order(
 class KeyIssuance:
     """``POST /v1/face/keys`` as one call: the key, at most once per ``Idempotency-Key``.
 
-    ``idempotent_calls`` builds the idempotency store on first need (only requests that carry a
-    key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
+    ``idempotent_calls`` sets Powertools' Idempotency up on first need (only requests that carry
+    a key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
     """
 
     policy: IssuancePolicy
-    table: Store
-    wechat: WeChatClient
+    table: IssuanceStore
+    wechat: WeChatCalls
     data_key: DataKey
-    idempotent_calls: Callable[[], IdempotentCalls]
+    idempotent_calls: IdempotentCalls
     sealing_key: Callable[[], SealingKey]
     issued: Callable[[], None] = lambda: None
     order_key: Callable[[], SealingKey] | None = None  # opens the orders' identities
@@ -343,7 +348,7 @@ class KeyIssuance:
             epoch=caller.epoch,
             body=body,
             data_key=self.data_key,
-            calls=self.idempotent_calls(),
+            calls=self.idempotent_calls,
             work=work,
             still_valid=lambda: check_not_erased(self.table, owner, caller),
             context=context,

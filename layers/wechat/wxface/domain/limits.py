@@ -10,13 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ..dal.records import Store
+from ..ports.store import Counters, Users
+from ..wechat.endpoints import (
+    P_GETIMAGE,
+    P_GETINFO,
+    P_GETUSERIDKEY,
+    P_GETVERIFYID,
+    P_JSCODE2SESSION,
+    P_QUERYVERIFYINFO,
+)
 from .errors import QuotaGuardRefused, RateLimited, Refused, SessionEnded
 
 if TYPE_CHECKING:
@@ -46,7 +52,7 @@ class Charge:
     give_back: Callable[[], None]
 
 
-def charge(table: Store, limit: Limit, subject: str, now: float) -> Charge:
+def charge(table: Counters, limit: Limit, subject: str, now: float) -> Charge:
     """Count one request of ``subject`` (an HMAC of an address, never a value in clear), or
     refuse it: a sliding window, the previous window's count weighed by the share of it still
     inside the last ``window_s`` (so a script gets the allowance once, not twice, across a
@@ -75,20 +81,20 @@ def _room_again(limit: Limit, previous: int, current: int, now: float) -> int:
     return min(window_end, max(1, math.ceil((1 - spare / previous - elapsed) * window_s)))
 
 
-def sliding_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> float:
+def sliding_count(table: Counters, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> float:
     """The sliding-window estimate of ``scope``'s count for ``subject`` (one read)."""
     window = int(now // window_s)
     current, previous = table.counters([f"{scope}#{subject}#{window}", f"{scope}#{subject}#{window - 1}"])
     return previous * (1 - (now - window * window_s) / window_s) + current
 
 
-def add_count(table: Store, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> None:
+def add_count(table: Counters, scope: str, subject: str, now: float, window_s: int = HOUR_S) -> None:
     """Count one event of ``scope`` for ``subject`` in the current window (never refused)."""
     window = int(now // window_s)
     table.reserve(f"{scope}#{subject}#{window}", 1, below=None, ttl=(window + 2) * window_s)
 
 
-def charge_user(table: Store, limit: Limit, owner: str, session: Session, now: float) -> Charge:
+def charge_user(table: Users, limit: Limit, owner: str, session: Session, now: float) -> Charge:
     """Count one request of a signed-in user (``owner``: the openid's HMAC) against ``limit``,
     in the same write that checks their session was not ended by an erasure (the session's
     erasure epoch is still the user's).
@@ -138,7 +144,7 @@ def bound_by_key(lookups_of_key: int | None) -> Priority:
     return "bound" if bound else "unbound"
 
 
-def bound_by_credits(table: Store, owner: str, session: Session, now: float) -> Priority:
+def bound_by_credits(table: Users, owner: str, session: Session, now: float) -> Priority:
     """1.0 (a ``verify_result`` names its key only in WeChat's answer): the user's WeChat
     lookups are counted in their own item (one write per lookup that reaches WeChat), and a
     lookup is bound while those of the last two hours stay within :data:`BOUND_LOOKUPS_PER_KEY`
@@ -159,7 +165,7 @@ def bound_by_credits(table: Store, owner: str, session: Session, now: float) -> 
     return "bound" if used <= BOUND_LOOKUPS_PER_KEY * counted.recent_keys else "unbound"
 
 
-def check_not_erased(table: Store, owner: str, session: Session) -> None:
+def check_not_erased(table: Users, owner: str, session: Session) -> None:
     """:class:`SessionEnded` if an erasure of the user began after ``session`` was issued (one
     consistent read; for answers given without a write that would check it, such as a replay)."""
     if table.erasure_epoch(owner) > session.epoch:
@@ -174,23 +180,12 @@ def wechat_day(now: float) -> tuple[str, int]:
 
 
 Priority = Literal["bound", "new", "photo", "unbound", "background"]
-# What the WeChat call that runs now is for (set by the use case around the call; the guard reads
-# it): a lookup of a face check bound to a key issued here ("bound", refused last), a new key or
-# login ("new"), the verification photo of a passed order for the business's servers ("photo": no
-# face check waits for it; refused from ``photo_percent``), a lookup with no key here ("unbound",
-# refused first), or the 2.0 sweep's lookup of a result nobody asked for ("background": no user
-# waits for it; refused as early as unbound).
-_PRIORITY: ContextVar[Priority | None] = ContextVar("wxface_quota_priority", default=None)
-
-
-@contextmanager
-def admitted_as(priority: Priority) -> Iterator[None]:
-    """Run the WeChat calls inside with this priority at the quota guard."""
-    token = _PRIORITY.set(priority)
-    try:
-        yield
-    finally:
-        _PRIORITY.reset(token)
+# What a WeChat call is for (the use case says so with the call; the guard reads it): a lookup of
+# a face check bound to a key issued here ("bound", refused last), a new key or login ("new", the
+# default for the guarded endpoints), the verification photo of a passed order for the business's
+# servers ("photo": no face check waits for it; refused from ``photo_percent``), a lookup with no
+# key here ("unbound", refused first), or the 2.0 sweep's lookup of a result nobody asked for
+# ("background": no user waits for it; refused as early as unbound).
 
 
 @dataclass(frozen=True)
@@ -213,9 +208,7 @@ class QuotaPolicy:
     hourly_share: float = 3.0
     # Endpoints whose calls start something new (by default "new"); the others are lookups
     # (by default "bound").
-    guarded: frozenset[str] = frozenset(
-        {"/cityservice/face/identify/getuseridkey", "/cityservice/face/identify/getverifyid"}
-    )
+    guarded: frozenset[str] = frozenset({P_GETUSERIDKEY, P_GETVERIFYID})
 
     def hourly(self, endpoint: str) -> int:
         quota = self.daily.get(endpoint, 0)
@@ -247,12 +240,12 @@ class QuotaPolicy:
 
 # What a refusal at each endpoint refuses, for its message.
 _REFUSED: Mapping[str, Refused] = {
-    "/cityservice/face/identify/getuseridkey": "keys",
-    "/cityservice/face/identify/getverifyid": "keys",
-    "/cityservice/face/identify/getinfo": "lookups",
-    "/cityservice/face/identify/queryverifyinfo": "lookups",
-    "/cityservice/face/identify/getimage": "photos",
-    "/sns/jscode2session": "logins",
+    P_GETUSERIDKEY: "keys",
+    P_GETVERIFYID: "keys",
+    P_GETINFO: "lookups",
+    P_QUERYVERIFYINFO: "lookups",
+    P_GETIMAGE: "photos",
+    P_JSCODE2SESSION: "logins",
 }
 
 
@@ -267,7 +260,7 @@ class QuotaGuard:
     over_alarm)`` hears the share of the daily quota used after every reservation (the alarm).
     """
 
-    table: Store
+    table: Counters
     policy: QuotaPolicy
     report: Callable[[str, float, bool], None]
     clock: Callable[[], float]
@@ -276,10 +269,11 @@ class QuotaGuard:
     _previous: dict[tuple[str, str], int] = field(default_factory=dict)  # last hour's count, read once
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, endpoint: str) -> None:
+    def admit(self, endpoint: str, priority: Priority | None = None) -> None:
         """Count one call to ``endpoint``; :class:`QuotaGuardRefused` past the threshold of the
-        call's priority in this hour's budget or today's quota."""
-        priority = _PRIORITY.get() or ("new" if endpoint in self.policy.guarded else "bound")
+        call's ``priority`` (by default "new" for the guarded endpoints, else "bound") in this
+        hour's budget or today's quota."""
+        priority = priority or ("new" if endpoint in self.policy.guarded else "bound")
         what = _REFUSED.get(endpoint, "calls")
         now = self.clock()
         day, day_left = wechat_day(now)

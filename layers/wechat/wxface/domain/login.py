@@ -5,17 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..answers import SessionAnswer
-from ..dal.records import Store
-from ..wechat.client import WeChatClient
+from ..ports.store import Counters, Users
 from ..wechat.errors import WeChatLoginCodeError
 from .limits import Limit, add_count, charge, sliding_count
 from .sessions import issue_session
 from .stack_keys import DataKey, SigningKey
 from .tokens import with_app_secret
+from .wechat_calls import WeChatCalls
 
 REFUSED_CODES = "login-refused"  # per client address: codes WeChat refused (40029, 40163)
+
+
+class LoginStore(Counters, Users, Protocol):
+    """What a login needs of the table: the per-address counters and the user's erasure epoch."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +39,9 @@ def log_in(
     address: str,
     *,
     policy: LoginPolicy,
-    table: Store,
+    table: LoginStore,
     data_key: DataKey,
-    wechat: WeChatClient,
+    wechat: WeChatCalls,
     app_secret: Callable[[bool], str],
     signing_keys: Callable[[], Sequence[SigningKey]],
     now: float | None = None,
@@ -68,9 +73,9 @@ class Login:
     """``POST /v1/session`` as one call."""
 
     policy: LoginPolicy
-    table: Store
+    table: LoginStore
     data_key: DataKey
-    wechat: WeChatClient
+    wechat: WeChatCalls
     app_secret: Callable[[bool], str]
     signing_keys: Callable[[], Sequence[SigningKey]]
 

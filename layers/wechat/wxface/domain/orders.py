@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..answers import (
     OPENID_PATTERN,
@@ -31,9 +31,9 @@ from ..answers import (
     PhotoAnswer,
     ResultAnswer,
 )
-from ..dal.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, Store, UserErased
 from ..identity import normalize_id_card_number, normalize_name
-from ..wechat.client import WeChatClient
+from ..ports.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, UserErased
+from ..ports.store import Audit, OrderRecords, Results, Users
 from .errors import (
     InvalidRequest,
     NotFound,
@@ -44,8 +44,8 @@ from .errors import (
     SessionEnded,
 )
 from .issuance import checked_biz_ref
-from .limits import admitted_as
 from .stack_keys import DataKey, SealBroken, SealingKey
+from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -119,6 +119,10 @@ def after_result(
     return OrderChange(moved, order.rev)
 
 
+class OrderStore(OrderRecords, Results, Users, Audit, Protocol):
+    """What the orders need of the table: the orders, their results, the user's erasure epoch, the audit trail."""
+
+
 @dataclass(frozen=True)
 class OrderPolicy:
     api_version: Literal[1, 2]
@@ -134,11 +138,11 @@ class Orders:
     /v1/face/photos/{order_id}``: the business's servers, authorised by IAM at the API."""
 
     policy: OrderPolicy
-    table: Store
+    table: OrderStore
     data_key: DataKey
     order_key: Callable[[], SealingKey]
-    wechat: Callable[[], WeChatClient]  # the photo route's (built on first need)
-    idempotent_calls: Callable[[], IdempotentCalls]
+    wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)
+    idempotent_calls: IdempotentCalls
 
     def create(
         self,
@@ -188,7 +192,7 @@ class Orders:
                 epoch=epoch,
                 body=body,
                 data_key=self.data_key,
-                calls=self.idempotent_calls(),
+                calls=self.idempotent_calls,
                 work=work,
                 still_valid=still_valid,
                 context=context,
@@ -298,13 +302,13 @@ class Orders:
             ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
         except SealBroken:
             raise PhotoExpired from None  # unusable (altered, or sealed under a replaced key)
-        with admitted_as("photo"):
-            image = self.wechat().get_image(
-                str(ticket["verify_id"]),
-                str(ticket["out_seq_no"]),
-                str(ticket["cert_hash"]),
-                str(ticket["openid"]),
-            )
+        image = self.wechat().get_image(
+            str(ticket["verify_id"]),
+            str(ticket["out_seq_no"]),
+            str(ticket["cert_hash"]),
+            str(ticket["openid"]),
+            priority="photo",
+        )
         self._record(order.owner, PHOTO_ROUTE, "photo_fetched", at, order_id)
         return PhotoAnswer(content_type=content_type(image), image_base64=base64.b64encode(image).decode())
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..answers import ResultAnswer
-from ..dal.records import (
+from ..ports.records import (
     OUTBOX_SHARDS,
     AuditEntry,
     KeyRecord,
@@ -19,12 +19,11 @@ from ..dal.records import (
     OrderChanged,
     OrderPhoto,
     PendingCheck,
-    Store,
     StoredResult,
     UserErased,
 )
+from ..ports.store import Store
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
-from ..wechat.client import WeChatClient
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import (
     Forbidden,
@@ -37,9 +36,10 @@ from .errors import (
 )
 from .events import Outbox, result_id
 from .issuance import LAST_LOOK_S
-from .limits import USER_STATE_TTL_S, Limit, admitted_as, bound_by_credits, bound_by_key, charge_user
+from .limits import USER_STATE_TTL_S, Limit, Priority, bound_by_credits, bound_by_key, charge_user
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+from .wechat_calls import WeChatCalls
 
 logger = logging.getLogger("wxface.results")
 
@@ -92,7 +92,7 @@ class ResultLookup:
     """``POST /v1/face/results`` for either face API version, the latest result and erasure."""
 
     table: Store
-    wechat: WeChatClient
+    wechat: WeChatCalls
     data_key: DataKey
     retention_s: int
     lookups_per_hour: int = 60
@@ -120,8 +120,9 @@ class ResultLookup:
         # A 1.0 verify_result names its key only in getinfo's answer: the user's lookup credits
         # (a few per key asked for lately) decide, and past them it is refused first when
         # WeChat's budget runs low.
-        with admitted_as(bound_by_credits(self.table, owner, caller, at)):
-            info = self.wechat.get_info(verify_result)  # 84001 → 404, 84002 → 410
+        info = self.wechat.get_info(  # 84001 → 404, 84002 → 410
+            verify_result, priority=bound_by_credits(self.table, owner, caller, at)
+        )
         if info.openid != openid:
             raise Forbidden
         identity_matched: bool | None = None
@@ -173,8 +174,10 @@ class ResultLookup:
         except SealBroken:
             raise NotFound("verify_id") from None  # altered or moved in the table: not a key of ours
         # Bound for the key's first few WeChat lookups (the client's polling), then refused first.
-        with admitted_as(bound_by_key(self.table.count_key_lookup(ref))):
-            return self._ask_and_store_v2(ref, record, verify_id, openid, the_cert_hash, at, caller.epoch)
+        priority = bound_by_key(self.table.count_key_lookup(ref))
+        return self._ask_and_store_v2(
+            ref, record, verify_id, openid, the_cert_hash, at, caller.epoch, priority
+        )
 
     def _ask_and_store_v2(
         self,
@@ -185,11 +188,14 @@ class ResultLookup:
         the_cert_hash: str,
         at: float,
         epoch: int,
+        priority: Priority,
     ) -> ResultAnswer:
         """``queryverifyinfo`` with the key's stored binding, and the answer stored (with its
         event) when it is final: the user's own lookup and the sweep's. A check WeChat has not
         finished (10005, 10300) is answered, never stored, and its pending check stays."""
-        answer = self.wechat.query_verify_info(verify_id, record.out_seq_no or "", the_cert_hash, openid)
+        answer = self.wechat.query_verify_info(
+            verify_id, record.out_seq_no or "", the_cert_hash, openid, priority=priority
+        )
         # The verify_id was issued here for this user's identity, and WeChat checked cert_hash.
         result = build_answer(2, answer.verify_ret, True, int(at), None, record.biz_ref, record.order_id)
         if not is_final(CodeKind.VERIFY_RET, answer.verify_ret):
@@ -267,10 +273,9 @@ class ResultLookup:
             self.table.pending_done(ref)  # not this key's user: never look it up for them
             return "dropped"
         try:
-            with admitted_as("background"):
-                answer = self._ask_and_store_v2(
-                    ref, record, verify_id, openid, the_cert_hash, at, check.epoch
-                )
+            answer = self._ask_and_store_v2(
+                ref, record, verify_id, openid, the_cert_hash, at, check.epoch, "background"
+            )
             if is_final(CodeKind.VERIFY_RET, answer.result_code):
                 return "stored"
         except SessionEnded:

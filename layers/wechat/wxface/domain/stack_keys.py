@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..dal.params import ParameterMissing, read_or_create_secure, read_secure, write_secure
+from ..ports.params import ParameterMissing, SecureParams
 
 KEY_CACHE_S = 60
 
@@ -135,20 +135,20 @@ def _new_signing_keys() -> str:
     return json.dumps({"keys": [{"kid": secrets.token_hex(4), "secret": _new_random()}]})
 
 
-def load_data_key(param: str, max_age: int = KEY_CACHE_S) -> DataKey:
-    return DataKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
+def load_data_key(params: SecureParams, param: str, max_age: int = KEY_CACHE_S) -> DataKey:
+    return DataKey(base64.b64decode(params.read_or_create(param, _new_random, max_age=max_age)))
 
 
-def load_sealing_key(param: str, max_age: int = KEY_CACHE_S) -> SealingKey:
-    return SealingKey(base64.b64decode(read_or_create_secure(param, _new_random, max_age=max_age)))
+def load_sealing_key(params: SecureParams, param: str, max_age: int = KEY_CACHE_S) -> SealingKey:
+    return SealingKey(base64.b64decode(params.read_or_create(param, _new_random, max_age=max_age)))
 
 
 def load_signing_keys(
-    param: str, max_age: int = KEY_CACHE_S, *, force: bool = False
+    params: SecureParams, param: str, max_age: int = KEY_CACHE_S, *, force: bool = False
 ) -> tuple[SigningKey, ...]:
     """The signing key set (cached ``max_age``; ``force``: read now, as after a token signed with
     a key the cached set lacks)."""
-    return _signing_key_set(read_or_create_secure(param, _new_signing_keys, max_age=max_age, force=force))
+    return _signing_key_set(params.read_or_create(param, _new_signing_keys, max_age=max_age, force=force))
 
 
 @lru_cache(maxsize=4)
@@ -161,18 +161,52 @@ def _signing_key_set(raw: str) -> tuple[SigningKey, ...]:
     )
 
 
+@dataclass(frozen=True)
+class StackKeys:
+    """The stack's key material, read through the parameters port on every use (the port caches
+    ``max_age`` seconds): the data key, the sealing key, the order-sealing key and the session
+    signing key set. The use cases hold these bound methods, so a read goes down to the port,
+    never back up to the wiring."""
+
+    params: SecureParams
+    data_param: str
+    sealing_param: str
+    order_param: str
+    signing_param: str
+    max_age: int = KEY_CACHE_S
+
+    def data_key(self) -> DataKey:
+        return load_data_key(self.params, self.data_param, self.max_age)
+
+    def sealing_key(self) -> SealingKey:
+        return load_sealing_key(self.params, self.sealing_param, self.max_age)
+
+    def order_key(self) -> SealingKey:
+        """The order-sealing key (the orders function seals, the keys function opens)."""
+        return load_sealing_key(self.params, self.order_param, self.max_age)
+
+    def signing_keys(self, force: bool = False) -> tuple[SigningKey, ...]:
+        return load_signing_keys(self.params, self.signing_param, self.max_age, force=force)
+
+
 def rotate_signing_keys(
-    param: str, now: int, *, activation_delay_s: int, keep_s: int, emergency: bool = False
+    params: SecureParams,
+    param: str,
+    now: int,
+    *,
+    activation_delay_s: int,
+    keep_s: int,
+    emergency: bool = False,
 ) -> dict[str, object]:
     """The key-rotator's one job: read the set (or none yet), rotate it, write it back."""
     try:
-        current: str | None = read_secure(param, max_age=0, force=True)
+        current: str | None = params.read(param, max_age=0, force=True)
     except ParameterMissing:
         current = None
     raw, kid = rotated(
         current, now, activation_delay_s=activation_delay_s, keep_s=keep_s, emergency=emergency
     )
-    write_secure(param, raw)
+    params.write(param, raw)
     count = len(json.loads(raw)["keys"])
     signs_from = now if emergency else now + activation_delay_s
     return {"ok": True, "kid": kid, "not_before": signs_from, "keys": count, "emergency": emergency}

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..dal.params import ParameterMissing, read_secure, write_secure
-from ..dal.records import Store
-from ..wechat.client import WeChatClient
+from ..ports.params import ParameterMissing, Refresher, SecureParams
+from ..ports.store import Leases
 from ..wechat.errors import WeChatApiError, WeChatCredentialsRejected, WeChatUnavailable
 from ..wechat.models import AccessToken
 from .stack_keys import sha256_hex
+from .wechat_calls import WeChatCalls
 
 logger = logging.getLogger("wxface.tokens")
 
@@ -53,32 +53,31 @@ class StoredToken:
         return cls(str(data["access_token"]), int(data["expires_at"]))
 
 
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
-
-
 class SharedTokenReader:
     """A ``TokenSource`` over the SSM parameter the refresher writes."""
 
     def __init__(
         self,
+        params: SecureParams,
         param: str,
-        table: Store,
-        invoke_refresher: Invoke,
+        table: Leases,
+        refresher: Refresher,
         *,
         cache_s: int = 60,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._params = params
         self._param = param
         self._table = table
-        self._invoke = invoke_refresher
+        self._refresher = refresher
         self._cache_s = cache_s
         self._clock = clock
         self._sleep = sleep
 
     def _read(self, force: bool = False) -> StoredToken | None:
         try:
-            return StoredToken.loads(read_secure(self._param, max_age=self._cache_s, force=force))
+            return StoredToken.loads(self._params.read(self._param, max_age=self._cache_s, force=force))
         except ParameterMissing:
             return None
 
@@ -103,7 +102,7 @@ class SharedTokenReader:
                 logger.info(
                     "asking the refresher to run now", extra={"reason": "stale" if refused else "missing"}
                 )
-                answer = self._invoke(
+                answer = self._refresher.run_now(
                     {
                         "source": "wxface.token-reader",
                         "refused_token_sha256": sha256_hex(refused) if refused else None,
@@ -124,6 +123,18 @@ class SharedTokenReader:
                 if stored is not None and stored.access_token != refused:
                     return stored
         raise WeChatUnavailable("token-refresh", "no fresh access token")
+
+
+@dataclass(frozen=True)
+class AppSecret:
+    """The AppSecret the operator keeps in a parameter (cached ``max_age`` seconds)."""
+
+    params: SecureParams
+    name: str
+    max_age: int
+
+    def read(self, force: bool = False) -> str:
+        return self.params.read(self.name, max_age=self.max_age, force=force)
 
 
 INVALID_APPSECRET = 40125
@@ -148,7 +159,8 @@ def with_app_secret(read: Callable[[bool], str], call: Callable[[str], T]) -> T:
 
 
 def refresh_token(
-    client: WeChatClient,
+    client: WeChatCalls,
+    params: SecureParams,
     app_id: str,
     app_secret_param: str,
     token_param: str,
@@ -168,9 +180,7 @@ def refresh_token(
         used.append(secret)
         return client.stable_token(app_id, secret)
 
-    answer = with_app_secret(
-        lambda force: read_secure(app_secret_param, max_age=secret_cache_s, force=force), fetch
-    )
+    answer = with_app_secret(AppSecret(params, app_secret_param, secret_cache_s).read, fetch)
     token = answer.access_token.get_secret_value()
     forced = False
     if refused_token_sha256 and sha256_hex(token) == refused_token_sha256:
@@ -178,11 +188,11 @@ def refresh_token(
         token = answer.access_token.get_secret_value()
         forced = True
     try:
-        current = StoredToken.loads(read_secure(token_param, max_age=0, force=True))
+        current = StoredToken.loads(params.read(token_param, max_age=0, force=True))
     except ParameterMissing:
         current = None
     expires_at = int(clock()) + answer.expires_in
     changed = current is None or current.access_token != token
     if changed:
-        write_secure(token_param, StoredToken(token, expires_at).dumps())
+        params.write(token_param, StoredToken(token, expires_at).dumps())
     return {"ok": True, "changed": changed, "forced": forced, "expires_in": answer.expires_in}

@@ -1,44 +1,4 @@
-"""The WeChat server-API client, its models, errors and code catalogue."""
-
-from .catalogue import IDENTIFY_PASS, TOKEN_ERRCODES, VERIFY_PASS, CodeInfo, CodeKind, describe, lookup
-from .client import ClientConfig, TokenSource, WeChatClient, redact_url
-from .errors import (
-    WeChatApiError,
-    WeChatBusy,
-    WeChatCredentialsRejected,
-    WeChatError,
-    WeChatLoginCodeError,
-    WeChatLoginRefused,
-    WeChatNotFound,
-    WeChatProtocolError,
-    WeChatQuotaExceeded,
-    WeChatResultExpired,
-    WeChatTokenError,
-    WeChatUnavailable,
-)
-
-__all__ = [
-    "IDENTIFY_PASS",
-    "TOKEN_ERRCODES",
-    "VERIFY_PASS",
-    "ClientConfig",
-    "CodeInfo",
-    "CodeKind",
-    "TokenSource",
-    "WeChatApiError",
-    "WeChatBusy",
-    "WeChatClient",
-    "WeChatCredentialsRejected",
-    "WeChatError",
-    "WeChatLoginCodeError",
-    "WeChatLoginRefused",
-    "WeChatNotFound",
-    "WeChatProtocolError",
-    "WeChatQuotaExceeded",
-    "WeChatResultExpired",
-    "WeChatTokenError",
-    "WeChatUnavailable",
-    "describe",
-    "lookup",
-    "redact_url",
-]
+"""WeChat's side: the endpoints (``endpoints``), the request and answer models (``models``), the
+code catalogue (``catalogue``), the typed errors (``errors``) and the one-attempt transport
+(``transport``). Nothing is re-exported here, so importing one of them (settings reads
+``endpoints``) does not import the others."""

@@ -27,6 +27,8 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from .endpoints import TOKEN_ENDPOINTS
+
 __all__ = [
     "IDENTIFY_PASS",
     "NOT_FINAL",
@@ -87,7 +89,6 @@ NOT_FINAL: Final[dict[CodeKind, frozenset[int]]] = {
 # The endpoints that take the AppSecret itself. WeChat's getAccessToken page documents 40001 there
 # as "AppSecret 错误或者 AppSecret 不属于这个公众号": on these endpoints no access token was sent, so
 # 40001 is this deployment's configuration, never a stale token.
-TOKEN_ENDPOINTS: Final = frozenset({"/cgi-bin/token", "/cgi-bin/stable_token"})
 
 # (code, name, English, Chinese, http status, flags: "retry", "token", "caller", "config" or "")
 _API: Final[tuple[tuple[int, str, str, str, int, str], ...]] = (

@@ -40,13 +40,13 @@ class WeChatError(Exception):
     http_status: int = 502
     code: str = "wechat_error"
 
-    def __init__(self, endpoint: str, detail: str) -> None:
+    def __init__(self, endpoint: str, detail: str, *, reached: bool = True) -> None:
         super().__init__(endpoint, detail)
         self.endpoint = endpoint
         self.detail = detail
         # Whether any attempt may have reached WeChat (and counted against its quota): False
-        # only when every attempt failed to connect. The client sets it; True when unsure.
-        self.reached = True
+        # only when every attempt failed to connect (the calling policy knows); True when unsure.
+        self.reached = reached
 
     def __str__(self) -> str:
         return f"{self.endpoint}: {self.detail}"

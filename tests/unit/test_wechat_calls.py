@@ -1,4 +1,5 @@
-"""The WeChat client's retry policy, token-stale handling and privacy, with httpx.MockTransport."""
+"""The calling policy (wxface.domain.wechat_calls) over the one-attempt transport: retries, the
+fallback host, token-stale handling and privacy, with httpx.MockTransport."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import httpx
 import pytest
 
 from tests.support.people import CAROL
-from wxface.wechat import (
-    ClientConfig,
+from tests.support.wechat import Calls, ClientConfig, wechat_calls
+from wxface.domain.limits import Priority
+from wxface.wechat.errors import (
     WeChatApiError,
     WeChatBusy,
-    WeChatClient,
     WeChatCredentialsRejected,
     WeChatLoginCodeError,
     WeChatProtocolError,
@@ -25,7 +26,7 @@ from wxface.wechat import (
 
 PRIMARY = "https://primary.test"
 FALLBACK = "https://fallback.test"
-CONFIG = ClientConfig(base_url=PRIMARY, fallback_base_url=FALLBACK, max_attempts=4, total_budget=5.0)
+CONFIG = ClientConfig.of(base_url=PRIMARY, fallback_base_url=FALLBACK, max_attempts=4, total_budget=5.0)
 
 
 class Tokens:
@@ -59,9 +60,9 @@ class Recorder:
 
 def make(
     recorder: Recorder, tokens: Tokens | None = None, config: ClientConfig = CONFIG
-) -> tuple[WeChatClient, list[float]]:
+) -> tuple[Calls, list[float]]:
     sleeps: list[float] = []
-    client = WeChatClient(
+    client = wechat_calls(
         config,
         tokens=tokens or Tokens("tok-1"),
         transport=httpx.MockTransport(recorder),
@@ -79,7 +80,7 @@ def test_busy_is_retried_with_bounded_backoff_then_succeeds() -> None:
     assert client.get_info("vr_x").identify_ret == 0
     assert len(rec.requests) == 3
     assert len(sleeps) == 2
-    assert all(0 <= s <= CONFIG.backoff_max for s in sleeps)
+    assert all(0 <= s <= CONFIG.policy.backoff_max for s in sleeps)
 
 
 def test_busy_every_time_gives_up_after_max_attempts_with_503() -> None:
@@ -87,8 +88,8 @@ def test_busy_every_time_gives_up_after_max_attempts_with_503() -> None:
     client, sleeps = make(rec)
     with pytest.raises(WeChatBusy) as err:
         client.get_info("vr_x")
-    assert len(rec.requests) == CONFIG.max_attempts
-    assert len(sleeps) == CONFIG.max_attempts - 1
+    assert len(rec.requests) == CONFIG.policy.max_attempts
+    assert len(sleeps) == CONFIG.policy.max_attempts - 1
     assert err.value.http_status == 503
 
 
@@ -111,7 +112,7 @@ def test_timeouts_are_retried_and_then_reported_unavailable() -> None:
     client, _ = make(rec)
     with pytest.raises(WeChatUnavailable) as err:
         client.get_info("vr_x")
-    assert len(rec.requests) == CONFIG.max_attempts
+    assert len(rec.requests) == CONFIG.policy.max_attempts
     assert err.value.http_status == 503
     assert "vr_x" not in str(err.value)
 
@@ -121,7 +122,7 @@ def test_total_time_is_bounded_by_the_budget() -> None:
         time.sleep(0.15)
         return httpx.Response(503)
 
-    config = ClientConfig(
+    config = ClientConfig.of(
         base_url=PRIMARY,
         fallback_base_url=None,
         max_attempts=50,
@@ -130,7 +131,7 @@ def test_total_time_is_bounded_by_the_budget() -> None:
         backoff_max=0.1,
     )
     rec = Recorder(slow)
-    client = WeChatClient(config, tokens=Tokens("t"), transport=httpx.MockTransport(rec))
+    client = wechat_calls(config, tokens=Tokens("t"), transport=httpx.MockTransport(rec))
     started = time.monotonic()
     with pytest.raises(WeChatUnavailable):
         client.get_info("vr_x")
@@ -146,8 +147,8 @@ def test_per_attempt_timeout_never_exceeds_the_remaining_budget() -> None:
         seen.append(request.extensions["timeout"]["read"])
         return httpx.Response(200, json=OK_INFO)
 
-    config = ClientConfig(base_url=PRIMARY, read_timeout=5.0, total_budget=1.0)
-    client = WeChatClient(config, tokens=Tokens("t"), transport=httpx.MockTransport(Recorder(record_timeout)))
+    config = ClientConfig.of(base_url=PRIMARY, read_timeout=5.0, total_budget=1.0)
+    client = wechat_calls(config, tokens=Tokens("t"), transport=httpx.MockTransport(Recorder(record_timeout)))
     client.get_info("vr_x")
     assert seen and seen[0] <= 1.0
 
@@ -167,10 +168,37 @@ def test_a_second_token_error_is_raised_never_looped(errcode: int) -> None:
     tokens = Tokens("old-token", "new-token")
     rec = Recorder({"errcode": errcode, "errmsg": "token"})
     client, _ = make(rec, tokens)
+    with pytest.raises(WeChatTokenError) as err:
+        client.get_info("vr_x")
+    assert len(rec.requests) == 3  # two token retries, then the refusal is raised
+    assert tokens.stale_calls == ["old-token", "new-token"] and err.value.errcode == errcode
+
+
+def test_a_cached_token_and_the_next_both_retired_still_get_through() -> None:
+    """Found by the fault soak: WeChat changed tokens twice within a second, so the token a
+    container re-read after the first refusal was already retired too; the call answered 503.
+    A second refused token is told to the token source as well (whose refresher then mends it)."""
+    tokens = Tokens("cached-token", "ssm-token", "refreshed-token")
+    rec = Recorder({"errcode": 40001}, {"errcode": 40001}, OK_INFO)
+    client, sleeps = make(rec, tokens)
+    assert client.get_info("vr_x").identify_ret == 0
+    assert tokens.stale_calls == ["cached-token", "ssm-token"]
+    assert [r.url.params["access_token"] for r in rec.requests] == [
+        "cached-token",
+        "ssm-token",
+        "refreshed-token",
+    ]
+    assert sleeps == []
+
+
+def test_token_retries_are_bounded_at_two() -> None:
+    tokens = Tokens("t1", "t2", "t3", "t4")
+    rec = Recorder({"errcode": 42001})
+    client, _ = make(rec, tokens)
     with pytest.raises(WeChatTokenError):
         client.get_info("vr_x")
-    assert len(rec.requests) == 2
-    assert tokens.stale_calls == ["old-token"]
+    assert [r.url.params["access_token"] for r in rec.requests] == ["t1", "t2", "t3"]
+    assert tokens.stale_calls == ["t1", "t2"]
 
 
 def test_non_retryable_errcodes_raise_at_once_with_their_type() -> None:
@@ -272,7 +300,7 @@ def test_success_answers_without_errcode_are_read_as_success() -> None:
         {"access_token": "U" * 100, "expires_in": 7000},
         {"openid": "o-1", "session_key": "c2Vzc2lvbi1rZXk="},
     )
-    client = WeChatClient(CONFIG, transport=httpx.MockTransport(rec))
+    client = wechat_calls(CONFIG, transport=httpx.MockTransport(rec))
     assert client.stable_token("wx1", "s").expires_in == 7200
     assert client.token("wx1", "s").expires_in == 7000
     assert client.code2session("wx1", "s", "code").openid == "o-1"
@@ -283,7 +311,7 @@ def test_40001_at_a_token_endpoint_is_the_appsecret_not_a_stale_token(call: str)
     """WeChat's getAccessToken page: 40001 there is a wrong AppSecret. A configuration fault (502
     and the alarm), not a stale token (503), and never retried."""
     rec = Recorder({"errcode": 40001, "errmsg": "invalid credential"})
-    client = WeChatClient(CONFIG, transport=httpx.MockTransport(rec))
+    client = wechat_calls(CONFIG, transport=httpx.MockTransport(rec))
     with pytest.raises(WeChatCredentialsRejected) as err:
         getattr(client, call)("wx1", "wrong-secret")
     assert err.value.http_status == 502
@@ -301,7 +329,7 @@ def test_40001_on_a_face_call_is_still_a_stale_token() -> None:
 
 def test_token_endpoints_send_credentials_and_no_access_token() -> None:
     rec = Recorder({"access_token": "T" * 100, "expires_in": 7200})
-    client = WeChatClient(CONFIG, transport=httpx.MockTransport(rec))  # no TokenSource needed
+    client = wechat_calls(CONFIG, transport=httpx.MockTransport(rec))  # no TokenSource needed
     client.stable_token("wx1", "s3cret", force_refresh=True)
     client.token("wx1", "s3cret")
     stable, plain = rec.requests
@@ -342,7 +370,7 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(key, value)
     runtime.reset()
-    cfg = runtime._client_config()
+    cfg = runtime.wechat_transport().config
     runtime.reset()
     assert cfg.base_urls == ("http://127.0.0.1:3001",)
     assert cfg.read_timeout == 1.5
@@ -359,14 +387,19 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_quota_guard_admits_every_attempt_wechat_may_see() -> None:
     """Retries and the retry with a fresh token use WeChat's quota like the first call."""
-    admitted: list[str] = []
+    admitted: list[tuple[str, str | None]] = []
+
+    class Guard:
+        def admit(self, endpoint: str, priority: Priority | None = None) -> None:
+            admitted.append((endpoint, priority))
+
     rec = Recorder({"errcode": -1}, {"errcode": 40001}, {"errcode": 0, "verify_id": "v", "expires_in": 3600})
     transport = httpx.MockTransport(rec)
-    client = WeChatClient(CONFIG, tokens=Tokens("T1", "T2"), transport=transport, sleep=lambda s: None,
-                          admit=admitted.append)  # fmt: skip
-    client.get_verify_id(CAROL[0], CAROL[1], "openid-1")
+    client = wechat_calls(CONFIG, tokens=Tokens("T1", "T2"), transport=transport, sleep=lambda s: None,
+                          guard=Guard())  # fmt: skip
+    client.get_verify_id(CAROL[0], CAROL[1], "openid-1", priority="new")
     assert len(rec.requests) == 3
-    assert admitted == ["/cityservice/face/identify/getverifyid"] * 3
+    assert admitted == [("/cityservice/face/identify/getverifyid", "new")] * 3  # the caller's priority
 
 
 def test_a_failure_says_whether_anything_reached_wechat() -> None:
