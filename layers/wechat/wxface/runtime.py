@@ -279,20 +279,3 @@ def login() -> Login:
     policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address, s.session_slowed_per_minute)
     secret = AppSecret(params(), s.app_secret_param, s.secret_cache_s)
     return Login(policy, table(), data_key(), login_client(), secret.read, keys().signing_keys)
-
-
-def reset() -> None:
-    """Forget every per-container singleton (settings, clients, stores, use cases), as a new
-    Lambda container would: what a test calls between two "containers"."""
-    import sys
-
-    from . import settings as settings_module
-    from .dal import params
-
-    for module in (sys.modules[__name__], settings_module, aws, params):
-        for value in list(vars(module).values()):
-            if getattr(value, "__module__", None) == module.__name__ and callable(
-                getattr(value, "cache_clear", None)
-            ):
-                value.cache_clear()
-    params.forget_absent()

@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 _absent: dict[str, float] = {}
 
 
-def forget_absent() -> None:
-    """A new container knows of no missing parameter (runtime.reset)."""
-    _absent.clear()
-
-
 def _unwrapped(exc: Exception, name: str) -> Exception:
     """What Powertools' GetParameterError wraps: a missing parameter, or the AWS error itself
     (throttling, an outage), so that the API answers it as any AWS failure (503), not a 500."""
