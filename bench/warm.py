@@ -189,7 +189,7 @@ def run() -> None:
         "the WeChat call under the calling policy (quota guard, token, typed models, retries)",
     )
     spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
-    spans.wrap(issuance, "issue_key", "issuance")
+    spans.wrap(issuance.KeyIssuance, "_issue", "issuance")
     session_fn = handler("session", "session_handler")
     keys_fn = handler("face_keys", "keys_handler")
     results_fn = handler("face_results", "results_handler")

@@ -27,7 +27,6 @@ from wxface.domain.errors import (
     PhotoExpired,
     RateLimited,
 )
-from wxface.domain.issuance import issue_key_for_order
 from wxface.domain.orders import is_order_id
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey
@@ -126,17 +125,7 @@ def test_an_expired_order_issues_no_key_but_a_key_issued_before_can_still_pass_i
     later = time.time() + 120  # the order expired; the key (WeChat's hour) has not
     assert domain.orders().read(order_id, now=later).status == "expired"
     with pytest.raises(OrderExpired):
-        issue_key_for_order(
-            domain.session("alice"),
-            order_id,
-            policy=domain.issuance().policy,
-            table=domain.backend.store,
-            wechat=domain.wechat,
-            data_key=domain.data_key,
-            sealing_key=lambda: domain.sealing_key,
-            order_key=lambda: domain.order_key,
-            now=later,
-        )
+        domain.issuance()(domain.session("alice"), order_id=order_id, now=later)
     with pytest.raises(OrderNotCancellable):
         domain.orders().cancel(order_id, now=later)
     assert domain.look_up("alice", ref, now=later).passed

@@ -2,7 +2,7 @@
 
 An order holds the identity to check (sealed under the order-sealing key, bound to the order, only
 while a key can be issued from it), the user it is for and the business's ``biz_ref``. The
-mini-program asks for a key by ``order_id`` (``issuance.issue_key_for_order``); a result of one of
+mini-program asks for a key by ``order_id`` (``issuance.KeyIssuance``); a result of one of
 its keys moves it (:func:`after_result`, written in the result's transaction).
 
 States (``status``): ``open`` until ``expires_at`` (then ``expired``: no new key, but a key issued
