@@ -39,7 +39,7 @@ def create_key(
 ) -> Response[str]:
     if isinstance(request, KeyRequestByOrder):  # the identity of the business's order
         issued = runtime.issuance()(
-            caller(app), order_id=request.order_id, idempotency_key=idempotency, context=app.lambda_context
+            caller(app), order_id=request.order_id, idempotency_key=idempotency, deadline=app.lambda_context
         )
     else:
         issued = runtime.issuance()(
@@ -48,7 +48,7 @@ def create_key(
             request.id_card_number,
             biz_ref=request.biz_ref,
             idempotency_key=idempotency,  # read by the resolver, checked by the use case
-            context=app.lambda_context,
+            deadline=app.lambda_context,
         )
     return answer(200, issued)
 

@@ -49,7 +49,7 @@ def create_order(
         request.id_card_number,
         biz_ref=request.biz_ref,
         idempotency_key=idempotency,
-        context=app.lambda_context,
+        deadline=app.lambda_context,
     )
     observed.count("OrdersCreated")
     return answer(201, created)

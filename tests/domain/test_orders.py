@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -201,9 +202,10 @@ def test_the_identity_source_the_deployment_does_not_take_is_refused_before_wech
 
 def test_a_key_request_with_an_order_and_anything_else_is_refused(domain: Domain) -> None:
     order_id = domain.order("alice", ALICE)
-    for extra in ({"biz_ref": "mine"}, {"name": ALICE[0]}, {"number": ALICE[1]}):
+    extras: list[dict[str, Any]] = [{"biz_ref": "mine"}, {"name": ALICE[0]}, {"number": ALICE[1]}]
+    for extra in extras:
         with pytest.raises(InvalidRequest):
-            domain.issuance()(domain.session("alice"), order_id=order_id, context=Context(), **extra)  # type: ignore[arg-type]
+            domain.issuance()(domain.session("alice"), order_id=order_id, deadline=Context(), **extra)
     assert domain.sim.calls() == {}
 
 

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ports.idempotency import IdempotencyStore, RecordErased, check_still_valid, running
+from ..ports.idempotency import Deadline, IdempotencyStore, RecordErased, check_still_valid, running
 from .errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -42,7 +42,6 @@ from .stack_keys import DataKey
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 HEADER = "idempotency-key"
 TTL_S = 600
@@ -118,13 +117,13 @@ class IdempotentCalls:
         body_mac: str,
         work: Callable[[], dict[str, Any]],
         still_valid: Callable[[], None],
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
     ) -> dict[str, Any]:
         """``work()`` once per (owner, key, erasure epoch); ``still_valid()`` raises if the
         caller's session ended, and runs before any stored answer is replayed."""
         run = self._powertools()
-        if context is not None:
-            self._config.register_lambda_context(context)  # in-progress records end with the invocation
+        if deadline is not None:
+            self._config.register_lambda_context(deadline)  # in-progress records end with the invocation
         with running(owner, uuid.uuid4().hex, still_valid):
             return self._once(run, {"owner": owner, "key": key, "epoch": str(epoch), "body": body_mac}, work)
 
@@ -165,7 +164,7 @@ def at_most_once(
     calls: IdempotentCalls,
     work: Callable[[], dict[str, Any]],
     still_valid: Callable[[], None],
-    context: LambdaContext | None = None,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """``work()`` through :class:`IdempotentCalls`, keyed by the user, the Idempotency-Key and
     the session's erasure epoch, the body compared by its HMAC (never by a plain hash of a name
@@ -178,5 +177,5 @@ def at_most_once(
         body_mac=data_key.mac("idempotency-body", canonical),
         work=work,
         still_valid=still_valid,
-        context=context,
+        deadline=deadline,
     )

@@ -32,8 +32,7 @@ from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
+    from ..ports.idempotency import Deadline
     from .idempotency import IdempotentCalls
 
 ROUTE = "POST /v1/face/keys"
@@ -111,7 +110,7 @@ class KeyIssuance:
         order_id: str | None = None,
         biz_ref: str | None = None,
         idempotency_key: str | None = None,
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
         now: float | None = None,
     ) -> dict[str, Any]:
         """The key for the identity the caller typed (kept with the business's ``biz_ref``), or
@@ -159,7 +158,7 @@ class KeyIssuance:
             calls=self.idempotent_calls,
             work=work,
             still_valid=lambda: check_not_erased(self.table, owner, caller),
-            context=context,
+            deadline=deadline,
         )
 
     def _for_order(self, caller: Session, order_id: str, at: float) -> KeyAnswerV1 | KeyAnswerV2:

@@ -48,8 +48,7 @@ from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
+    from ..ports.idempotency import Deadline
     from .idempotency import IdempotentCalls
 
 CREATE_ROUTE = "POST /v1/face/orders"
@@ -152,7 +151,7 @@ class Orders:
         *,
         biz_ref: str | None = None,
         idempotency_key: str | None = None,
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
         now: float | None = None,
     ) -> OrderCreated:
         """A new order for ``openid`` to verify the identity given; with an ``Idempotency-Key``,
@@ -195,7 +194,7 @@ class Orders:
                 calls=self.idempotent_calls,
                 work=work,
                 still_valid=still_valid,
-                context=context,
+                deadline=deadline,
             )
         except SessionEnded:  # the idempotency record was erased with the user meanwhile
             raise OrderUserErased from None

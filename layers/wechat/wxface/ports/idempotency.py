@@ -64,6 +64,13 @@ def running(owner: str, writer: str, still_valid: Callable[[], None]) -> Iterato
         _OWNER.reset(tokens[0])
 
 
+class Deadline(Protocol):
+    """How long the invocation has left (Lambda's context answers it): an in-progress record
+    expires with the invocation that wrote it, so a crashed request does not hold its key."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
 class IdempotencyStore(Protocol):
     """Where the records live: a Powertools persistence layer (built on first use) and the
     erasure of one owner's records."""
