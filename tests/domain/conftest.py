@@ -154,7 +154,7 @@ class Domain:
             self.backend.store,
             self.data_key,
             lambda: self.order_key,
-            lambda: self.wechat,
+            self.wechat,
             self.backend.idempotent_calls,
         )
 

@@ -230,7 +230,7 @@ def orders() -> Orders:
         retention_s=s.result_retention_s,
         audit_retention_s=s.audit_retention_s,
     )
-    return Orders(policy, table(), data_key(), keys().order_key, wechat, idempotent_calls())
+    return Orders(policy, table(), data_key(), keys().order_key, wechat(), idempotent_calls())
 
 
 @cache

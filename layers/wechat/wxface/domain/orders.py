@@ -140,7 +140,7 @@ class Orders:
     table: OrderStore
     data_key: DataKey
     order_key: Callable[[], SealingKey]
-    wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)
+    wechat: WeChatCalls  # the photo route's
     idempotent_calls: IdempotentCalls
 
     def create(
@@ -301,7 +301,7 @@ class Orders:
             ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
         except SealBroken:
             raise PhotoExpired from None  # unusable (altered, or sealed under a replaced key)
-        image = self.wechat().get_image(
+        image = self.wechat.get_image(
             str(ticket["verify_id"]),
             str(ticket["out_seq_no"]),
             str(ticket["cert_hash"]),
