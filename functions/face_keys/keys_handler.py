@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
@@ -53,6 +54,11 @@ def create_key(
     return answer(200, issued)
 
 
-lambda_handler = observed.traced(
-    api_entry(app, logger, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys)
-)
+entry = api_entry(app, logger, metrics)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return entry(event, context, runtime.edge_for_keys())
+
+
+lambda_handler = observed.traced(handle)

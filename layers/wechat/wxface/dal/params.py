@@ -141,3 +141,14 @@ class SsmParams:
 
     def write(self, name: str, value: str) -> None:
         write_secure(name, value)
+
+
+class Prefetch:
+    """A function's parameters read together before its first routing (name: cache age), as
+    :func:`prefetch_secure` does; called by the edge on every request (a cache look-up when warm)."""
+
+    def __init__(self, ages: dict[str, int]) -> None:
+        self.ages = dict(ages)
+
+    def __call__(self) -> None:
+        prefetch_secure(self.ages)
