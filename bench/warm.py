@@ -91,6 +91,7 @@ def run() -> None:
 
     from tests.support.wechat import ClientConfig, wechat_calls
     from wxface import runtime
+    from wxface.api.checks import EdgeChecks
     from wxface.dal import aws
     from wxface.dal.table import Table
     from wxface.domain import issuance
@@ -162,9 +163,10 @@ def run() -> None:
         keys=lambda: WarmKeys(),
         data_key=lambda: data_key,
         params=lambda: WarmParams(),
-        prefetch_for_keys=lambda: None,  # warm, these are cache look-ups
-        prefetch_for_results=lambda: None,
-        prefetch_for_login=lambda: None,
+        # Warm, the prefetches are cache look-ups; the session verifier is the wiring's own.
+        edge_for_keys=lambda: EdgeChecks(verify=runtime.sessions()),
+        edge_for_results=lambda: EdgeChecks(verify=runtime.sessions()),
+        edge_for_login=lambda: EdgeChecks(verify=runtime.sessions()),
     )
 
     token = issue_session("o-warm", keys, 3600)
@@ -189,7 +191,7 @@ def run() -> None:
         "the WeChat call under the calling policy (quota guard, token, typed models, retries)",
     )
     spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
-    spans.wrap(issuance, "issue_key", "issuance")
+    spans.wrap(issuance.KeyIssuance, "_issue", "issuance")
     session_fn = handler("session", "session_handler")
     keys_fn = handler("face_keys", "keys_handler")
     results_fn = handler("face_results", "results_handler")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
@@ -39,7 +40,7 @@ def create_key(
 ) -> Response[str]:
     if isinstance(request, KeyRequestByOrder):  # the identity of the business's order
         issued = runtime.issuance()(
-            caller(app), order_id=request.order_id, idempotency_key=idempotency, context=app.lambda_context
+            caller(app), order_id=request.order_id, idempotency_key=idempotency, deadline=app.lambda_context
         )
     else:
         issued = runtime.issuance()(
@@ -48,11 +49,16 @@ def create_key(
             request.id_card_number,
             biz_ref=request.biz_ref,
             idempotency_key=idempotency,  # read by the resolver, checked by the use case
-            context=app.lambda_context,
+            deadline=app.lambda_context,
         )
     return answer(200, issued)
 
 
-lambda_handler = observed.traced(
-    api_entry(app, logger, metrics, verify=runtime.verify_session, prefetch=runtime.prefetch_for_keys)
-)
+entry = api_entry(app, logger, metrics)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return entry(event, context, runtime.edge_for_keys())
+
+
+lambda_handler = observed.traced(handle)

@@ -3,10 +3,11 @@ an order, and fetch a passed order's verification photo (face API 2.0)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.api.models import OrderAnswer, OrderCreated, OrderRequest, PhotoAnswer
@@ -49,7 +50,7 @@ def create_order(
         request.id_card_number,
         biz_ref=request.biz_ref,
         idempotency_key=idempotency,
-        context=app.lambda_context,
+        deadline=app.lambda_context,
     )
     observed.count("OrdersCreated")
     return answer(201, created)
@@ -95,12 +96,11 @@ def order_photo(order_id: OrderId) -> Response[str]:
     return answer(200, photo)
 
 
-lambda_handler = observed.traced(
-    api_entry(
-        app,
-        logger,
-        metrics,
-        iam_routes=(CREATE_ROUTE, READ_ROUTE, CANCEL_ROUTE, PHOTO_ROUTE),
-        prefetch=runtime.prefetch_for_orders,
-    )
-)
+entry = api_entry(app, logger, metrics, iam_routes=(CREATE_ROUTE, READ_ROUTE, CANCEL_ROUTE, PHOTO_ROUTE))
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return entry(event, context, runtime.edge_for_orders())
+
+
+lambda_handler = observed.traced(handle)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.api.models import OPENID_PATTERN, ResultAnswer, ResultRequest, UserResultAnswer
@@ -83,13 +84,11 @@ def latest_for_user(
     return answer(200, UserResultAnswer(**found.model_dump(), openid=whose))
 
 
-lambda_handler = observed.traced(
-    api_entry(
-        app,
-        logger,
-        metrics,
-        iam_routes=(BUSINESS_ROUTE,),
-        verify=runtime.verify_session,
-        prefetch=runtime.prefetch_for_results,
-    )
-)
+entry = api_entry(app, logger, metrics, iam_routes=(BUSINESS_ROUTE,))
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return entry(event, context, runtime.edge_for_results())
+
+
+lambda_handler = observed.traced(handle)

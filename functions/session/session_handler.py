@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
@@ -30,6 +31,11 @@ def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
     return answer(200, session)
 
 
-lambda_handler = observed.traced(
-    api_entry(app, logger, metrics, public_routes={"POST /v1/session"}, prefetch=runtime.prefetch_for_login)
-)
+entry = api_entry(app, logger, metrics, public_routes={"POST /v1/session"})
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return entry(event, context, runtime.edge_for_login())
+
+
+lambda_handler = observed.traced(handle)

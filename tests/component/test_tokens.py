@@ -185,14 +185,16 @@ def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
 
     refresher = Refresher(deployment, fresh_sim)
     refresher.run_now({})
-    runtime.prefetch_for_keys()  # a first request: the token (and keys, if any) cached
+    prefetch = runtime.edge_for_keys().prefetch
+    assert prefetch is not None
+    prefetch()  # a first request: the token (and keys, if any) cached
     r = reader(deployment, refresher)
     old = r.get()
     fresh_sim.control("/sim/expire-tokens")
     r.stale(old)  # re-read after the refresher ran: the cache now holds the new token
     new = r.get()
     assert new != old
-    runtime.prefetch_for_keys()  # the next request's prefetch
+    prefetch()  # the next request's prefetch
     assert r.get() == new
 
 

@@ -154,16 +154,16 @@ class Domain:
             self.backend.store,
             self.data_key,
             lambda: self.order_key,
-            lambda: self.wechat,
+            self.wechat,
             self.backend.idempotent_calls,
         )
 
     def order(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
         """The business's servers create an order for ``openid`` to verify ``person``."""
-        return self.orders().create(openid, *person, context=Context(), **kwargs).order_id  # type: ignore[arg-type]
+        return self.orders().create(openid, *person, deadline=Context(), **kwargs).order_id
 
     def key_for_order(self, openid: str, order_id: str, **kwargs: Any) -> str:
-        answer = self.issuance()(self.session(openid), order_id=order_id, context=Context(), **kwargs)  # type: ignore[arg-type]
+        answer = self.issuance()(self.session(openid), order_id=order_id, deadline=Context(), **kwargs)
         return str(answer["verify_id" if self.version == 2 else "user_id_key"])
 
     def lookup(self) -> ResultLookup:
@@ -201,7 +201,7 @@ class Domain:
         return self.sessions[openid]
 
     def key(self, openid: str, person: tuple[str, str], **kwargs: Any) -> str:
-        answer = self.issuance()(self.session(openid), *person, context=Context(), **kwargs)  # type: ignore[arg-type]
+        answer = self.issuance()(self.session(openid), *person, deadline=Context(), **kwargs)
         return str(answer["verify_id" if self.version == 2 else "user_id_key"])
 
     def face_check(self, openid: str, key: str, result_code: int | None = None) -> str:

@@ -81,24 +81,24 @@ def test_a_key_asked_for_before_the_erasure_is_not_kept_nor_replayed(slow: Domai
     thread, outcome = racing(
         slow,
         ISSUE[slow.version],
-        lambda: slow.issuance()(old, *ALICE, idempotency_key="tap-1", context=Context()),  # type: ignore[arg-type]
+        lambda: slow.issuance()(old, *ALICE, idempotency_key="tap-1", deadline=Context()),
     )
     erase(slow, openid)
     # A new session retries the same Idempotency-Key while the old request still waits: a key of
     # its own, not the old request's, nor "in progress".
     new = slow.sign_in_again(openid)
-    fresh = slow.issuance()(new, *ALICE, idempotency_key="tap-1", context=Context())  # type: ignore[arg-type]
+    fresh = slow.issuance()(new, *ALICE, idempotency_key="tap-1", deadline=Context())
     thread.join()
     (raced,) = outcome
     assert isinstance(raced, SessionEnded)  # the old request's key is never answered
-    again = slow.issuance()(new, *ALICE, idempotency_key="tap-1", context=Context())  # type: ignore[arg-type]
+    again = slow.issuance()(new, *ALICE, idempotency_key="tap-1", deadline=Context())
     assert again == fresh  # and after it ended: the same new key
     # Nothing of the raced request is kept: the only key record is the new session's.
     field = "verify_id" if slow.version == 2 else "user_id_key"
     keys = [k.split("/")[0] for k in slow.backend.kept() if k.startswith("KEY#")]
     assert keys == [f"KEY#{sha256_hex(fresh[field])}"]
     with pytest.raises(SessionEnded):  # the old session cannot replay anything
-        slow.issuance()(old, *ALICE, idempotency_key="tap-1", context=Context())  # type: ignore[arg-type]
+        slow.issuance()(old, *ALICE, idempotency_key="tap-1", deadline=Context())
     slow.lookup().erase(new)
     assert slow.backend.kept() == [f for f in slow.backend.kept() if f.startswith("OUTBOX#")]
 
@@ -108,7 +108,7 @@ def test_a_key_request_in_flight_at_the_erasure_leaves_nothing(slow: Domain) -> 
     thread, outcome = racing(
         slow,
         ISSUE[slow.version],
-        lambda: slow.issuance()(slow.session(openid), *ALICE, idempotency_key="k", context=Context()),  # type: ignore[arg-type]
+        lambda: slow.issuance()(slow.session(openid), *ALICE, idempotency_key="k", deadline=Context()),
     )
     erase(slow, openid)
     thread.join()

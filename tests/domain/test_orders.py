@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,6 @@ from wxface.domain.errors import (
     PhotoExpired,
     RateLimited,
 )
-from wxface.domain.issuance import issue_key_for_order
 from wxface.domain.orders import is_order_id
 from wxface.domain.sessions import Session
 from wxface.domain.stack_keys import DataKey
@@ -126,17 +126,7 @@ def test_an_expired_order_issues_no_key_but_a_key_issued_before_can_still_pass_i
     later = time.time() + 120  # the order expired; the key (WeChat's hour) has not
     assert domain.orders().read(order_id, now=later).status == "expired"
     with pytest.raises(OrderExpired):
-        issue_key_for_order(
-            domain.session("alice"),
-            order_id,
-            policy=domain.issuance().policy,
-            table=domain.backend.store,
-            wechat=domain.wechat,
-            data_key=domain.data_key,
-            sealing_key=lambda: domain.sealing_key,
-            order_key=lambda: domain.order_key,
-            now=later,
-        )
+        domain.issuance()(domain.session("alice"), order_id=order_id, now=later)
     with pytest.raises(OrderNotCancellable):
         domain.orders().cancel(order_id, now=later)
     assert domain.look_up("alice", ref, now=later).passed
@@ -212,9 +202,10 @@ def test_the_identity_source_the_deployment_does_not_take_is_refused_before_wech
 
 def test_a_key_request_with_an_order_and_anything_else_is_refused(domain: Domain) -> None:
     order_id = domain.order("alice", ALICE)
-    for extra in ({"biz_ref": "mine"}, {"name": ALICE[0]}, {"number": ALICE[1]}):
+    extras: list[dict[str, Any]] = [{"biz_ref": "mine"}, {"name": ALICE[0]}, {"number": ALICE[1]}]
+    for extra in extras:
         with pytest.raises(InvalidRequest):
-            domain.issuance()(domain.session("alice"), order_id=order_id, context=Context(), **extra)  # type: ignore[arg-type]
+            domain.issuance()(domain.session("alice"), order_id=order_id, deadline=Context(), **extra)
     assert domain.sim.calls() == {}
 
 

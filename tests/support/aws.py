@@ -45,9 +45,9 @@ def _table_properties() -> dict[str, Any]:
 
 def fresh_container() -> None:
     """Forget every per-container singleton, as a new Lambda container would."""
-    from wxface import runtime
+    from tests.support.container import new_container
 
-    runtime.reset()
+    new_container()
 
 
 @dataclass

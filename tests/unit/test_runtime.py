@@ -1,4 +1,4 @@
-"""runtime.reset(): a new "container" for tests, without a hand-kept list of caches."""
+"""new_container(): a new "container" for tests, without a hand-kept list of caches."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from wxface import runtime, settings
-from wxface.dal import aws, params
+from tests.support.container import MODULES, new_container
+from wxface import runtime
+from wxface.dal import aws
 
 
 @pytest.fixture
@@ -20,20 +21,20 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         "AWS_SECRET_ACCESS_KEY": "x",
     }.items():
         monkeypatch.setenv(key, value)
-    runtime.reset()
+    new_container()
     yield monkeypatch
-    runtime.reset()  # nothing built from this test's environment outlives it
+    new_container()  # nothing built from this test's environment outlives it
 
 
-def test_reset_forgets_every_per_container_singleton(env: pytest.MonkeyPatch) -> None:
+def test_a_new_container_forgets_every_per_container_singleton(env: pytest.MonkeyPatch) -> None:
     table, client = runtime.table(), aws.dynamodb()
     assert runtime.table() is table and aws.dynamodb() is client  # once per container
     env.setenv("TABLE_NAME", "second")
-    runtime.reset()
+    new_container()
     assert runtime.table().name == "second"
     assert aws.dynamodb() is not client
-    for module in (runtime, settings, aws, params):
-        runtime.reset()
+    for module in MODULES:
+        new_container()
         cached = [v for v in vars(module).values() if callable(getattr(v, "cache_clear", None))]
         assert cached, module
         assert all(v.cache_info().currsize == 0 for v in cached), module

@@ -9,7 +9,7 @@ import pytest
 from wxface.api.errors import ApiError, from_domain
 from wxface.api.http import bearer_token
 from wxface.domain.errors import DomainError
-from wxface.domain.sessions import ISSUER, Session, SessionVerifier, issue_session
+from wxface.domain.sessions import ISSUER, Session, SessionVerifier, VerifiedTokens, issue_session
 from wxface.domain.sessions import verify_session as verify_with_ttl
 from wxface.domain.stack_keys import SigningKey
 
@@ -20,9 +20,12 @@ PREVIOUS = SigningKey("k1", b"p" * 32)
 TTL = 3600
 
 
+VERIFIED = VerifiedTokens()  # one container's memory of the tokens it verified
+
+
 def verify_session(token: str, keys: tuple[SigningKey, ...], now: float | None = None) -> str:
     """The openid, as the API's edge verifies with this stack's session TTL."""
-    return verify_with_ttl(token, keys, max_ttl_s=TTL, now=now).openid
+    return verify_with_ttl(token, keys, max_ttl_s=TTL, now=now, verified=VERIFIED).openid
 
 
 def code_of(token: str, keys: tuple[SigningKey, ...]) -> str:
@@ -215,3 +218,12 @@ def test_session_tokens_load_no_public_key_cryptography() -> None:
         env={"PYTHONPATH": str(layer)},
     )
     assert out.stdout.strip() == "False False ['HS256', 'HS384', 'HS512', 'none']"
+
+
+def test_the_tokens_verified_belong_to_the_containers_verifier_not_the_module() -> None:
+    """A new container (a new verifier) starts knowing no token; no module state carries over."""
+    token = issue_session("o-own", (CURRENT,), 3600)
+    first = SessionVerifier(lambda force: (CURRENT,), max_ttl_s=TTL)
+    assert first(token).openid == "o-own" and first.verified.get(token) is not None
+    second = SessionVerifier(lambda force: (CURRENT,), max_ttl_s=TTL)
+    assert second.verified.get(token) is None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.support.container import new_container
 from tests.support.people import CAROL
 from tests.support.wechat import Calls, ClientConfig, wechat_calls
 from wxface.domain.limits import Priority
@@ -369,9 +370,9 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "WECHAT_READ_TIMEOUT": "1.5",
     }.items():
         monkeypatch.setenv(key, value)
-    runtime.reset()
+    new_container()
     cfg = runtime.wechat_transport().config
-    runtime.reset()
+    new_container()
     assert cfg.base_urls == ("http://127.0.0.1:3001",)
     assert cfg.read_timeout == 1.5
     default = Settings.from_env({"PARAM_PATH": "/p"})

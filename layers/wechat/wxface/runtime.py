@@ -9,8 +9,9 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING
 
+from .api.checks import EdgeChecks
 from .dal import aws
-from .dal.params import SsmParams
+from .dal.params import Prefetch, SsmParams
 from .dal.refresher import LambdaRefresher
 from .dal.table import Table
 from .domain.limits import QuotaGuard, QuotaPolicy
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .domain.login import Login
     from .domain.orders import Orders
     from .domain.results import ResultLookup
-    from .domain.sessions import Session, SessionVerifier
+    from .domain.sessions import SessionVerifier
     from .domain.wechat_calls import WeChatCalls
     from .wechat.transport import WeChatTransport
 
@@ -70,10 +71,6 @@ def sessions() -> SessionVerifier:
     return SessionVerifier(keys().signing_keys, max_ttl_s=settings().session_ttl_s)
 
 
-def verify_session(token: str) -> Session:
-    return sessions()(token)
-
-
 @cache
 def idempotent_calls() -> IdempotentCalls:
     from .dal.idempotency import IdempotencyTable
@@ -94,44 +91,48 @@ def quota_guard() -> QuotaGuard:
     return QuotaGuard(table(), policy, report=quota_used, clock=time.time)
 
 
-def _prefetch(*more: tuple[str, int]) -> None:
-    """Both keys and the function's other parameters (name, cache age) in one SSM call."""
-    from .dal.params import prefetch_secure
-
+def _ages(*more: tuple[str, int], keys: bool = True) -> dict[str, int]:
+    """The function's parameters to read together (name: cache age): by default both keys (the
+    session signing keys and the data key) and ``more``."""
     s = settings()
-    prefetch_secure({s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s, **dict(more)})
+    both = {s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s} if keys else {}
+    return {**both, **dict(more)}
 
 
-def prefetch_for_keys() -> None:
-    """What the keys function reads: the keys, the access token, in 2.0 the sealing key (a 1.0
-    key function never creates or reads it), and the order-sealing key where orders are taken
-    (it is created by the first order, so it may not exist yet: read on first need then)."""
+@cache
+def edge_for_keys() -> EdgeChecks:
+    """What the keys function reads before routing: the keys, the access token, in 2.0 the sealing
+    key (a 1.0 key function never creates or reads it); the order-sealing key is created by the
+    first order, so it may not exist yet: read on first need. Every route needs a session."""
     s = settings()
     sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
-    _prefetch(*sealing, (s.access_token_param, s.token_cache_s))
+    return EdgeChecks(Prefetch(_ages(*sealing, (s.access_token_param, s.token_cache_s))), sessions())
 
 
-def prefetch_for_orders() -> None:
-    """What the orders function reads, in one SSM call: the data key, the order-sealing key, and
-    in 2.0 the access token (the photo route); never the session signing keys (no session here)."""
-    from .dal.params import prefetch_secure
-
+@cache
+def edge_for_orders() -> EdgeChecks:
+    """The orders function: the data key, the order-sealing key, and in 2.0 the access token (the
+    photo route), in one SSM call; never the session signing keys (IAM routes only)."""
     s = settings()
-    token = {s.access_token_param: s.token_cache_s} if s.face_api_version == 2 else {}
-    prefetch_secure({s.hmac_key_param: s.key_cache_s, s.order_key_param: s.key_cache_s, **token})
+    token = [(s.access_token_param, s.token_cache_s)] if s.face_api_version == 2 else []
+    ages = _ages((s.hmac_key_param, s.key_cache_s), (s.order_key_param, s.key_cache_s), *token, keys=False)
+    return EdgeChecks(Prefetch(ages))
 
 
-def prefetch_for_results() -> None:
-    """What the results function reads: the keys, the access token and the sealing key (both
-    versions: the events it writes are sealed)."""
+@cache
+def edge_for_results() -> EdgeChecks:
+    """The results function: the keys, the access token and the sealing key (both versions: the
+    events it writes are sealed)."""
     s = settings()
-    _prefetch((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
+    ages = _ages((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
+    return EdgeChecks(Prefetch(ages), sessions())
 
 
-def prefetch_for_login() -> None:
-    """What the session function's first request reads: the keys and the AppSecret."""
+@cache
+def edge_for_login() -> EdgeChecks:
+    """The session function: the keys and the AppSecret (its other route needs a session)."""
     s = settings()
-    _prefetch((s.app_secret_param, s.secret_cache_s))
+    return EdgeChecks(Prefetch(_ages((s.app_secret_param, s.secret_cache_s))), sessions())
 
 
 @cache
@@ -230,7 +231,7 @@ def orders() -> Orders:
         retention_s=s.result_retention_s,
         audit_retention_s=s.audit_retention_s,
     )
-    return Orders(policy, table(), data_key(), keys().order_key, wechat, idempotent_calls())
+    return Orders(policy, table(), data_key(), keys().order_key, wechat(), idempotent_calls())
 
 
 @cache
@@ -279,20 +280,3 @@ def login() -> Login:
     policy = LoginPolicy(s.app_id, s.session_ttl_s, s.session_limit_per_address, s.session_slowed_per_minute)
     secret = AppSecret(params(), s.app_secret_param, s.secret_cache_s)
     return Login(policy, table(), data_key(), login_client(), secret.read, keys().signing_keys)
-
-
-def reset() -> None:
-    """Forget every per-container singleton (settings, clients, stores, use cases), as a new
-    Lambda container would: what a test calls between two "containers"."""
-    import sys
-
-    from . import settings as settings_module
-    from .dal import params
-
-    for module in (sys.modules[__name__], settings_module, aws, params):
-        for value in list(vars(module).values()):
-            if getattr(value, "__module__", None) == module.__name__ and callable(
-                getattr(value, "cache_clear", None)
-            ):
-                value.cache_clear()
-    params.forget_absent()

@@ -34,6 +34,7 @@ from ..domain.sessions import Session
 from ..identity import InvalidIdentity
 from ..settings import settings
 from ..wechat.errors import WeChatApiError, WeChatError
+from .checks import EdgeChecks
 from .errors import ApiError, api_error, from_domain, from_identity, from_wechat
 from .http import (
     JSON_HEADERS,
@@ -155,6 +156,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+NO_CHECKS = EdgeChecks()
+
+
 def handle(
     app: APIGatewayHttpResolver,
     event: dict[str, Any],
@@ -163,14 +167,14 @@ def handle(
     logger: Logger,
     public_routes: Collection[str] = (),
     iam_routes: Collection[str] = (),
-    verify: Callable[[str], Session] | None = None,
-    prefetch: Callable[[], None] | None = None,
+    checks: EdgeChecks = NO_CHECKS,
 ) -> dict[str, Any]:
     """The checks before routing (see the module's docstring), then the route."""
+    verify = checks.verify
     try:
         _expects_json_object(event, body_bytes(event))
-        if prefetch is not None:  # what a cold container reads, in one SSM call
-            prefetch()
+        if checks.prefetch is not None:  # what a cold container reads, in one SSM call
+            checks.prefetch()
         if event.get("routeKey") in iam_routes:
             iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
             if not iam.get("userArn"):
@@ -206,7 +210,7 @@ def caller(app: APIGatewayHttpResolver) -> Session:
     return session
 
 
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+Entry = Callable[[dict[str, Any], LambdaContext, EdgeChecks], dict[str, Any]]
 
 
 def api_entry(
@@ -216,14 +220,17 @@ def api_entry(
     *,
     public_routes: Collection[str] = (),
     iam_routes: Collection[str] = (),
-    verify: Callable[[str], Session] | None = None,
-    prefetch: Callable[[], None] | None = None,
-) -> Handler:
-    """The Lambda entry point of an API function: the request id as correlation id, the
-    function's metrics flushed (no tracing SDK: Lambda's own X-Ray integration traces the invocation). Events and responses carry names, numbers and tokens, so neither the
-    event (``log_event``) nor the response (``capture_response``) is ever recorded."""
+) -> Entry:
+    """The Lambda entry point of an API function, called with the event, the context and the
+    checks the wiring built for the function (its prefetch, its session verifier): the request
+    id as correlation id, the function's metrics flushed (no tracing SDK: Lambda's own X-Ray
+    integration traces the invocation). Events and responses carry names, numbers and tokens, so
+    neither the event (``log_event``) nor the response (``capture_response``) is ever recorded.
 
-    def routed(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    The handler module calls it as a straight line: ``entry(event, context,
+    runtime.edge_for_keys())``."""
+
+    def routed(event: dict[str, Any], context: LambdaContext, checks: EdgeChecks) -> dict[str, Any]:
         return handle(
             app,
             event,
@@ -231,12 +238,11 @@ def api_entry(
             logger=logger,
             public_routes=public_routes,
             iam_routes=iam_routes,
-            verify=verify,
-            prefetch=prefetch,
+            checks=checks,
         )
 
-    handler: Handler = metrics.log_metrics(routed)
-    handler = logger.inject_lambda_context(
+    entry: Entry = metrics.log_metrics(routed)
+    entry = logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False
-    )(handler)
-    return handler
+    )(entry)
+    return entry

@@ -19,11 +19,6 @@ if TYPE_CHECKING:
 _absent: dict[str, float] = {}
 
 
-def forget_absent() -> None:
-    """A new container knows of no missing parameter (runtime.reset)."""
-    _absent.clear()
-
-
 def _unwrapped(exc: Exception, name: str) -> Exception:
     """What Powertools' GetParameterError wraps: a missing parameter, or the AWS error itself
     (throttling, an outage), so that the API answers it as any AWS failure (503), not a 500."""
@@ -146,3 +141,14 @@ class SsmParams:
 
     def write(self, name: str, value: str) -> None:
         write_secure(name, value)
+
+
+class Prefetch:
+    """A function's parameters read together before its first routing (name: cache age), as
+    :func:`prefetch_secure` does; called by the edge on every request (a cache look-up when warm)."""
+
+    def __init__(self, ages: dict[str, int]) -> None:
+        self.ages = dict(ages)
+
+    def __call__(self) -> None:
+        prefetch_secure(self.ages)

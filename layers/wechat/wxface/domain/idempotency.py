@@ -28,10 +28,9 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from ..ports.idempotency import IdempotencyStore, RecordErased, running
+from ..ports.idempotency import Deadline, IdempotencyStore, RecordErased, check_still_valid, running
 from .errors import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -43,21 +42,17 @@ from .stack_keys import DataKey
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 HEADER = "idempotency-key"
 TTL_S = 600
 _VALID = re.compile(r"[\x21-\x7e]{1,128}")
 IN_PROGRESS_WAIT_S = 3.0
 IN_PROGRESS_POLL_S = 0.2
-# Checks, before a stored answer is replayed, that the caller's session was not ended since
-# (Powertools' response hook hears only the answer; see wxface.ports.idempotency).
-_STILL_VALID: ContextVar[Callable[[], None]] = ContextVar("wxface_idempotency_still_valid")
 
 
 def _replay(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools' response hook, called only for a replayed answer: the session first."""
-    _STILL_VALID.get()()
+    check_still_valid()
     return response
 
 
@@ -122,21 +117,15 @@ class IdempotentCalls:
         body_mac: str,
         work: Callable[[], dict[str, Any]],
         still_valid: Callable[[], None],
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
     ) -> dict[str, Any]:
         """``work()`` once per (owner, key, erasure epoch); ``still_valid()`` raises if the
         caller's session ended, and runs before any stored answer is replayed."""
         run = self._powertools()
-        if context is not None:
-            self._config.register_lambda_context(context)  # in-progress records end with the invocation
-        valid = _STILL_VALID.set(still_valid)
-        try:
-            with running(owner, uuid.uuid4().hex):
-                return self._once(
-                    run, {"owner": owner, "key": key, "epoch": str(epoch), "body": body_mac}, work
-                )
-        finally:
-            _STILL_VALID.reset(valid)
+        if deadline is not None:
+            self._config.register_lambda_context(deadline)  # in-progress records end with the invocation
+        with running(owner, uuid.uuid4().hex, still_valid):
+            return self._once(run, {"owner": owner, "key": key, "epoch": str(epoch), "body": body_mac}, work)
 
     def _once(
         self, run: Callable[..., dict[str, Any]], request: dict[str, str], work: Callable[[], dict[str, Any]]
@@ -175,7 +164,7 @@ def at_most_once(
     calls: IdempotentCalls,
     work: Callable[[], dict[str, Any]],
     still_valid: Callable[[], None],
-    context: LambdaContext | None = None,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
     """``work()`` through :class:`IdempotentCalls`, keyed by the user, the Idempotency-Key and
     the session's erasure epoch, the body compared by its HMAC (never by a plain hash of a name
@@ -188,5 +177,5 @@ def at_most_once(
         body_mac=data_key.mac("idempotency-body", canonical),
         work=work,
         still_valid=still_valid,
-        context=context,
+        deadline=deadline,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -10,14 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
-from ..identity import (
-    CERT_TYPE_IDENTITY_CARD,
-    cert_hash,
-    id_card_number_md5,
-    name_utf8_md5,
-    normalize_id_card_number,
-    normalize_name,
-)
+from ..identity import normalize_id_card_number, normalize_name
 from ..ports.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, UserErased
 from ..ports.store import Keys, OrderRecords, Users
 from ..wechat.errors import WeChatError
@@ -33,14 +25,14 @@ from .errors import (
     QuotaGuardRefused,
     SessionEnded,
 )
+from .face_api import face_api
 from .limits import Limit, charge_user, check_not_erased
 from .sessions import Session
-from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
+    from ..ports.idempotency import Deadline
     from .idempotency import IdempotentCalls
 
 ROUTE = "POST /v1/face/keys"
@@ -75,131 +67,6 @@ class IssuancePolicy:
 LAST_LOOK_S = 300
 
 
-def issue_key(
-    caller: Session,
-    raw_name: str,
-    raw_number: str,
-    *,
-    biz_ref: str | None = None,
-    policy: IssuancePolicy,
-    table: IssuanceStore,
-    wechat: WeChatCalls,
-    data_key: DataKey,
-    sealing_key: Callable[[], SealingKey],
-    now: float | None = None,
-    order: OrderRecord | None = None,
-    order_key: Callable[[], SealingKey] | None = None,
-) -> KeyAnswerV1 | KeyAnswerV2:
-    """The key for ``caller`` to check the identity given (typed by the user, or ``order``'s,
-    whose ``biz_ref`` is then the key's)."""
-    name = normalize_name(raw_name)  # InvalidIdentity: a 400 at the edge, before WeChat
-    number = normalize_id_card_number(raw_number)
-    checked_biz_ref(biz_ref)
-
-    at = time.time() if now is None else now
-    openid = caller.openid
-    owner = data_key.owner(openid)
-    counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller, at)
-    photo_ticket: str | None = None
-
-    try:
-        if policy.api_version == 1:
-            v1 = wechat.get_user_id_key(name, number)
-            ref, expires_in = sha256_hex(v1.user_id_key), v1.expires_in
-            answer: KeyAnswerV1 | KeyAnswerV2 = KeyAnswerV1(user_id_key=v1.user_id_key, expires_in=expires_in)
-            binding: dict[str, str] = {
-                "id_mac": data_key.mac("id_md5", id_card_number_md5(number)),
-                "name_mac": data_key.mac("name_md5", name_utf8_md5(name)),
-            }
-        else:
-            v2 = wechat.get_verify_id(name, number, openid)
-            ref, expires_in = sha256_hex(v2.verify_id), v2.expires_in
-            answer = KeyAnswerV2(verify_id=v2.verify_id, expires_in=expires_in)
-            binding = {
-                "out_seq_no": v2.out_seq_no,
-                # Sent back to WeChat on lookup, so kept, but sealed: a SHA-256 of a name and an
-                # ID number is reversed by brute force in seconds (docs/data.md).
-                "cert_hash": sealing_key().seal(
-                    cert_hash(CERT_TYPE_IDENTITY_CARD, name, number), bound_to=ref
-                ),
-            }
-            if order is not None and order_key is not None:
-                # What the order's photo route needs if this key passes it (getimage), sealed
-                # for the orders function alone.
-                ticket = {
-                    "verify_id": v2.verify_id,
-                    "out_seq_no": v2.out_seq_no,
-                    "cert_hash": cert_hash(CERT_TYPE_IDENTITY_CARD, name, number),
-                    "openid": openid,
-                }
-                from .orders import photo_bound_to
-
-                photo_ticket = order_key().seal(json.dumps(ticket), bound_to=photo_bound_to(order.order_id))
-    except QuotaGuardRefused:
-        counted.give_back()  # refused before anything was sent: WeChat saw nothing
-        raise
-    except WeChatError as err:
-        # Only where nothing reached WeChat (every attempt failed to connect): a request WeChat
-        # saw used its quota, so it counts against the user, answered with an errcode or not.
-        if not err.reached:
-            counted.give_back()
-        raise
-
-    expires_at = int(at) + expires_in
-    record = KeyRecord(
-        owner=owner,
-        api_version=policy.api_version,
-        issued_at=int(at),
-        expires_at=expires_at,
-        ttl=expires_at + policy.lookup_window_s,
-        biz_ref=order.biz_ref if order is not None else biz_ref,
-        order_id=order.order_id if order is not None else None,
-        photo_ticket=photo_ticket,
-        **binding,
-    )
-    audit = AuditEntry(
-        owner,
-        ROUTE,
-        "issued",
-        at_ms=int(at * 1000),
-        ttl=int(at) + policy.audit_retention_s,
-        order_id=order.order_id if order is not None else None,
-    )
-    pending: PendingCheck | None = None
-    if isinstance(answer, KeyAnswerV2):
-        # If the mini-program never looks the result up (the app was closed), the sweep does:
-        # it needs the openid and the verify_id, which the table keeps nowhere else; sealed.
-        secret = json.dumps({"openid": openid, "verify_id": answer.verify_id})
-        pending = PendingCheck(
-            ref,
-            sealing_key().seal(secret, bound_to=f"pending:{ref}"),
-            check_at=max(int(at), min(int(at) + policy.sweep_after_s, expires_at - LAST_LOOK_S)),
-            expires_at=expires_at,
-            ttl=record.ttl,
-            epoch=caller.epoch,
-        )
-    try:
-        table.put_key(
-            ref,
-            record,
-            issued_ms=int(at * 1000),
-            audit=audit,
-            pending=pending,
-            epoch=caller.epoch,
-            order_id=record.order_id,
-            now=int(at),
-        )
-    except UserErased:
-        # Erased while WeChat was asked: nothing is kept, and the key is never answered.
-        raise SessionEnded from None
-    except OrderClosed:
-        # The order was cancelled or passed (or expired) while WeChat was asked: no key from it.
-        assert order is not None  # noqa: S101 - only a key from an order is conditioned so
-        checked_order(table.get_order(order.order_id)[0], owner, at)
-        raise OrderExpired from None
-    return answer
-
-
 def checked_order(order: OrderRecord | None, owner: str, at: float) -> OrderRecord:
     """The order a key is asked for, if one can be issued from it now: 404 unknown, 403 another
     user's, 409 cancelled or passed, 410 expired."""
@@ -216,55 +83,13 @@ def checked_order(order: OrderRecord | None, owner: str, at: float) -> OrderReco
     return order
 
 
-def issue_key_for_order(
-    caller: Session,
-    order_id: str,
-    *,
-    policy: IssuancePolicy,
-    table: IssuanceStore,
-    wechat: WeChatCalls,
-    data_key: DataKey,
-    sealing_key: Callable[[], SealingKey],
-    order_key: Callable[[], SealingKey],
-    now: float | None = None,
-) -> KeyAnswerV1 | KeyAnswerV2:
-    """The key for the identity of the business's order ``order_id``: refused before anything
-    is counted or sent if the order is not the caller's or cannot issue keys now."""
-    from .orders import is_order_id, open_identity
-
-    if not is_order_id(order_id):
-        raise InvalidRequest
-    at = time.time() if now is None else now
-    order, sealed = table.get_order(order_id, identity=True)
-    order = checked_order(order, data_key.owner(caller.openid), at)
-    if sealed is None:
-        raise OrderExpired  # dropped: the order can issue no key any more (its TTL deletes it late)
-    try:
-        name, number = open_identity(order_key(), order_id, sealed)
-    except SealBroken:
-        raise OrderExpired from None  # altered, moved, or sealed under a replaced key: unusable
-
-    return issue_key(
-        caller,
-        name,
-        number,
-        policy=policy,
-        table=table,
-        wechat=wechat,
-        data_key=data_key,
-        sealing_key=sealing_key,
-        now=at,
-        order=order,
-        order_key=order_key,
-    )
-
-
 @dataclass(frozen=True)
 class KeyIssuance:
     """``POST /v1/face/keys`` as one call: the key, at most once per ``Idempotency-Key``.
 
     ``idempotent_calls`` sets Powertools' Idempotency up on first need (only requests that carry
-    a key use it); ``issued`` hears of every key actually issued (not of a replayed answer).
+    a key use it); ``issued`` hears of every key actually issued (not of a replayed answer). What
+    differs between face API 1.0 and 2.0 is the :mod:`face_api` object's.
     """
 
     policy: IssuancePolicy
@@ -285,7 +110,8 @@ class KeyIssuance:
         order_id: str | None = None,
         biz_ref: str | None = None,
         idempotency_key: str | None = None,
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
+        now: float | None = None,
     ) -> dict[str, Any]:
         """The key for the identity the caller typed (kept with the business's ``biz_ref``), or
         for the identity of the business's order ``order_id`` (and nothing else); with an
@@ -301,31 +127,14 @@ class KeyIssuance:
             raise InvalidRequest
         elif source == "business":
             raise IdentitySourceRefused("business")
+        checked_biz_ref(biz_ref)  # once, before anything is counted, remembered or sent
 
         def work() -> dict[str, Any]:
-            if order_id is not None and self.order_key is not None:
-                answer = issue_key_for_order(
-                    caller,
-                    order_id,
-                    policy=self.policy,
-                    table=self.table,
-                    wechat=self.wechat,
-                    data_key=self.data_key,
-                    sealing_key=self.sealing_key,
-                    order_key=self.order_key,
-                )
+            at = time.time() if now is None else now
+            if order_id is not None:
+                answer = self._for_order(caller, order_id, at)
             else:
-                answer = issue_key(
-                    caller,
-                    name or "",
-                    number or "",
-                    policy=self.policy,
-                    table=self.table,
-                    wechat=self.wechat,
-                    data_key=self.data_key,
-                    sealing_key=self.sealing_key,
-                    biz_ref=biz_ref,
-                )
+                answer = self._issue(caller, name or "", number or "", biz_ref=biz_ref, order=None, at=at)
             self.issued()
             return answer.model_dump(mode="json")
 
@@ -334,8 +143,6 @@ class KeyIssuance:
         key = checked_key(idempotency_key)
         if key is None:
             return work()
-
-        checked_biz_ref(biz_ref)
         body: Mapping[str, Any] = (
             {"order_id": order_id}
             if order_id is not None
@@ -351,5 +158,106 @@ class KeyIssuance:
             calls=self.idempotent_calls,
             work=work,
             still_valid=lambda: check_not_erased(self.table, owner, caller),
-            context=context,
+            deadline=deadline,
         )
+
+    def _for_order(self, caller: Session, order_id: str, at: float) -> KeyAnswerV1 | KeyAnswerV2:
+        """The key for the identity of the business's order ``order_id``: refused before
+        anything is counted or sent if the order is not the caller's or cannot issue keys now."""
+        from .orders import is_order_id, open_identity
+
+        if not is_order_id(order_id) or self.order_key is None:
+            raise InvalidRequest
+        order, sealed = self.table.get_order(order_id, identity=True)
+        order = checked_order(order, self.data_key.owner(caller.openid), at)
+        if sealed is None:
+            raise OrderExpired  # dropped: the order can issue no key any more (its TTL deletes it late)
+        try:
+            name, number = open_identity(self.order_key(), order_id, sealed)
+        except SealBroken:
+            raise OrderExpired from None  # altered, moved, or sealed under a replaced key: unusable
+        return self._issue(caller, name, number, biz_ref=None, order=order, at=at)
+
+    def _issue(
+        self,
+        caller: Session,
+        raw_name: str,
+        raw_number: str,
+        *,
+        biz_ref: str | None,
+        order: OrderRecord | None,
+        at: float,
+    ) -> KeyAnswerV1 | KeyAnswerV2:
+        """The key for ``caller`` to check the identity given (typed by the user, or ``order``'s,
+        whose ``biz_ref`` is then the key's)."""
+        policy, table = self.policy, self.table
+        name = normalize_name(raw_name)  # InvalidIdentity: a 400 at the edge, before WeChat
+        number = normalize_id_card_number(raw_number)
+        openid = caller.openid
+        owner = self.data_key.owner(openid)
+        counted = charge_user(table, Limit("keys", policy.key_limit_per_hour), owner, caller, at)
+        face = face_api(policy.api_version, self.data_key, self.sealing_key, self.order_key)
+        try:
+            key = face.new_key(self.wechat, name, number, openid, order_id=order.order_id if order else None)
+        except QuotaGuardRefused:
+            counted.give_back()  # refused before anything was sent: WeChat saw nothing
+            raise
+        except WeChatError as err:
+            # Only where nothing reached WeChat (every attempt failed to connect): a request WeChat
+            # saw used its quota, so it counts against the user, answered with an errcode or not.
+            if not err.reached:
+                counted.give_back()
+            raise
+
+        expires_at = int(at) + key.expires_in
+        record = KeyRecord(
+            owner=owner,
+            api_version=policy.api_version,
+            issued_at=int(at),
+            expires_at=expires_at,
+            ttl=expires_at + policy.lookup_window_s,
+            biz_ref=order.biz_ref if order is not None else biz_ref,
+            order_id=order.order_id if order is not None else None,
+            photo_ticket=key.photo_ticket,
+            **key.binding,
+        )
+        audit = AuditEntry(
+            owner,
+            ROUTE,
+            "issued",
+            at_ms=int(at * 1000),
+            ttl=int(at) + policy.audit_retention_s,
+            order_id=record.order_id,
+        )
+        pending = (
+            PendingCheck(
+                key.ref,
+                key.pending,
+                check_at=max(int(at), min(int(at) + policy.sweep_after_s, expires_at - LAST_LOOK_S)),
+                expires_at=expires_at,
+                ttl=record.ttl,
+                epoch=caller.epoch,
+            )
+            if key.pending is not None
+            else None
+        )
+        try:
+            table.put_key(
+                key.ref,
+                record,
+                issued_ms=int(at * 1000),
+                audit=audit,
+                pending=pending,
+                epoch=caller.epoch,
+                order_id=record.order_id,
+                now=int(at),
+            )
+        except UserErased:
+            # Erased while WeChat was asked: nothing is kept, and the key is never answered.
+            raise SessionEnded from None
+        except OrderClosed:
+            # The order was cancelled or passed (or expired) while WeChat was asked: no key from it.
+            assert order is not None  # noqa: S101 - only a key from an order is conditioned so
+            checked_order(table.get_order(order.order_id)[0], owner, at)
+            raise OrderExpired from None
+        return key.answer

@@ -2,7 +2,7 @@
 
 An order holds the identity to check (sealed under the order-sealing key, bound to the order, only
 while a key can be issued from it), the user it is for and the business's ``biz_ref``. The
-mini-program asks for a key by ``order_id`` (``issuance.issue_key_for_order``); a result of one of
+mini-program asks for a key by ``order_id`` (``issuance.KeyIssuance``); a result of one of
 its keys moves it (:func:`after_result`, written in the result's transaction).
 
 States (``status``): ``open`` until ``expires_at`` (then ``expired``: no new key, but a key issued
@@ -48,8 +48,7 @@ from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
+    from ..ports.idempotency import Deadline
     from .idempotency import IdempotentCalls
 
 CREATE_ROUTE = "POST /v1/face/orders"
@@ -141,7 +140,7 @@ class Orders:
     table: OrderStore
     data_key: DataKey
     order_key: Callable[[], SealingKey]
-    wechat: Callable[[], WeChatCalls]  # the photo route's (built on first need)
+    wechat: WeChatCalls  # the photo route's
     idempotent_calls: IdempotentCalls
 
     def create(
@@ -152,7 +151,7 @@ class Orders:
         *,
         biz_ref: str | None = None,
         idempotency_key: str | None = None,
-        context: LambdaContext | None = None,
+        deadline: Deadline | None = None,
         now: float | None = None,
     ) -> OrderCreated:
         """A new order for ``openid`` to verify the identity given; with an ``Idempotency-Key``,
@@ -195,7 +194,7 @@ class Orders:
                 calls=self.idempotent_calls,
                 work=work,
                 still_valid=still_valid,
-                context=context,
+                deadline=deadline,
             )
         except SessionEnded:  # the idempotency record was erased with the user meanwhile
             raise OrderUserErased from None
@@ -302,7 +301,7 @@ class Orders:
             ticket = json.loads(self.order_key().open(photo.ticket, bound_to=photo_bound_to(order_id)))
         except SealBroken:
             raise PhotoExpired from None  # unusable (altered, or sealed under a replaced key)
-        image = self.wechat().get_image(
+        image = self.wechat.get_image(
             str(ticket["verify_id"]),
             str(ticket["out_seq_no"]),
             str(ticket["cert_hash"]),

@@ -91,31 +91,56 @@ def issue_session(
     )
 
 
-# Tokens this container has verified: token -> (openid, iat, exp, kid, ep). A hit is the same string,
-# signature included, so nothing unverified can match; expiry and the key's presence are checked
-# on every hit. A user sends the same token for an hour: this skips decoding and HMAC-checking it
-# on each request (about a tenth of a warm request, docs/benchmarks.md). Revocation by erasure is
-# checked in the table on every request (domain/limits.py), so this cache cannot outlive it.
-_VERIFIED: dict[str, tuple[str, int, int, str, int]] = {}
-_VERIFIED_MAX = 2048
+class VerifiedTokens:
+    """Tokens this container has verified: token -> (openid, iat, exp, kid, ep). A hit is the
+    same string, signature included, so nothing unverified can match; expiry and the key's
+    presence are checked on every hit. A user sends the same token for an hour: this skips
+    decoding and HMAC-checking it on each request (about a tenth of a warm request,
+    docs/benchmarks.md). Revocation by erasure is checked in the table on every request
+    (domain/limits.py), so this cache cannot outlive it. Held by the :class:`SessionVerifier`
+    (one per container), never by the module."""
+
+    MAX = 2048
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, int, int, str, int]] = {}
+
+    def get(self, token: str) -> tuple[str, int, int, str, int] | None:
+        return self._tokens.get(token)
+
+    def forget(self, token: str) -> None:
+        self._tokens.pop(token, None)
+
+    def remember(self, token: str, verified: tuple[str, int, int, str, int]) -> None:
+        if len(self._tokens) >= self.MAX:
+            del self._tokens[next(iter(self._tokens))]  # the oldest
+        self._tokens[token] = verified
 
 
 def verify_session(
-    token: str, keys: Sequence[SigningKey], *, max_ttl_s: int, now: float | None = None
+    token: str,
+    keys: Sequence[SigningKey],
+    *,
+    max_ttl_s: int,
+    now: float | None = None,
+    verified: VerifiedTokens | None = None,
 ) -> Session:
     """The session a valid token stands for; :class:`Unauthorized` (:class:`UnknownSigningKey`
-    for a key id not in ``keys``) or :class:`SessionExpired` otherwise."""
+    for a key id not in ``keys``) or :class:`SessionExpired` otherwise. ``verified``: the tokens
+    this container verified already (checked first, and told of this one)."""
     at = time.time() if now is None else now
-    hit = _VERIFIED.get(token)
-    if hit is not None:
+    hit = verified.get(token) if verified is not None else None
+    if hit is not None and verified is not None:
         subject, issued, expires, kid, epoch = hit
         if at < expires and any(k.kid == kid for k in keys):
             return Session(subject, issued, epoch)
-        del _VERIFIED[token]  # expired or its key retired: the full check below says which
-    return _verify(token, keys, at, max_ttl_s)
+        verified.forget(token)  # expired or its key retired: the full check below says which
+    return _verify(token, keys, at, max_ttl_s, verified)
 
 
-def _verify(token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int) -> Session:
+def _verify(
+    token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int, verified: VerifiedTokens | None
+) -> Session:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.InvalidTokenError:
@@ -154,9 +179,8 @@ def _verify(token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int) -
         raise Unauthorized  # longer-lived than this stack issues, or from the future: not ours
     if at >= expires:  # checked here against the same clock as the cache's hits
         raise SessionExpired
-    if len(_VERIFIED) >= _VERIFIED_MAX:
-        del _VERIFIED[next(iter(_VERIFIED))]  # the oldest
-    _VERIFIED[token] = (subject, issued, expires, key.kid, epoch)
+    if verified is not None:
+        verified.remember(token, (subject, issued, expires, key.kid, epoch))
     return Session(subject, issued, epoch)
 
 
@@ -174,15 +198,16 @@ class SessionVerifier:
     max_ttl_s: int
     reread_interval_s: float = 10.0
     clock: Callable[[], float] = time.monotonic
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
     _last_reread: float = field(default=float("-inf"))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, token: str) -> Session:
         try:
-            return verify_session(token, self.keys(False), max_ttl_s=self.max_ttl_s)
+            return verify_session(token, self.keys(False), max_ttl_s=self.max_ttl_s, verified=self.verified)
         except UnknownSigningKey:
             with self._lock:
                 if self.clock() - self._last_reread < self.reread_interval_s:
                     raise
                 self._last_reread = self.clock()
-            return verify_session(token, self.keys(True), max_ttl_s=self.max_ttl_s)
+            return verify_session(token, self.keys(True), max_ttl_s=self.max_ttl_s, verified=self.verified)

@@ -1,15 +1,17 @@
 """The idempotency records' store, as the domain uses it, and what its persistence layer learns
 of the request running now.
 
-Powertools' persistence layer hears only the idempotency key: which user's partition the record
-goes to, and which request wrote it, it reads from the two context variables below, set by the
-domain around each call (``running``). This is the layer's one piece of request state kept out of
-the call's arguments, because Powertools' API leaves no other way to hand it over.
+Powertools' persistence layer hears only the idempotency key, and its response hook only the
+answer: which user's partition the record goes to, which request wrote it, and how to check the
+caller's session before a stored answer is replayed, they read from the context variables
+below, set by the domain around each call (``running``). This is the layer's one piece of
+request state kept out of the call's arguments, because Powertools' API leaves no other way to
+hand it over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +23,7 @@ WRITER_ATTR = "writer"
 
 _OWNER: ContextVar[str] = ContextVar("wxface_idempotency_owner")
 _WRITER: ContextVar[str] = ContextVar("wxface_idempotency_writer")
+_STILL_VALID: ContextVar[Callable[[], None]] = ContextVar("wxface_idempotency_still_valid")
 
 
 class RecordErased(Exception):
@@ -43,15 +46,29 @@ def current_writer() -> str:
     return _WRITER.get()
 
 
+def check_still_valid() -> None:
+    """Raise if the running call's session ended since it began (before a replay)."""
+    _STILL_VALID.get()()
+
+
 @contextmanager
-def running(owner: str, writer: str) -> Iterator[None]:
-    """The call inside runs for ``owner`` under ``writer``, as the persistence layer reads it."""
-    tokens = (_OWNER.set(owner), _WRITER.set(writer))
+def running(owner: str, writer: str, still_valid: Callable[[], None]) -> Iterator[None]:
+    """The call inside runs for ``owner`` under ``writer``; ``still_valid`` raises if the
+    caller's session ended (checked before a stored answer is replayed)."""
+    tokens = (_OWNER.set(owner), _WRITER.set(writer), _STILL_VALID.set(still_valid))
     try:
         yield
     finally:
+        _STILL_VALID.reset(tokens[2])
         _WRITER.reset(tokens[1])
         _OWNER.reset(tokens[0])
+
+
+class Deadline(Protocol):
+    """How long the invocation has left (Lambda's context answers it): an in-progress record
+    expires with the invocation that wrote it, so a crashed request does not hold its key."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class IdempotencyStore(Protocol):

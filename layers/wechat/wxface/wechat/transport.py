@@ -147,13 +147,22 @@ class WeChatTransport:
         self, config: TransportConfig | None = None, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.config = config or TransportConfig()
-        self._http = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=55),
-            headers={"User-Agent": self.config.user_agent},
-            follow_redirects=False,
-        )
+        self._transport = transport
+        # Made on the first send: a route that never calls WeChat (an order read, a stored
+        # result answered from the table) never builds the connection pool.
+        self._client: httpx.Client | None = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=55),
+                headers={"User-Agent": self.config.user_agent},
+                follow_redirects=False,
+            )
+        return self._client
 
     @property
     def hosts(self) -> int:
@@ -161,7 +170,8 @@ class WeChatTransport:
         return len(self.config.base_urls)
 
     def close(self) -> None:
-        self._http.close()
+        if self._client is not None:
+            self._client.close()
 
     def send(self, call: Call[R], *, token: str | None, host: int, time_left: float) -> Reply:
         """``call`` sent once to host number ``host`` (modulo the hosts), within ``time_left``
