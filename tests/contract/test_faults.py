@@ -10,6 +10,7 @@ import pytest
 from tests.support.people import ALICE
 from tests.support.simulator import RunningSim, SimTokens, fast_config
 from tests.support.wechat import Calls, ClientConfig, wechat_calls
+from wxface.api.errors import from_wechat
 from wxface.wechat.errors import WeChatBusy, WeChatQuotaExceeded, WeChatUnavailable
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def test_busy_every_time_stops_after_max_attempts(fresh_sim: RunningSim, client:
         client.get_info(verify_result)
     assert time.monotonic() - started < client.policy.total_budget + 0.5
     assert fresh_sim.calls()[GETINFO] == client.policy.max_attempts
-    assert err.value.http_status == 503
+    assert from_wechat(err.value).status == 503
 
 
 def test_upstream_5xx_is_retried(fresh_sim: RunningSim, client: Calls) -> None:
@@ -59,7 +60,7 @@ def test_a_slow_wechat_is_cut_off_within_the_budget(fresh_sim: RunningSim, clien
     elapsed = time.monotonic() - started
     assert elapsed < client.policy.total_budget + 0.5
     assert 2 <= fresh_sim.calls()[GETINFO] <= client.policy.max_attempts
-    assert err.value.http_status == 503
+    assert from_wechat(err.value).status == 503
 
 
 @pytest.mark.slow

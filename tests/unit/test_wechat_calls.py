@@ -14,6 +14,7 @@ import pytest
 from tests.support.container import new_container
 from tests.support.people import CAROL
 from tests.support.wechat import Calls, ClientConfig, wechat_calls
+from wxface.api.errors import from_wechat
 from wxface.domain.limits import Priority
 from wxface.wechat.errors import (
     WeChatApiError,
@@ -114,7 +115,7 @@ def test_timeouts_are_retried_and_then_reported_unavailable() -> None:
     with pytest.raises(WeChatUnavailable) as err:
         client.get_info("vr_x")
     assert len(rec.requests) == CONFIG.policy.max_attempts
-    assert err.value.http_status == 503
+    assert from_wechat(err.value).status == 503
     assert "vr_x" not in str(err.value)
 
 

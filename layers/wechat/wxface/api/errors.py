@@ -194,11 +194,13 @@ def from_wechat(err: WeChatError) -> ApiError:
         # The AppID, AppSecret or IP allow-list: the public learns nothing of the configuration
         # (the errcode and its name are in the logs and WeChatErrcodesByEndpoint's records).
         return api_error("wechat_error")
-    status = err.http_status
-    headers = {"Retry-After": str(WECHAT_RETRY_AFTER_S)} if status == 503 else None
     if isinstance(err, WeChatApiError):
         info = err.info
-        return ApiError(
-            status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode, headers=headers
+        mapped = ApiError(
+            err.http_status, info.name, info.message, info.message_zh, wechat_errcode=err.errcode
         )
-    return api_error(err.code, headers=headers)
+    else:
+        mapped = api_error(err.code)  # unreachable, or an answer that cannot be read: the table's
+    if mapped.status == 503:
+        mapped.headers = {"Retry-After": str(WECHAT_RETRY_AFTER_S)}
+    return mapped

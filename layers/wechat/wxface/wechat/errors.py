@@ -35,9 +35,10 @@ def scrub_errmsg(errmsg: str) -> str:
 
 
 class WeChatError(Exception):
-    """Base class: any failure talking to WeChat. ``http_status`` is what the API answers."""
+    """Base class: any failure talking to WeChat. ``code`` names it in the contract's error table
+    (``wxface.api.errors``, which holds the status and the messages); an errcode's own code and
+    status are the catalogue's (:class:`WeChatApiError`)."""
 
-    http_status: int = 502
     code: str = "wechat_error"
 
     def __init__(self, endpoint: str, detail: str, *, reached: bool = True) -> None:
@@ -58,14 +59,12 @@ class WeChatError(Exception):
 class WeChatUnavailable(WeChatError):
     """WeChat could not be reached, timed out, or answered 5xx / -1 on every attempt."""
 
-    http_status = 503
     code = "wechat_unavailable"
 
 
 class WeChatProtocolError(WeChatError):
     """WeChat answered something this client cannot read (not JSON, wrong shape)."""
 
-    http_status = 502
     code = "wechat_bad_response"
 
 
@@ -79,7 +78,8 @@ class WeChatApiError(WeChatError):
         self.errmsg = scrub_errmsg(errmsg)
 
     @property
-    def http_status(self) -> int:  # type: ignore[override]
+    def http_status(self) -> int:
+        """The catalogue's status for the errcode (502 for one it does not know)."""
         return self.info.http_status or 502
 
     @property
