@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from ..answers import ResultAnswer
 from ..ports.records import (
@@ -22,7 +22,7 @@ from ..ports.records import (
     StoredResult,
     UserErased,
 )
-from ..ports.store import Store
+from ..ports.store import Keys, OrderRecords, PendingChecks, Results, Users
 from ..wechat.catalogue import IDENTIFY_PASS, VERIFY_PASS, CodeKind, describe, is_final
 from ..wechat.errors import WeChatApiError, WeChatError
 from .errors import (
@@ -87,11 +87,16 @@ def build_answer(
 ORDER_ATTEMPTS = 4
 
 
+class ResultStore(Keys, Results, Users, OrderRecords, PendingChecks, Protocol):
+    """What looking results up needs of the table: the keys and results, the user's limits and
+    erasure, the orders a result moves, and the 2.0 sweep's pending checks."""
+
+
 @dataclass(frozen=True)
 class ResultLookup:
     """``POST /v1/face/results`` for either face API version, the latest result and erasure."""
 
-    table: Store
+    table: ResultStore
     wechat: WeChatCalls
     data_key: DataKey
     retention_s: int
@@ -402,7 +407,12 @@ class SweepReport:
 
 
 def latest(
-    caller: Session, *, table: Store, data_key: DataKey, lookups_per_hour: int = 60, now: float | None = None
+    caller: Session,
+    *,
+    table: ResultStore,
+    data_key: DataKey,
+    lookups_per_hour: int = 60,
+    now: float | None = None,
 ) -> ResultAnswer:
     at = time.time() if now is None else now
     owner = data_key.owner(caller.openid)
@@ -413,10 +423,15 @@ def latest(
     return ResultAnswer.model_validate_json(body)
 
 
+class ErasureStore(Users, Results, Protocol):
+    """What an erasure needs of the table: the user's item and erasure, and the newest result
+    (for ``erased_at``)."""
+
+
 def erase(
     caller: Session,
     *,
-    table: Store,
+    table: ErasureStore,
     data_key: DataKey,
     erasures_per_hour: int = 60,
     audit_retention_s: int = 180 * 86400,
