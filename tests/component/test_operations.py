@@ -15,7 +15,7 @@ from tests.support.simulator import RunningSim
 from tests.support.wechat import ClientConfig, wechat_calls
 from wxface import runtime
 from wxface.api.errors import from_domain
-from wxface.dal.params import write_secure
+from wxface.dal.params import SsmParams
 from wxface.dal.table import Table
 from wxface.domain.errors import DomainError
 from wxface.domain.results import ResultLookup, latest
@@ -184,14 +184,14 @@ def test_parameters_the_stack_writes_use_the_customer_managed_key(
     monkeypatch.setenv("SSM_KMS_KEY_ID", key_id)
     fresh_container()
     name = f"{deployment.path}/cmk-test"
-    assert write_secure(name, "value") is True
+    assert SsmParams().put(name, "value") is True
     ssm = clients(deployment.endpoint)["ssm"]
     described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
     assert described["Type"] == "SecureString"
     assert described["KeyId"] == key_id
     monkeypatch.delenv("SSM_KMS_KEY_ID")
     fresh_container()
-    assert write_secure(f"{deployment.path}/default-key", "value") is True
+    assert SsmParams().put(f"{deployment.path}/default-key", "value") is True
     default = ssm.describe_parameters(
         ParameterFilters=[{"Key": "Name", "Values": [f"{deployment.path}/default-key"]}]
     )

@@ -12,6 +12,7 @@ import pytest
 from tests.support.aws import Deployment, clients
 from tests.support.simulator import APPID, RunningSim
 from tests.support.wechat import ClientConfig, wechat_calls
+from wxface import runtime
 from wxface.dal import aws
 from wxface.dal.params import SsmParams
 from wxface.dal.table import Table
@@ -28,12 +29,13 @@ class Refresher:
         self.dep = dep
         self.client = wechat_calls(ClientConfig.of(base_url=sim.url, fallback_base_url=None))
         self.payloads: list[dict[str, Any]] = []
+        self.params = SsmParams()  # the refresher's own container, its own cache
 
     def run_now(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.payloads.append(payload)
         return refresh_token(
             self.client,
-            SsmParams(),
+            self.params,
             APPID,
             self.dep.secret_param,
             f"{self.dep.path}/access-token",
@@ -49,7 +51,7 @@ def ssm_calls() -> list[str]:
 
 def reader(dep: Deployment, refresher: RefresherPort, cache_s: int = 60) -> SharedTokenReader:
     return SharedTokenReader(
-        SsmParams(), f"{dep.path}/access-token", Table(dep.table), refresher, cache_s=cache_s
+        runtime.params(), f"{dep.path}/access-token", Table(dep.table), refresher, cache_s=cache_s
     )
 
 
@@ -181,8 +183,6 @@ def test_stored_token_never_shows_in_repr() -> None:
 def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
     deployment: Deployment, fresh_sim: RunningSim
 ) -> None:
-    from wxface import runtime
-
     refresher = Refresher(deployment, fresh_sim)
     refresher.run_now({})
     prefetch = runtime.edge_for_keys().prefetch

@@ -6,9 +6,9 @@ hook: nothing shipped can reset what a container built."""
 from __future__ import annotations
 
 from wxface import runtime, settings
-from wxface.dal import aws, params
+from wxface.dal import aws
 
-MODULES = (runtime, settings, aws, params)
+MODULES = (runtime, settings, aws)
 
 
 def new_container() -> None:
@@ -18,4 +18,3 @@ def new_container() -> None:
                 getattr(value, "cache_clear", None)
             ):
                 value.cache_clear()
-    params._absent.clear()  # the parameters a prefetch found missing

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 
 def test_powertools_get_reads_the_cache_entry_build_cache_key_names() -> None:
-    """wxface.dal.params.prefetch_secure seeds SSMProvider's cache under ``_build_cache_key``
+    """wxface.dal.params.SsmParams.prefetch seeds SSMProvider's cache under ``_build_cache_key``
     so that ``get`` finds it without another SSM call."""
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 

@@ -27,12 +27,13 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
 
 def test_a_new_container_forgets_every_per_container_singleton(env: pytest.MonkeyPatch) -> None:
-    table, client = runtime.table(), aws.dynamodb()
+    table, client, params = runtime.table(), aws.dynamodb(), runtime.params()
     assert runtime.table() is table and aws.dynamodb() is client  # once per container
     env.setenv("TABLE_NAME", "second")
     new_container()
     assert runtime.table().name == "second"
     assert aws.dynamodb() is not client
+    assert runtime.params() is not params  # its parameter cache and what it found missing too
     for module in MODULES:
         new_container()
         cached = [v for v in vars(module).values() if callable(getattr(v, "cache_clear", None))]

@@ -106,7 +106,9 @@ def edge_for_keys() -> EdgeChecks:
     first order, so it may not exist yet: read on first need. Every route needs a session."""
     s = settings()
     sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
-    return EdgeChecks(Prefetch(_ages(*sealing, (s.access_token_param, s.token_cache_s))), sessions())
+    return EdgeChecks(
+        Prefetch(params(), _ages(*sealing, (s.access_token_param, s.token_cache_s))), sessions()
+    )
 
 
 @cache
@@ -116,7 +118,7 @@ def edge_for_orders() -> EdgeChecks:
     s = settings()
     token = [(s.access_token_param, s.token_cache_s)] if s.face_api_version == 2 else []
     ages = _ages((s.hmac_key_param, s.key_cache_s), (s.order_key_param, s.key_cache_s), *token, keys=False)
-    return EdgeChecks(Prefetch(ages))
+    return EdgeChecks(Prefetch(params(), ages))
 
 
 @cache
@@ -125,14 +127,14 @@ def edge_for_results() -> EdgeChecks:
     events it writes are sealed)."""
     s = settings()
     ages = _ages((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
-    return EdgeChecks(Prefetch(ages), sessions())
+    return EdgeChecks(Prefetch(params(), ages), sessions())
 
 
 @cache
 def edge_for_login() -> EdgeChecks:
     """The session function: the keys and the AppSecret (its other route needs a session)."""
     s = settings()
-    return EdgeChecks(Prefetch(_ages((s.app_secret_param, s.secret_cache_s))), sessions())
+    return EdgeChecks(Prefetch(params(), _ages((s.app_secret_param, s.secret_cache_s))), sessions())
 
 
 @cache

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING
 
 from ..ports.params import ParameterMissing
@@ -12,11 +11,6 @@ from . import aws
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-
-# Parameters a prefetch found missing, until when it does not ask for them again (a key created
-# on first use by another function, e.g. the sealing key before the first key issuance).
-_absent: dict[str, float] = {}
 
 
 def _unwrapped(exc: Exception, name: str) -> Exception:
@@ -32,123 +26,126 @@ def _unwrapped(exc: Exception, name: str) -> Exception:
     return exc
 
 
-@cache
-def _provider() -> SSMProvider:
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-    return SSMProvider(boto3_client=aws.ssm())
-
-
-def read_secure(name: str, *, max_age: int, force: bool = False) -> str:
-    """A SecureString's value, cached in memory for ``max_age`` seconds (0 SSM calls when warm)."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    try:
-        value = _provider().get(name, max_age=max_age, force_fetch=force, decrypt=True)
-    except GetParameterError as exc:
-        raise _unwrapped(exc, name) from None
-    if not isinstance(value, str):  # pragma: no cover - SSM strings are str
-        raise TypeError(f"{name} is not a string parameter")
-    return value
-
-
-def prefetch_secure(ages: dict[str, int]) -> None:
-    """Read several SecureStrings with one GetParameters into the cache :func:`read_secure` uses
-    (name: cache age) whenever any of them is not cached (a container's first request, and each
-    time the first of them expires): all are read again together, so they stay in step and a
-    warm container makes one SSM call per cache age instead of one per parameter."""
-    provider = _provider()
-    now = time.monotonic()
-    if all(
-        provider.has_not_expired_in_cache(provider._build_cache_key(name=name))
-        or _absent.get(name, 0.0) > now
-        for name in ages
-    ):
-        return
-    missing = dict(ages)
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    try:
-        found = provider.get_parameters_by_name(
-            # max_age 0: always from SSM (the batch's own cache would answer stale values);
-            # the entries `get` reads are seeded below with each parameter's own age.
-            {name: {"max_age": 0} for name in missing},
-            decrypt=True,
-            raise_on_error=False,
-        )
-    except GetParameterError as exc:
-        raise _unwrapped(exc, ", ".join(missing)) from None
-    # Powertools caches a batch under (name, transform) but `get` looks under
-    # (name, transform, is_nested): seed the entries `get` reads. `_build_cache_key` is private:
-    # tests/unit/test_private_apis.py fails on the Powertools upgrade that changes it. Missing names (first deploy) are
-    # left to their readers, which create them.
-    for name, age in missing.items():
-        if name in found:
-            provider.add_to_cache(key=provider._build_cache_key(name=name), value=found[name], max_age=age)
-            _absent.pop(name, None)
-        else:  # not created yet: not asked for again before its age has passed (its reader creates it)
-            _absent[name] = now + age
-
-
-def write_secure(name: str, value: str, *, overwrite: bool = True) -> bool:
-    """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
-    client = aws.ssm()
-    from ..settings import settings
-
-    # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
-    key_id = settings().ssm_kms_key_id
-    try:
-        if key_id:
-            client.put_parameter(
-                Name=name,
-                Value=value,
-                Type="SecureString",
-                Overwrite=overwrite,
-                Tier="Standard",
-                KeyId=key_id,
-            )
-        else:
-            client.put_parameter(
-                Name=name, Value=value, Type="SecureString", Overwrite=overwrite, Tier="Standard"
-            )
-    except client.exceptions.ParameterAlreadyExists:
-        return False
-    return True
-
-
-def read_or_create_secure(name: str, make: Callable[[], str], *, max_age: int, force: bool = False) -> str:
-    """Read a secret this stack owns (``force``: bypassing the cache), creating it on first use.
-
-    Creation is race-safe: ``Overwrite=False`` lets exactly one container create it; everyone
-    else reads the winner's value.
-    """
-    try:
-        return read_secure(name, max_age=max_age, force=force)
-    except ParameterMissing:
-        write_secure(name, make(), overwrite=False)
-        return read_secure(name, max_age=max_age, force=True)
-
-
 class SsmParams:
     """:class:`wxface.ports.params.SecureParams` on SSM Parameter Store (SecureStrings, the
-    stack's KMS key if it has one), through the per-container cache above."""
+    stack's KMS key if it has one), through a per-container cache (Powertools Parameters). The
+    container's state is this object's (the wiring makes one): the provider and its cache, and
+    the parameters a prefetch found missing."""
 
-    def read(self, name: str, *, max_age: int, force: bool = False) -> str:
-        return read_secure(name, max_age=max_age, force=force)
+    def __init__(self) -> None:
+        self._ssm: SSMProvider | None = None
+        # Parameters a prefetch found missing, until when it does not ask for them again (a key
+        # created on first use by another function, e.g. the sealing key before the first key
+        # issuance).
+        self._absent: dict[str, float] = {}
 
-    def read_or_create(self, name: str, make: Callable[[], str], *, max_age: int, force: bool = False) -> str:
-        return read_or_create_secure(name, make, max_age=max_age, force=force)
+    def _provider(self) -> SSMProvider:
+        if self._ssm is None:
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+            self._ssm = SSMProvider(boto3_client=aws.ssm())
+        return self._ssm
 
     def write(self, name: str, value: str) -> None:
-        write_secure(name, value)
+        self.put(name, value)
+
+    def read(self, name: str, *, max_age: int, force: bool = False) -> str:
+        """A SecureString's value, cached in memory for ``max_age`` seconds (0 SSM calls when warm)."""
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            value = self._provider().get(name, max_age=max_age, force_fetch=force, decrypt=True)
+        except GetParameterError as exc:
+            raise _unwrapped(exc, name) from None
+        if not isinstance(value, str):  # pragma: no cover - SSM strings are str
+            raise TypeError(f"{name} is not a string parameter")
+        return value
+
+    def prefetch(self, ages: dict[str, int]) -> None:
+        """Read several SecureStrings with one GetParameters into the cache :meth:`read` uses
+        (name: cache age) whenever any of them is not cached (a container's first request, and each
+        time the first of them expires): all are read again together, so they stay in step and a
+        warm container makes one SSM call per cache age instead of one per parameter."""
+        provider = self._provider()
+        now = time.monotonic()
+        if all(
+            provider.has_not_expired_in_cache(provider._build_cache_key(name=name))
+            or self._absent.get(name, 0.0) > now
+            for name in ages
+        ):
+            return
+        missing = dict(ages)
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            found = provider.get_parameters_by_name(
+                # max_age 0: always from SSM (the batch's own cache would answer stale values);
+                # the entries `get` reads are seeded below with each parameter's own age.
+                {name: {"max_age": 0} for name in missing},
+                decrypt=True,
+                raise_on_error=False,
+            )
+        except GetParameterError as exc:
+            raise _unwrapped(exc, ", ".join(missing)) from None
+        # Powertools caches a batch under (name, transform) but `get` looks under
+        # (name, transform, is_nested): seed the entries `get` reads. `_build_cache_key` is private:
+        # tests/unit/test_private_apis.py fails on the Powertools upgrade that changes it. Missing names (first deploy) are
+        # left to their readers, which create them.
+        for name, age in missing.items():
+            if name in found:
+                provider.add_to_cache(
+                    key=provider._build_cache_key(name=name), value=found[name], max_age=age
+                )
+                self._absent.pop(name, None)
+            else:  # not created yet: not asked for again before its age has passed (its reader creates it)
+                self._absent[name] = now + age
+
+    def put(self, name: str, value: str, *, overwrite: bool = True) -> bool:
+        """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
+        client = aws.ssm()
+        from ..settings import settings
+
+        # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
+        key_id = settings().ssm_kms_key_id
+        try:
+            if key_id:
+                client.put_parameter(
+                    Name=name,
+                    Value=value,
+                    Type="SecureString",
+                    Overwrite=overwrite,
+                    Tier="Standard",
+                    KeyId=key_id,
+                )
+            else:
+                client.put_parameter(
+                    Name=name, Value=value, Type="SecureString", Overwrite=overwrite, Tier="Standard"
+                )
+        except client.exceptions.ParameterAlreadyExists:
+            return False
+        return True
+
+    def read_or_create(self, name: str, make: Callable[[], str], *, max_age: int, force: bool = False) -> str:
+        """Read a secret this stack owns (``force``: bypassing the cache), creating it on first use.
+
+        Creation is race-safe: ``Overwrite=False`` lets exactly one container create it; everyone
+        else reads the winner's value.
+        """
+        try:
+            return self.read(name, max_age=max_age, force=force)
+        except ParameterMissing:
+            self.put(name, make(), overwrite=False)
+            return self.read(name, max_age=max_age, force=True)
 
 
 class Prefetch:
     """A function's parameters read together before its first routing (name: cache age), as
-    :func:`prefetch_secure` does; called by the edge on every request (a cache look-up when warm)."""
+    :meth:`SsmParams.prefetch` does; called by the edge on every request (a cache look-up when
+    warm)."""
 
-    def __init__(self, ages: dict[str, int]) -> None:
+    def __init__(self, params: SsmParams, ages: dict[str, int]) -> None:
+        self.params = params
         self.ages = dict(ages)
 
     def __call__(self) -> None:
-        prefetch_secure(self.ages)
+        self.params.prefetch(self.ages)
