@@ -9,11 +9,28 @@ from typing import Any, Final
 
 from ..domain.errors import (
     DomainError,
+    Forbidden,
+    IdempotencyConflict,
+    IdempotencyInProgress,
     IdentitySourceRefused,
+    InvalidBizRef,
+    InvalidIdempotencyKey,
+    InvalidRequest,
+    KeyExpired,
+    NoResult,
     NotFound,
+    OrderCancelled,
+    OrderExpired,
     OrderNotCancellable,
+    OrderPassed,
+    OrderUserErased,
+    PhotoExpired,
     QuotaGuardRefused,
     RateLimited,
+    SessionEnded,
+    SessionExpired,
+    StoreUnavailable,
+    Unauthorized,
     WrongFaceApiVersion,
 )
 from ..identity import InvalidIdentity
@@ -104,6 +121,43 @@ _ERRORS: Final[dict[str, tuple[int, str, str]]] = {
 # retries (up to 10 s): a few seconds later is the next sensible try.
 WECHAT_RETRY_AFTER_S: Final = 5
 
+# Which contract code each domain refusal answers (its status and messages: the table above). A
+# subclass answers its base's code unless it has a row of its own.
+_REFUSALS: Final[dict[type[DomainError], str]] = {
+    RateLimited: "rate_limited",
+    QuotaGuardRefused: "wechat_quota_guard",
+    Forbidden: "forbidden",
+    NotFound: "not_found",
+    NoResult: "no_result",
+    KeyExpired: "key_expired",
+    Unauthorized: "unauthorized",
+    SessionEnded: "unauthorized",
+    SessionExpired: "session_expired",
+    InvalidIdempotencyKey: "invalid_idempotency_key",
+    IdempotencyConflict: "idempotency_conflict",
+    IdempotencyInProgress: "idempotency_in_progress",
+    StoreUnavailable: "service_unavailable",
+    WrongFaceApiVersion: "invalid_request",
+    InvalidBizRef: "invalid_request",
+    InvalidRequest: "invalid_request",
+    IdentitySourceRefused: "identity_source_refused",
+    OrderCancelled: "order_cancelled",
+    OrderPassed: "order_passed",
+    OrderExpired: "order_expired",
+    OrderNotCancellable: "order_not_cancellable",
+    OrderUserErased: "user_erased",
+    PhotoExpired: "photo_expired",
+}
+
+
+def refusal_code(err: DomainError) -> str:
+    """The contract's code for a domain refusal."""
+    for cls in type(err).__mro__:
+        if cls in _REFUSALS:
+            return _REFUSALS[cls]
+    return "internal_error"  # pragma: no cover - every refusal has its row (tests/unit/test_error_table.py)
+
+
 # What a refusal names (the contract's code stays the same; Retry-After says until when).
 _QUOTA_GUARD: Final[dict[str, tuple[str, str]]] = {
     "keys": ("WeChat's budget for new face checks is used up for now; try again later",
@@ -139,10 +193,11 @@ def api_error(
 def from_domain(err: DomainError) -> ApiError:
     """A domain refusal as the contract answers it: the code's status and messages from the one
     table above, ``Retry-After`` where waiting helps."""
+    code = refusal_code(err)
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
     if isinstance(err, NotFound) and err.what:
         return api_error(
-            err.code, message=f"Unknown {err.what}", message_zh=f"未知的 {err.what}", headers=headers
+            code, message=f"Unknown {err.what}", message_zh=f"未知的 {err.what}", headers=headers
         )
     named = (
         _QUOTA_GUARD.get(err.what)
@@ -152,34 +207,34 @@ def from_domain(err: DomainError) -> ApiError:
         else None
     )
     if named is not None:
-        return api_error(err.code, message=named[0], message_zh=named[1], headers=headers)
+        return api_error(code, message=named[0], message_zh=named[1], headers=headers)
     if isinstance(err, WrongFaceApiVersion):
         field = "verify_result" if err.deployed == 1 else "verify_id"
         return api_error(
-            err.code,
+            code,
             message=f"This deployment uses face API {err.deployed}.0: send {field}",
             message_zh=f"本服务使用人脸核身 {err.deployed}.0 接口：请提供 {field}",
         )
     if isinstance(err, IdentitySourceRefused):
         if err.taken == "business":
             return api_error(
-                err.code,
+                code,
                 message="This deployment verifies only identities the business's servers name: ask for a key by order_id",
                 message_zh="本服务仅核验业务方订单中的身份：请使用 order_id 申请核身凭证",
             )
         return api_error(
-            err.code,
+            code,
             message="This deployment takes only identities the user types: send name and id_card_number",
             message_zh="本服务仅接受用户填写的身份信息：请提供姓名和身份证号",
         )
     if isinstance(err, OrderNotCancellable):
         passed = err.status == "passed"
         return api_error(
-            err.code,
+            code,
             message=f"The order has {'passed' if passed else 'expired'}; it can no longer be cancelled",
             message_zh=f"该核身订单{'已核身通过' if passed else '已过期'}，不能取消",
         )
-    return api_error(err.code, headers=headers)
+    return api_error(code, headers=headers)
 
 
 def from_identity(err: InvalidIdentity) -> ApiError:

@@ -1,31 +1,27 @@
 """What the domain refuses, as typed errors; the HTTP side (``api/errors.py``) maps each to the
-contract through its one table. The domain never imports the HTTP side.
+contract through its one table (the refusal's code, status and messages). The domain never
+imports the HTTP side.
 
-Each error names its ``code``, the snake_case code the contract answers with; the status and the
-English and Chinese messages live in the edge's table. A message here only narrows the default
-(``NotFound("verify_id")``), never carries a value the caller sent.
+An error carries only what the answer needs beyond its type (``NotFound("verify_id")`` names
+what was not found, ``retry_after`` when to try again), never a value the caller sent.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 
 class DomainError(Exception):
     """A request the domain refuses; ``retry_after`` (seconds) where waiting helps."""
 
-    code: ClassVar[str]
-
     def __init__(self, *, retry_after: int | None = None) -> None:
-        super().__init__(self.code)
+        super().__init__(type(self).__name__)
         self.retry_after = retry_after
 
 
 class RateLimited(DomainError):
     """The caller's own limit for this kind of request is used up until the window ends;
     ``scope`` names the limit ("keys", "lookups", "erasures", "sessions-by-address")."""
-
-    code = "rate_limited"
 
     def __init__(self, *, retry_after: int | None = None, scope: str | None = None) -> None:
         super().__init__(retry_after=retry_after)
@@ -40,8 +36,6 @@ class QuotaGuardRefused(DomainError):
     or today's quota until Beijing midnight); ``what`` names the kind: new face checks ("keys"),
     result lookups ("lookups"), logins, or other calls."""
 
-    code = "wechat_quota_guard"
-
     def __init__(self, *, retry_after: int | None = None, what: Refused = "calls") -> None:
         super().__init__(retry_after=retry_after)
         self.what: Refused = what
@@ -50,13 +44,9 @@ class QuotaGuardRefused(DomainError):
 class Forbidden(DomainError):
     """A result or key that belongs to another user."""
 
-    code = "forbidden"
-
 
 class NotFound(DomainError):
     """An unknown reference; ``what`` names it for the message (e.g. "verify_id")."""
-
-    code = "not_found"
 
     def __init__(self, what: str | None = None) -> None:
         super().__init__()
@@ -66,49 +56,33 @@ class NotFound(DomainError):
 class NoResult(DomainError):
     """The caller has no stored result yet."""
 
-    code = "no_result"
-
 
 class KeyExpired(DomainError):
     """A key past its lifetime: ask for a new one."""
-
-    code = "key_expired"
 
 
 class Unauthorized(DomainError):
     """No valid session token."""
 
-    code = "unauthorized"
-
 
 class SessionEnded(DomainError):
     """A session issued before the user erased their data (``DELETE /v1/me``): 401."""
-
-    code = "unauthorized"
 
 
 class SessionExpired(DomainError):
     """A session token past its lifetime."""
 
-    code = "session_expired"
-
 
 class InvalidIdempotencyKey(DomainError):
     """An ``Idempotency-Key`` that is not 1-128 visible ASCII characters."""
-
-    code = "invalid_idempotency_key"
 
 
 class IdempotencyConflict(DomainError):
     """An ``Idempotency-Key`` used again with another body."""
 
-    code = "idempotency_conflict"
-
 
 class IdempotencyInProgress(DomainError):
     """The first request with this ``Idempotency-Key`` is still running."""
-
-    code = "idempotency_in_progress"
 
 
 # What a client is told to wait after an AWS failure outlasted botocore's retries.
@@ -118,8 +92,6 @@ AWS_RETRY_AFTER_S = 2
 class StoreUnavailable(DomainError):
     """The stack's own store failed (after its retries): worth another try shortly."""
 
-    code = "service_unavailable"
-
     def __init__(self) -> None:
         super().__init__(retry_after=AWS_RETRY_AFTER_S)
 
@@ -127,8 +99,6 @@ class StoreUnavailable(DomainError):
 class WrongFaceApiVersion(DomainError):
     """A lookup for the other face API version than this deployment uses (a 1.0 verify_result
     sent to a 2.0 deployment, or the reverse): a 400, never a call to WeChat."""
-
-    code = "invalid_request"
 
     def __init__(self, deployed: Literal[1, 2]) -> None:
         super().__init__()
@@ -138,21 +108,15 @@ class WrongFaceApiVersion(DomainError):
 class InvalidBizRef(DomainError):
     """A ``biz_ref`` that is not 1-64 of ``[A-Za-z0-9_.:-]``: a 400, before anything is counted."""
 
-    code = "invalid_request"
-
 
 class InvalidRequest(DomainError):
     """A body the edge's model admits but the use case cannot take (e.g. ``order_id`` with an
     identity): a 400, before anything is counted or sent."""
 
-    code = "invalid_request"
-
 
 class IdentitySourceRefused(DomainError):
     """An identity from a source this deployment does not take (``IdentitySource``): a typed
     identity where only orders are taken, or an order where only typed identities are."""
-
-    code = "identity_source_refused"
 
     def __init__(self, taken: Literal["user", "business"]) -> None:
         super().__init__()
@@ -162,25 +126,17 @@ class IdentitySourceRefused(DomainError):
 class OrderCancelled(DomainError):
     """A key asked for an order the business cancelled."""
 
-    code = "order_cancelled"
-
 
 class OrderPassed(DomainError):
     """A key asked for an order that has already passed."""
-
-    code = "order_passed"
 
 
 class OrderExpired(DomainError):
     """A key asked for an order past its ``expires_in``."""
 
-    code = "order_expired"
-
 
 class OrderNotCancellable(DomainError):
     """A cancellation of an order that passed or expired (final states of their own)."""
-
-    code = "order_not_cancellable"
 
     def __init__(self, status: Literal["passed", "expired"]) -> None:
         super().__init__()
@@ -190,10 +146,6 @@ class OrderNotCancellable(DomainError):
 class OrderUserErased(DomainError):
     """The order's user erased their data while the order was being created: nothing was kept."""
 
-    code = "user_erased"
-
 
 class PhotoExpired(DomainError):
     """The passing key of the order has expired: WeChat no longer gives its photo."""
-
-    code = "photo_expired"
