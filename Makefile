@@ -91,7 +91,7 @@ test: lint typecheck gates
 # While working: the unit (domain rules, validators, the local IAM evaluator) and contract (the
 # WeChat client against the simulator) tests; `make test` is still what a change must pass.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not slow and not local_aws" tests/unit tests/domain tests/contract
+	$(BIN)/pytest -q -n 2 -m "not slow and not local_aws" tests/unit tests/domain tests/contract
 
 bench: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m bench
