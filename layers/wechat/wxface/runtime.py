@@ -91,12 +91,11 @@ def quota_guard() -> QuotaGuard:
     return QuotaGuard(table(), policy, report=quota_used, clock=time.time)
 
 
-def _ages(*more: tuple[str, int], keys: bool = True) -> dict[str, int]:
-    """The function's parameters to read together (name: cache age): by default both keys (the
-    session signing keys and the data key) and ``more``."""
+def _ages(*more: tuple[str, int]) -> dict[str, int]:
+    """The function's parameters to read together (name: cache age): both keys (the session
+    signing keys and the data key) and ``more``."""
     s = settings()
-    both = {s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s} if keys else {}
-    return {**both, **dict(more)}
+    return {s.signing_key_param: s.key_cache_s, s.hmac_key_param: s.key_cache_s, **dict(more)}
 
 
 @cache
@@ -116,8 +115,8 @@ def edge_for_orders() -> EdgeChecks:
     """The orders function: the data key, the order-sealing key, and in 2.0 the access token (the
     photo route), in one SSM call; never the session signing keys (IAM routes only)."""
     s = settings()
-    token = [(s.access_token_param, s.token_cache_s)] if s.face_api_version == 2 else []
-    ages = _ages((s.hmac_key_param, s.key_cache_s), (s.order_key_param, s.key_cache_s), *token, keys=False)
+    token = {s.access_token_param: s.token_cache_s} if s.face_api_version == 2 else {}
+    ages = {s.hmac_key_param: s.key_cache_s, s.order_key_param: s.key_cache_s, **token}
     return EdgeChecks(Prefetch(params(), ages))
 
 
@@ -157,17 +156,21 @@ def _calls(*, tokens: bool, guarded: bool) -> WeChatCalls:
     from .domain.wechat_calls import CallPolicy, WeChatCalls
 
     s = settings()
-    reader = SharedTokenReader(
-        params(),
-        s.access_token_param,
-        table(),
-        LambdaRefresher(s.refresher_function),
-        cache_s=s.token_cache_s,
+    reader = (
+        SharedTokenReader(
+            params(),
+            s.access_token_param,
+            table(),
+            LambdaRefresher(s.refresher_function),
+            cache_s=s.token_cache_s,
+        )
+        if tokens
+        else None
     )
     return WeChatCalls(
         wechat_transport(),
         CallPolicy(total_budget=s.wechat_total_budget),
-        tokens=reader if tokens else None,
+        tokens=reader,
         guard=quota_guard() if guarded else None,
         observe=wechat_event,
         timing=wechat_latency,

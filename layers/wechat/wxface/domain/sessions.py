@@ -129,8 +129,7 @@ def verify_session(
     for a key id not in ``keys``) or :class:`SessionExpired` otherwise. ``verified``: the tokens
     this container verified already (checked first, and told of this one)."""
     at = time.time() if now is None else now
-    hit = verified.get(token) if verified is not None else None
-    if hit is not None and verified is not None:
+    if verified is not None and (hit := verified.get(token)) is not None:
         subject, issued, expires, kid, epoch = hit
         if at < expires and any(k.kid == kid for k in keys):
             return Session(subject, issued, epoch)

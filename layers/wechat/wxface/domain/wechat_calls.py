@@ -57,9 +57,6 @@ TOKEN_RETRIES = 2
 class Transport(Protocol):
     """One attempt at WeChat (``wxface.wechat.transport.WeChatTransport``)."""
 
-    @property
-    def hosts(self) -> int: ...
-
     def send(self, call: Call[R], *, token: str | None, host: int, time_left: float) -> Reply: ...
 
 

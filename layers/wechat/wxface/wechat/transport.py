@@ -164,11 +164,6 @@ class WeChatTransport:
             )
         return self._client
 
-    @property
-    def hosts(self) -> int:
-        """How many hosts :meth:`send` can be told to use (the base URL, the fallback)."""
-        return len(self.config.base_urls)
-
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
