@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -64,16 +65,16 @@ def user_count(scope: str) -> dict[str, Any]:
     return {"Attributes": {f"{scope}#{window}": {"N": "1"}, "ttl": {"N": str(int(time.time()) + 172800)}}}
 
 
-def handler(directory: str, module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A function's handler loaded from its source file, as Lambda loads it."""
+def handler(directory: str, module: str) -> ModuleType:
+    """A function's handler module loaded from its source file, as Lambda loads it (its
+    ``lambda_handler`` and the container it made)."""
     spec = importlib.util.spec_from_file_location(
         f"bench_{module}", ROOT / "functions" / directory / f"{module}.py"
     )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    fn: Callable[[dict[str, Any], Any], dict[str, Any]] = mod.lambda_handler
-    return fn
+    return mod
 
 
 @contextlib.contextmanager
@@ -90,9 +91,8 @@ def run() -> None:
     from botocore.stub import Stubber
 
     from tests.support.wechat import ClientConfig, wechat_calls
-    from wxface import runtime
     from wxface.api.checks import EdgeChecks
-    from wxface.dal import aws
+    from wxface.dal.aws import AwsClients
     from wxface.dal.table import Table
     from wxface.domain import issuance
     from wxface.domain.limits import QuotaGuard, QuotaPolicy
@@ -105,12 +105,17 @@ def run() -> None:
     ddb = boto3.client("dynamodb")  # the baselines': plain boto3
     base_stub = Stubber(ddb)
     base_stub.activate()
-    product_ddb = aws.dynamodb()  # the product's, configured as deployed
-    stub = Stubber(product_ddb)
+    session_mod = handler("session", "session_handler")
+    keys_mod = handler("face_keys", "keys_handler")
+    results_mod = handler("face_results", "results_handler")
+    # The product's clients, configured and timed as deployed (one set, so that the stubs'
+    # answers are queued in the order the three functions' calls are made).
+    product_aws = AwsClients(timing=keys_mod.container.observed.aws_latency)
+    stub = Stubber(product_aws.dynamodb())
     stub.activate()
-    bus_stub = Stubber(aws.events())  # the product's EventBridge client (the result's event)
+    bus_stub = Stubber(product_aws.events())  # the product's EventBridge client (the result's event)
     bus_stub.activate()
-    table = Table("bench", product_ddb)
+    table = Table("bench", product_aws)
     # The quota guard as deployed: a container reserves calls in blocks (50 of the daily quota, 6
     # of the hourly budget at the default quotas), so one call in 6 writes the table, one in 50
     # twice (the stubbed answers are queued where those writes happen: hourly, then daily).
@@ -156,18 +161,19 @@ def run() -> None:
         def read(self, name: str, *, max_age: int, force: bool = False) -> str:
             return "secret"
 
-    vars(runtime).update(
-        wechat=lambda: client,
-        login_client=lambda: client,
-        table=lambda: table,
-        keys=lambda: WarmKeys(),
-        data_key=lambda: data_key,
-        params=lambda: WarmParams(),
+    for mod in (session_mod, keys_mod, results_mod):
+        container = mod.container  # each function's own, its parts set as a warm one holds them
+        vars(container).update(
+            aws=product_aws,
+            wechat=client,
+            login_client=client,
+            table=table,
+            keys=WarmKeys(),
+            params=WarmParams(),
+        )
         # Warm, the prefetches are cache look-ups; the session verifier is the wiring's own.
-        edge_for_keys=lambda: EdgeChecks(verify=runtime.sessions()),
-        edge_for_results=lambda: EdgeChecks(verify=runtime.sessions()),
-        edge_for_login=lambda: EdgeChecks(verify=runtime.sessions()),
-    )
+        checks = EdgeChecks(verify=container.sessions)
+        vars(container).update(edge_for_keys=checks, edge_for_results=checks, edge_for_login=checks)
 
     token = issue_session("o-warm", keys, 3600)
     vid = "vid-bench"
@@ -192,9 +198,11 @@ def run() -> None:
     )
     spans.wrap(Table, "put_key", "key record + user index + audit record (one TransactWriteItems)")
     spans.wrap(issuance.KeyIssuance, "_issue", "issuance")
-    session_fn = handler("session", "session_handler")
-    keys_fn = handler("face_keys", "keys_handler")
-    results_fn = handler("face_results", "results_handler")
+    session_fn, keys_fn, results_fn = (
+        session_mod.lambda_handler,
+        keys_mod.lambda_handler,
+        results_mod.lambda_handler,
+    )
     session_event = event("session.json", body={"code": "c"})
     key_event = event("face_keys.json", token=token)
     key_body = json.loads(key_event["body"])

@@ -7,15 +7,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.jobs import job_entry
+from wxface.runtime import Container
 
-observed = observability.for_function("event-emitter")
+container = Container.for_function("event-emitter")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
 def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = runtime.outbox().drain(time.time())
+    report = container.outbox.drain(time.time())
     # Alarmed on (EventsBacklogAlarm): events EventBridge keeps refusing.
     observed.count("EventsPending", report.deferred)
     if report.sent or report.deferred or report.dropped:

@@ -8,12 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
 from wxface.api.openapi import idempotency_header, responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
+from wxface.runtime import Container
 
-observed = observability.for_function("face-keys")
+container = Container.for_function("face-keys")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
@@ -39,11 +40,11 @@ def create_key(
     ] = None,
 ) -> Response[str]:
     if isinstance(request, KeyRequestByOrder):  # the identity of the business's order
-        issued = runtime.issuance()(
+        issued = container.issuance(
             caller(app), order_id=request.order_id, idempotency_key=idempotency, deadline=app.lambda_context
         )
     else:
-        issued = runtime.issuance()(
+        issued = container.issuance(
             caller(app),
             request.name,
             request.id_card_number,
@@ -58,7 +59,7 @@ entry = api_entry(app, logger, metrics)
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return entry(event, context, runtime.edge_for_keys())
+    return entry(event, context, container.edge_for_keys)
 
 
 lambda_handler = observed.traced(handle)

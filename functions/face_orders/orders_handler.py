@@ -9,12 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.api.models import OrderAnswer, OrderCreated, OrderRequest, PhotoAnswer
 from wxface.api.openapi import idempotency_header, responses
 from wxface.api.resolver import answer, api_entry, create_resolver
+from wxface.runtime import Container
 
-observed = observability.for_function("face-orders")
+container = Container.for_function("face-orders")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
@@ -44,7 +45,7 @@ def create_order(
         ),
     ] = None,
 ) -> Response[str]:
-    created = runtime.orders().create(
+    created = container.orders.create(
         request.openid,
         request.name,
         request.id_card_number,
@@ -65,7 +66,7 @@ def create_order(
     responses=responses(200, OrderAnswer, "The order (never its identity)", 403, 404),
 )
 def read_order(order_id: OrderId) -> Response[str]:
-    return answer(200, runtime.orders().read(order_id))
+    return answer(200, container.orders.read(order_id))
 
 
 @app.delete(
@@ -77,7 +78,7 @@ def read_order(order_id: OrderId) -> Response[str]:
     responses=responses(204, None, "Cancelled (also when it already was)", 403, 404, 409),
 )
 def cancel_order(order_id: OrderId) -> Response[str]:
-    runtime.orders().cancel(order_id)
+    container.orders.cancel(order_id)
     observed.count("OrdersCancelled")
     return answer(204)
 
@@ -91,7 +92,7 @@ def cancel_order(order_id: OrderId) -> Response[str]:
     responses=responses(200, PhotoAnswer, "The photo, base64", 403, 404, 410, 429),
 )
 def order_photo(order_id: OrderId) -> Response[str]:
-    photo = runtime.orders().photo(order_id)
+    photo = container.orders.photo(order_id)
     observed.count("PhotosFetched")
     return answer(200, photo)
 
@@ -100,7 +101,7 @@ entry = api_entry(app, logger, metrics, iam_routes=(CREATE_ROUTE, READ_ROUTE, CA
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return entry(event, context, runtime.edge_for_orders())
+    return entry(event, context, container.edge_for_orders)
 
 
 lambda_handler = observed.traced(handle)

@@ -8,12 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.api.models import OPENID_PATTERN, ResultAnswer, ResultRequest, UserResultAnswer
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, caller, create_resolver
+from wxface.runtime import Container
 
-observed = observability.for_function("face-results")
+container = Container.for_function("face-results")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
@@ -29,7 +30,7 @@ app = create_resolver(logger)
     ),
 )
 def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
-    found = runtime.results().look_up(caller(app), request.api_version, request.reference)
+    found = container.results.look_up(caller(app), request.api_version, request.reference)
     observed.count("ResultsPassed" if found.passed else "ResultsNotPassed")
     observed.note("result_code", str(found.result_code))  # by code: Logs Insights, not a metric each
     return answer(200, found)
@@ -44,7 +45,7 @@ def look_up_result(request: Annotated[ResultRequest, Body()]) -> Response[str]:
     responses=responses(200, ResultAnswer, "The newest stored result", 401, 404, 429),
 )
 def latest() -> Response[str]:
-    return answer(200, runtime.results().latest(caller(app)))
+    return answer(200, container.results.latest(caller(app)))
 
 
 @app.delete(
@@ -56,7 +57,7 @@ def latest() -> Response[str]:
     responses=responses(204, None, "Erased (also when there was nothing to erase)", 401, 429),
 )
 def erase_me() -> Response[str]:
-    runtime.results().erase(caller(app))
+    container.results.erase(caller(app))
     observed.count("Erasures")
     return answer(204)
 
@@ -79,7 +80,7 @@ def latest_for_user(
         str, Path(pattern=OPENID_PATTERN, description="The user's openid (WeChat's, for this app)")
     ],
 ) -> Response[str]:
-    found, whose = runtime.results().for_business(openid)
+    found, whose = container.results.for_business(openid)
     observed.count("BusinessLookups")
     return answer(200, UserResultAnswer(**found.model_dump(), openid=whose))
 
@@ -88,7 +89,7 @@ entry = api_entry(app, logger, metrics, iam_routes=(BUSINESS_ROUTE,))
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return entry(event, context, runtime.edge_for_results())
+    return entry(event, context, container.edge_for_results)
 
 
 lambda_handler = observed.traced(handle)

@@ -12,12 +12,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.domain.stack_keys import rotate_signing_keys
 from wxface.jobs import job_entry
-from wxface.settings import settings
+from wxface.runtime import Container
 
-observed = observability.for_function("key-rotator")
+container = Container.for_function("key-rotator")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 MARGIN_S = 60  # clock skew between containers; never more than the cache age itself
@@ -27,10 +27,10 @@ def rotate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The schedule's event rotates gently; ``{"emergency": true}`` (an operator, after a leak)
     replaces the whole set with a key that signs at once: every older token fails on every
     container within ``KEY_CACHE_SECONDS`` (docs/runbook.md)."""
-    s = settings()
+    s = container.settings
     emergency = isinstance(event, dict) and event.get("emergency") is True
     result = rotate_signing_keys(
-        runtime.params(),
+        container.params,
         s.signing_key_param,
         int(time.time()),
         activation_delay_s=s.key_cache_s + min(MARGIN_S, s.key_cache_s),

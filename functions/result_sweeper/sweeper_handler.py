@@ -8,15 +8,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.jobs import job_entry
+from wxface.runtime import Container
 
-observed = observability.for_function("result-sweeper")
+container = Container.for_function("result-sweeper")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcomes = runtime.results().sweep(time.time()).as_dict()
+    outcomes = container.results.sweep(time.time()).as_dict()
     for outcome, n in outcomes.items():
         observed.count("SweptKeys", n, outcome=outcome)
     if outcomes:

@@ -8,12 +8,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry, client_address, create_resolver
+from wxface.runtime import Container
 
-observed = observability.for_function("session")
+container = Container.for_function("session")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 app = create_resolver(logger)
 
@@ -26,7 +27,7 @@ app = create_resolver(logger)
     responses=responses(200, SessionAnswer, "A session token for the user", 403, 429),
 )
 def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
-    session = runtime.login()(request.code, client_address(app))
+    session = container.login(request.code, client_address(app))
     observed.count("SessionsCreated")
     return answer(200, session)
 
@@ -35,7 +36,7 @@ entry = api_entry(app, logger, metrics, public_routes={"POST /v1/session"})
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return entry(event, context, runtime.edge_for_login())
+    return entry(event, context, container.edge_for_login)
 
 
 lambda_handler = observed.traced(handle)

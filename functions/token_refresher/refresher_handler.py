@@ -6,21 +6,21 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface import observability, runtime
 from wxface.domain.tokens import refresh_token
 from wxface.jobs import job_entry
-from wxface.settings import settings
+from wxface.runtime import Container
 
-observed = observability.for_function("token-refresher")
+container = Container.for_function("token-refresher")
+observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
 def refresh(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    s = settings()
+    s = container.settings
     refused = event.get("refused_token_sha256") if isinstance(event, dict) else None
     result = refresh_token(
-        runtime.wechat_without_token(),
-        runtime.params(),
+        container.wechat_without_token,
+        container.params,
         s.app_id,
         s.app_secret_param,
         s.access_token_param,

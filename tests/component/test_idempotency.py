@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.aws import Deployment, clients
 from wxface.api.errors import from_domain
-from wxface.dal import aws
+from wxface.dal.aws import AwsClients
 from wxface.dal.idempotency import IdempotencyTable
 from wxface.domain.errors import DomainError, RateLimited, SessionEnded
 from wxface.domain.idempotency import IdempotentCalls
@@ -30,7 +30,9 @@ class Clock:
 def calls(dep: Deployment) -> tuple[Callable[..., dict[str, Any]], Clock]:
     """The stack's idempotent calls, for a session of erasure epoch 0 that stays valid."""
     clock = Clock()
-    inner = IdempotentCalls(IdempotencyTable(dep.table, aws.dynamodb()), sleep=clock.sleep, clock=clock)
+    inner = IdempotentCalls(
+        IdempotencyTable(dep.table, AwsClients().dynamodb()), sleep=clock.sleep, clock=clock
+    )
     return functools.partial(inner, epoch=0, still_valid=lambda: None), clock
 
 
@@ -128,7 +130,7 @@ def test_a_record_erased_while_its_request_ran_is_neither_re_created_nor_answere
 ) -> None:
     """Powertools completes a record with an unconditional UpdateItem, which would re-create one
     an erasure deleted meanwhile; here the completion needs the writer's own token."""
-    inner = IdempotentCalls(IdempotencyTable(deployment.table, aws.dynamodb()))
+    inner = IdempotentCalls(IdempotencyTable(deployment.table, AwsClients().dynamodb()))
 
     def raced() -> dict[str, Any]:
         inner.erase("o-raced")  # the erasure runs while the request is in WeChat
@@ -145,7 +147,7 @@ def test_a_failed_request_deletes_only_its_own_record(deployment: Deployment) ->
     idem, _ = calls(deployment)
 
     def fails_after_another_took_over() -> dict[str, Any]:
-        inner_calls = IdempotentCalls(IdempotencyTable(deployment.table, aws.dynamodb()))
+        inner_calls = IdempotentCalls(IdempotencyTable(deployment.table, AwsClients().dynamodb()))
         inner_calls.erase("o-two")
         assert inner_calls(
             owner="o-two", key="k", epoch=0, body_mac="b", work=lambda: {"verify_id": "second"},

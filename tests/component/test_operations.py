@@ -10,12 +10,11 @@ import boto3
 import pytest
 
 from tests.support.aws import Deployment, clients, fresh_container
+from tests.support.container import container
 from tests.support.handlers import Context, event, load, login, refresh
 from tests.support.simulator import RunningSim
 from tests.support.wechat import ClientConfig, wechat_calls
-from wxface import runtime
 from wxface.api.errors import from_domain
-from wxface.dal.params import SsmParams
 from wxface.dal.table import Table
 from wxface.domain.errors import DomainError
 from wxface.domain.results import ResultLookup, latest
@@ -159,7 +158,7 @@ def test_expired_results_are_filtered_on_read_before_ttl_deletes_them(
         == 200
     )
 
-    table, data_key = Table(deployment.table), runtime.data_key()
+    table, data_key = Table(deployment.table), container().data_key
     lookup = ResultLookup(
         table, wechat_calls(ClientConfig.of(base_url=fresh_sim.url)), data_key, retention_s=60
     )
@@ -182,16 +181,14 @@ def test_parameters_the_stack_writes_use_the_customer_managed_key(
                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     key_id = kms.create_key(Description="customer-managed")["KeyMetadata"]["Arn"]
     monkeypatch.setenv("SSM_KMS_KEY_ID", key_id)
-    fresh_container()
     name = f"{deployment.path}/cmk-test"
-    assert SsmParams().put(name, "value") is True
+    assert container().params.put(name, "value") is True  # as a function's container writes
     ssm = clients(deployment.endpoint)["ssm"]
     described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
     assert described["Type"] == "SecureString"
     assert described["KeyId"] == key_id
     monkeypatch.delenv("SSM_KMS_KEY_ID")
-    fresh_container()
-    assert SsmParams().put(f"{deployment.path}/default-key", "value") is True
+    assert container().params.put(f"{deployment.path}/default-key", "value") is True
     default = ssm.describe_parameters(
         ParameterFilters=[{"Key": "Name", "Values": [f"{deployment.path}/default-key"]}]
     )

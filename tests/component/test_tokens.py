@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from tests.support.aws import Deployment, clients
+from tests.support.container import container
 from tests.support.simulator import APPID, RunningSim
 from tests.support.wechat import ClientConfig, wechat_calls
-from wxface import runtime
-from wxface.dal import aws
 from wxface.dal.params import SsmParams
 from wxface.dal.table import Table
 from wxface.domain.stack_keys import sha256_hex
 from wxface.domain.tokens import LEASE_NAME, SharedTokenReader, StoredToken, refresh_token
 from wxface.ports.params import Refresher as RefresherPort
+from wxface.runtime import Container
 from wxface.wechat.errors import WeChatUnavailable
 
 
@@ -43,15 +43,20 @@ class Refresher:
         )
 
 
-def ssm_calls() -> list[str]:
+def ssm_calls(of: Container) -> list[str]:
     seen: list[str] = []
-    aws.ssm().meta.events.register("before-call.ssm.*", lambda model, **_: seen.append(model.name))
+    of.aws.ssm().meta.events.register("before-call.ssm.*", lambda model, **_: seen.append(model.name))
     return seen
 
 
-def reader(dep: Deployment, refresher: RefresherPort, cache_s: int = 60) -> SharedTokenReader:
+def reader(
+    dep: Deployment, refresher: RefresherPort, cache_s: int = 60, *, of: Container | None = None
+) -> SharedTokenReader:
+    """A token reader as an API function's container has one (``of``: that container; by
+    default a new one)."""
+    c = of or container()
     return SharedTokenReader(
-        runtime.params(), f"{dep.path}/access-token", Table(dep.table), refresher, cache_s=cache_s
+        c.params, f"{dep.path}/access-token", Table(dep.table, c.aws), refresher, cache_s=cache_s
     )
 
 
@@ -92,9 +97,10 @@ def test_first_reader_on_a_new_deployment_triggers_the_refresh(
 def test_warm_reads_make_no_ssm_call(deployment: Deployment, fresh_sim: RunningSim) -> None:
     refresher = Refresher(deployment, fresh_sim)
     refresher.run_now({})
-    r = reader(deployment, refresher)
+    c = container()
+    r = reader(deployment, refresher, of=c)
     r.get()
-    calls = ssm_calls()
+    calls = ssm_calls(c)
     for _ in range(20):
         r.get()
     assert calls == []
@@ -185,10 +191,11 @@ def test_prefetch_never_overwrites_a_token_refreshed_after_a_refusal(
 ) -> None:
     refresher = Refresher(deployment, fresh_sim)
     refresher.run_now({})
-    prefetch = runtime.edge_for_keys().prefetch
+    c = container()
+    prefetch = c.edge_for_keys.prefetch
     assert prefetch is not None
     prefetch()  # a first request: the token (and keys, if any) cached
-    r = reader(deployment, refresher)
+    r = reader(deployment, refresher, of=c)  # the same container's reader, the same cache
     old = r.get()
     fresh_sim.control("/sim/expire-tokens")
     r.stale(old)  # re-read after the refresher ran: the cache now holds the new token

@@ -18,6 +18,7 @@ from tests.support.memory import MemoryIdempotency, MemoryStore
 from tests.support.simulator import RunningSim
 from tests.support.wechat import Calls
 from wxface.answers import ResultAnswer
+from wxface.dal.aws import AwsClients
 from wxface.dal.idempotency import IdempotencyTable
 from wxface.dal.table import Table
 from wxface.domain.events import BusEvent, Outbox
@@ -99,7 +100,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     name = f"domain-{uuid.uuid4().hex[:10]}"
     create_table(dynamodb, name)
     on_table = IdempotentCalls(IdempotencyTable(name, dynamodb))
-    return Backend("local-aws", Table(name, dynamodb), on_table)
+    return Backend("local-aws", Table(name, AwsClients(dynamodb=dynamodb)), on_table)
 
 
 @pytest.fixture

@@ -407,13 +407,14 @@ def test_the_table_deletes_the_sealed_identities_first_on_erasure(
     import uuid as _uuid
 
     from tests.support.aws import clients, create_table
+    from wxface.dal.aws import AwsClients
     from wxface.dal.table import Table
     from wxface.ports.records import OrderRecord
 
     dynamodb = clients(moto_endpoint)["dynamodb"]
     name = f"domain-{_uuid.uuid4().hex[:10]}"
     create_table(dynamodb, name)
-    table = Table(name, dynamodb)
+    table = Table(name, AwsClients(dynamodb=dynamodb))
     owner, now = data_key.owner("alice"), int(time.time())
     for n in range(30):  # more than one batch of 25
         order = OrderRecord(f"ord_{n:032x}", owner, "v1:x", now * 1000 + n, now + 60, now + 3600)

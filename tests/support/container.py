@@ -1,20 +1,21 @@
-"""A new "container" for tests: every per-container singleton of the layer forgotten (the
-settings, clients, stores and use cases built once, on first use), as a new Lambda execution
-environment starts with none, without a hand-kept list of them. The layer itself has no such
-hook: nothing shipped can reset what a container built."""
+"""A new "container" for tests: a new Lambda execution environment starts with nothing built.
+Each handler module makes its own :class:`wxface.runtime.Container` at import (tests load the
+module afresh for a new container); what is left to forget is the environment read once
+(``settings()``). The layer itself has no such hook: nothing shipped can reset what a container
+built."""
 
 from __future__ import annotations
 
-from wxface import runtime, settings
-from wxface.dal import aws
-
-MODULES = (runtime, settings, aws)
+from wxface.runtime import Container
+from wxface.settings import settings
 
 
 def new_container() -> None:
-    for module in MODULES:
-        for value in list(vars(module).values()):
-            if getattr(value, "__module__", None) == module.__name__ and callable(
-                getattr(value, "cache_clear", None)
-            ):
-                value.cache_clear()
+    settings.cache_clear()
+
+
+def container(service: str = "unit") -> Container:
+    """A container of its own, as a function's handler module makes one, from the environment
+    as it is now."""
+    new_container()
+    return Container.for_function(service)

@@ -19,11 +19,12 @@ from wxface import observability
 
 
 @pytest.fixture
-def spans_reset() -> Iterator[None]:
-    yield
-    for spans in observability._SPANS:
-        spans.provider.shutdown()
-    observability._SPANS.clear()
+def observed() -> Iterator[observability.Observed]:
+    """A function's observability as its handler module sets it up; its exporter shut down after."""
+    made = observability.Observed("t", logger=None, metrics=None)  # type: ignore[arg-type]
+    yield made
+    if made.spans is not None:
+        made.spans.provider.shutdown()
 
 
 def loads_opentelemetry(spans: str | None) -> bool:
@@ -48,27 +49,27 @@ def test_off_by_default_nothing_of_opentelemetry_is_imported() -> None:
     assert loads_opentelemetry("otlp") is True
 
 
-def test_off_the_entry_point_is_the_handler_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_off_the_entry_point_is_the_handler_itself(
+    monkeypatch: pytest.MonkeyPatch, observed: observability.Observed
+) -> None:
     monkeypatch.delenv(observability.SPANS_ENV, raising=False)
-    observed = observability.Observed("t", logger=None, metrics=None)  # type: ignore[arg-type]
 
     def handler(event: Any, context: Any) -> Any:
         return event
 
     assert observed.traced(handler) is handler
-    observability.wechat_latency("/cgi-bin/token", 3.0)  # no span set up: nothing happens
-    assert observability._SPANS == []
+    observed.span("WeChat /cgi-bin/token", 3.0, {})  # no span set up: nothing happens
+    assert observed.spans is None
 
 
 def test_an_unreachable_collector_costs_at_most_the_flush_timeout_never_the_answer(
-    monkeypatch: pytest.MonkeyPatch, spans_reset: None
+    monkeypatch: pytest.MonkeyPatch, observed: observability.Observed
 ) -> None:
     monkeypatch.setenv(observability.SPANS_ENV, "otlp")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
-    observed = observability.Observed("t", logger=None, metrics=None)  # type: ignore[arg-type]
 
     def handler(event: Any, context: Any) -> Any:
-        observability._span("dynamodb.GetItem", 1.0, {"rpc.service": "dynamodb"})
+        observed.span("dynamodb.GetItem", 1.0, {"rpc.service": "dynamodb"})
         return {"statusCode": 200}
 
     entry = observed.traced(handler)
@@ -79,12 +80,12 @@ def test_an_unreachable_collector_costs_at_most_the_flush_timeout_never_the_answ
 
 
 def test_an_exception_is_recorded_by_its_type_only_and_still_raised(
-    monkeypatch: pytest.MonkeyPatch, spans_reset: None
+    monkeypatch: pytest.MonkeyPatch, observed: observability.Observed
 ) -> None:
     with otlp_receiver() as receiver:
         monkeypatch.setenv(observability.SPANS_ENV, "otlp")
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url)
-        observed = observability.Observed("job", logger=None, metrics=None)  # type: ignore[arg-type]
+        observed.service = "job"
 
         def handler(event: Any, context: Any) -> Any:
             raise ValueError("张三 110105194912310021 must never leave the function")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support.container import new_container
+from tests.support.container import container, new_container
 from tests.support.people import CAROL
 from tests.support.wechat import Calls, ClientConfig, wechat_calls
 from wxface.api.errors import from_wechat
@@ -361,7 +361,6 @@ def test_nothing_logged_carries_tokens_secrets_or_identity(caplog: pytest.LogCap
 
 
 def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from wxface import runtime
     from wxface.settings import Settings
 
     for key, value in {
@@ -371,8 +370,7 @@ def test_config_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "WECHAT_READ_TIMEOUT": "1.5",
     }.items():
         monkeypatch.setenv(key, value)
-    new_container()
-    cfg = runtime.wechat_transport().config
+    cfg = container().wechat_transport.config
     new_container()
     assert cfg.base_urls == ("http://127.0.0.1:3001",)
     assert cfg.read_timeout == 1.5

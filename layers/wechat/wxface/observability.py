@@ -37,13 +37,17 @@ SPANS_EXPORT_TIMEOUT_S = 1.0
 Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
 
 
-@dataclass(frozen=True)
+@dataclass
 class Observed:
-    """One function's logger and metrics."""
+    """One function's logger and metrics, its spans once :meth:`traced` set them up, and the hooks
+    the wiring hands to what it builds (:meth:`count`, :meth:`wechat_latency`,
+    :meth:`aws_latency`): they reach this function's metrics through this object, never through
+    module state."""
 
     service: str
     logger: Logger
     metrics: Metrics
+    spans: _Spans | None = None
 
     def note(self, key: str, value: str) -> None:
         """A property of the invocation's metrics record that is not a dimension: it costs no
@@ -69,7 +73,7 @@ class Observed:
         access token), AWS service and operation names, status codes and the request id."""
         if os.environ.get(SPANS_ENV, "off") != "otlp":
             return handler
-        spans = _start_spans(self.service)
+        spans = self.spans = _start_spans(self.service)
         cold = [True]
 
         def invoke(event: Any, context: Any) -> Any:
@@ -109,14 +113,49 @@ class Observed:
 
         return invoke  # type: ignore[return-value]
 
+    def latency(self, metric: str, ms: float) -> None:
+        """One timing, added to this invocation's metrics: every value of a metric lands in the one
+        EMF record the entry point flushes (no log line per call), and CloudWatch keeps the
+        values' distribution, so p50/p90/p99 of each metric can be graphed and alarmed on."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self.metrics.add_metric(name=metric, unit=MetricUnit.Milliseconds, value=round(ms, 2))
+
+    def wechat_latency(self, endpoint: str, ms: float) -> None:
+        """Each attempt at a WeChat endpoint: ``WeChatMs.<last path segment>`` (e.g.
+        ``WeChatMs.getverifyid``)."""
+        self.latency(f"WeChatMs.{endpoint.rstrip('/').rsplit('/', 1)[-1]}", ms)
+        self.span(f"WeChat {endpoint}", ms, {"peer.service": "wechat", "url.path": endpoint})
+
+    def aws_latency(self, service: str, operation: str, ms: float) -> None:
+        """Each AWS call, retries included: ``AwsMs.<service>.<operation>`` (e.g.
+        ``AwsMs.dynamodb.TransactWriteItems``)."""
+        self.latency(f"AwsMs.{service}.{operation}", ms)
+        self.span(
+            f"{service}.{operation}",
+            ms,
+            {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation},
+        )
+
+    def span(self, name: str, ms: float, attributes: dict[str, str]) -> None:
+        """A finished call's span (a child of the invocation's), from the time it took; nothing
+        unless :meth:`traced` set the spans up."""
+        if self.spans is None:
+            return
+        from opentelemetry.trace import SpanKind
+
+        with contextlib.suppress(Exception):  # a span is never worth a failed request
+            ended = time.time_ns()
+            span = self.spans.tracer.start_span(
+                name, kind=SpanKind.CLIENT, start_time=ended - int(ms * 1_000_000), attributes=attributes
+            )
+            span.end(end_time=ended)
+
 
 @dataclass(frozen=True)
 class _Spans:
     tracer: Tracer
     provider: TracerProvider
-
-
-_SPANS: list[_Spans] = []  # this container's span exporter, once Spans=otlp set it up
 
 
 def _start_spans(service: str) -> _Spans:
@@ -138,33 +177,7 @@ def _start_spans(service: str) -> _Spans:
     )
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(timeout=SPANS_EXPORT_TIMEOUT_S)))
-    spans = _Spans(provider.get_tracer("wxface"), provider)
-    _SPANS[:] = [spans]
-    return spans
-
-
-def _span(name: str, ms: float, attributes: dict[str, str]) -> None:
-    """A finished call's span (a child of the invocation's), from the time it took."""
-    if not _SPANS:
-        return
-    from opentelemetry.trace import SpanKind
-
-    with contextlib.suppress(Exception):  # a span is never worth a failed request
-        ended = time.time_ns()
-        span = _SPANS[0].tracer.start_span(
-            name, kind=SpanKind.CLIENT, start_time=ended - int(ms * 1_000_000), attributes=attributes
-        )
-        span.end(end_time=ended)
-
-
-_FUNCTION: list[Observed] = []  # this container's function (one per container)
-
-
-def metric(name: str, value: float = 1.0, unit: str = "Count", **dimensions: str) -> None:
-    """A metric of the function this container runs (see :meth:`Observed.count`); for code of
-    the layer that is not a handler (a use case's hook)."""
-    if _FUNCTION:
-        _FUNCTION[-1].count(name, value, unit, **dimensions)
+    return _Spans(provider.get_tracer("wxface"), provider)
 
 
 def for_function(service: str) -> Observed:
@@ -179,9 +192,7 @@ def for_function(service: str) -> Observed:
     # The layer's loggers (wxface.*) propagate to "wxface", which logs through Powertools' handler.
     logging.getLogger("wxface")
     copy_config_to_registered_loggers(source_logger=logger, include={"wxface"})
-    observed = Observed(service, logger, Metrics(service=service))
-    _FUNCTION.append(observed)
-    return observed
+    return Observed(service, logger, Metrics(service=service))
 
 
 def count(
@@ -231,31 +242,3 @@ def quota_used(endpoint: str, percent: float, over_alarm: bool) -> None:
     count("WeChatQuotaUsedPercent", {"service": "wechat", "endpoint": endpoint}, percent, unit="Percent")
     if over_alarm:
         count("WeChatQuotaNearlyUsed", {"service": "wechat"})
-
-
-def latency(metric: str, ms: float) -> None:
-    """One timing, added to this invocation's metrics: every value of a metric lands in the one
-    EMF record the entry point flushes (no log line per call), and CloudWatch keeps the values'
-    distribution, so p50/p90/p99 of each metric can be graphed and alarmed on."""
-    if _FUNCTION:
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        _FUNCTION[-1].metrics.add_metric(name=metric, unit=MetricUnit.Milliseconds, value=round(ms, 2))
-
-
-def wechat_latency(endpoint: str, ms: float) -> None:
-    """Each attempt at a WeChat endpoint: ``WeChatMs.<last path segment>`` (e.g.
-    ``WeChatMs.getverifyid``)."""
-    latency(f"WeChatMs.{endpoint.rstrip('/').rsplit('/', 1)[-1]}", ms)
-    _span(f"WeChat {endpoint}", ms, {"peer.service": "wechat", "url.path": endpoint})
-
-
-def aws_latency(service: str, operation: str, ms: float) -> None:
-    """Each AWS call, retries included: ``AwsMs.<service>.<operation>`` (e.g.
-    ``AwsMs.dynamodb.TransactWriteItems``)."""
-    latency(f"AwsMs.{service}.{operation}", ms)
-    _span(
-        f"{service}.{operation}",
-        ms,
-        {"rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation},
-    )

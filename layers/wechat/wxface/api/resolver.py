@@ -228,7 +228,7 @@ def api_entry(
     neither the event (``log_event``) nor the response (``capture_response``) is ever recorded.
 
     The handler module calls it as a straight line: ``entry(event, context,
-    runtime.edge_for_keys())``."""
+    container.edge_for_keys)``."""
 
     def routed(event: dict[str, Any], context: LambdaContext, checks: EdgeChecks) -> dict[str, Any]:
         return handle(

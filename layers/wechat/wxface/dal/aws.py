@@ -1,4 +1,5 @@
-"""boto3 clients, created once per container on first use (never at import time).
+"""boto3 clients, created once per container on first use (never at import time), by the
+wiring's :class:`AwsClients`.
 
 They honour ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``), which is how the local
 stack points them at its own endpoint.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,23 +33,14 @@ if TYPE_CHECKING:
 TOTAL_ATTEMPTS = 3
 
 # Hears every AWS call's latency (service, operation, milliseconds, retries included): the
-# functions' latency metrics, set by the wiring (wxface.runtime). It must not raise.
+# function's latency metrics, handed over by the wiring (wxface.runtime). It must not raise.
 Timing = Callable[[str, str, float], None]
-_timing: list[Timing] = []
 
 
-def observe_calls(timing: Timing) -> None:
-    """Time every call of the clients created from now on with ``timing``."""
-    _timing[:] = [timing]
-
-
-def _timed(client: Any) -> Any:
+def _timed(client: Any, timing: Timing) -> Any:
     """Register botocore's before-call / after-call events on ``client``: one measurement per
     API call, its retries included (they happen between the two events)."""
-    if not _timing:
-        return client
     service = client.meta.service_model.service_name
-    timing = _timing[0]
 
     def started(model: Any, context: dict[str, Any], **_: Any) -> None:
         context["wxface_call"] = (model.name, time.perf_counter())
@@ -82,37 +73,44 @@ def _config(read_timeout: float = 5.0, *, validate: bool = True) -> Any:
     )
 
 
-@cache
-def ssm() -> SSMClient:
-    import boto3
+class AwsClients:
+    """One container's boto3 clients, each created on its first use (never at import time) and
+    then kept; every call of them timed by ``timing`` when one is given (the wiring gives the
+    function's latency metrics). The adapters take them from here, so nothing about them is
+    registered at module level."""
 
-    client: SSMClient = _timed(boto3.client("ssm", config=_config()))
-    return client
+    def __init__(self, timing: Timing | None = None, *, dynamodb: DynamoDBClient | None = None) -> None:
+        self._timing = timing
+        # A client made elsewhere may be handed over (a test's or a benchmark's own), used as is.
+        self._clients: dict[str, Any] = {"dynamodb": dynamodb} if dynamodb is not None else {}
 
+    def _client(self, service: str, **config: Any) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            import boto3
 
-@cache
-def dynamodb() -> DynamoDBClient:
-    import boto3
+            client = boto3.client(service, config=_config(**config))  # type: ignore[call-overload]
+            if self._timing is not None:
+                client = _timed(client, self._timing)
+            self._clients[service] = client
+        return client
 
-    # Every request is built by typed code (mypy-boto3 types, mypy --strict) and DynamoDB checks
-    # it again on arrival, so botocore's client-side re-validation of each request's shape is
-    # skipped: about a tenth of a warm key issuance (docs/benchmarks.md).
-    client: DynamoDBClient = _timed(boto3.client("dynamodb", config=_config(validate=False)))
-    return client
+    def ssm(self) -> SSMClient:
+        client: SSMClient = self._client("ssm")
+        return client
 
+    def dynamodb(self) -> DynamoDBClient:
+        # Every request is built by typed code (mypy-boto3 types, mypy --strict) and DynamoDB
+        # checks it again on arrival, so botocore's client-side re-validation of each request's
+        # shape is skipped: about a tenth of a warm key issuance (docs/benchmarks.md).
+        client: DynamoDBClient = self._client("dynamodb", validate=False)
+        return client
 
-@cache
-def lambda_() -> LambdaClient:
-    import boto3
+    def lambda_(self) -> LambdaClient:
+        # A synchronous refresh may take the WeChat client's whole budget (10 s) and then some.
+        client: LambdaClient = self._client("lambda", read_timeout=14.0)
+        return client
 
-    # A synchronous refresh may take the WeChat client's whole budget (10 s) and then some.
-    client: LambdaClient = _timed(boto3.client("lambda", config=_config(read_timeout=14.0)))
-    return client
-
-
-@cache
-def events() -> EventBridgeClient:
-    import boto3
-
-    client: EventBridgeClient = _timed(boto3.client("events", config=_config()))
-    return client
+    def events(self) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events")
+        return client

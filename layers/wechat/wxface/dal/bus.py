@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import aws
+from .aws import AwsClients
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -18,16 +18,14 @@ logger = logging.getLogger("wxface.bus")
 
 
 class EventBridgeBus:
-    def __init__(self, bus_name: str, source: str, client: EventBridgeClient | None = None) -> None:
+    def __init__(self, bus_name: str, source: str, clients: AwsClients | None = None) -> None:
         self.bus_name = bus_name
         self.source = source
-        self._client = client
+        self._clients = clients or AwsClients()
 
     @property
     def client(self) -> EventBridgeClient:
-        if self._client is None:
-            self._client = aws.events()
-        return self._client
+        return self._clients.events()
 
     def publish(self, events: Sequence[BusEvent]) -> list[bool]:
         """Which events EventBridge took. PutEvents can take some entries of a call and refuse

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..ports.params import ParameterMissing
-from . import aws
+from .aws import AwsClients
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -32,7 +32,10 @@ class SsmParams:
     container's state is this object's (the wiring makes one): the provider and its cache, and
     the parameters a prefetch found missing."""
 
-    def __init__(self) -> None:
+    def __init__(self, clients: AwsClients | None = None, *, kms_key_id: str = "") -> None:
+        self._clients = clients or AwsClients()
+        # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
+        self._kms_key_id = kms_key_id
         self._ssm: SSMProvider | None = None
         # Parameters a prefetch found missing, until when it does not ask for them again (a key
         # created on first use by another function, e.g. the sealing key before the first key
@@ -43,7 +46,7 @@ class SsmParams:
         if self._ssm is None:
             from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-            self._ssm = SSMProvider(boto3_client=aws.ssm())
+            self._ssm = SSMProvider(boto3_client=self._clients.ssm())
         return self._ssm
 
     def write(self, name: str, value: str) -> None:
@@ -102,11 +105,8 @@ class SsmParams:
 
     def put(self, name: str, value: str, *, overwrite: bool = True) -> bool:
         """Write a SecureString. With ``overwrite=False`` it returns False if it already exists."""
-        client = aws.ssm()
-        from ..settings import settings
-
-        # The stack's optional customer-managed key; without one, SSM's AWS-managed key.
-        key_id = settings().ssm_kms_key_id
+        client = self._clients.ssm()
+        key_id = self._kms_key_id
         try:
             if key_id:
                 client.put_parameter(

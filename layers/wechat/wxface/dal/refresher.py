@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import aws
+from .aws import AwsClients
 
 
 class LambdaRefresher:
     """:class:`wxface.ports.params.Refresher` on Lambda (``InvocationType=RequestResponse``)."""
 
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, clients: AwsClients | None = None) -> None:
         self.function_name = function_name
+        self._clients = clients or AwsClients()
 
     def run_now(self, payload: dict[str, Any]) -> dict[str, Any]:
-        resp = aws.lambda_().invoke(
+        resp = self._clients.lambda_().invoke(
             FunctionName=self.function_name,
             InvocationType="RequestResponse",
             Payload=json.dumps(payload).encode(),

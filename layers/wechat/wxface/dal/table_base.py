@@ -16,7 +16,8 @@ from ..ports.records import (
     UserErased,
     shard_of,
 )
-from . import aws, items
+from . import items
+from .aws import AwsClients
 from .items import Item, values_of
 
 if TYPE_CHECKING:
@@ -78,15 +79,13 @@ def cancellation_reasons(err: Exception) -> list[str]:
 class TableBase:
     """The table by name, its client, and the writes every kind of item makes."""
 
-    def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, name: str, clients: AwsClients | None = None) -> None:
         self.name = name
-        self._client = client
+        self._clients = clients or AwsClients()
 
     @property
     def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
+        return self._clients.dynamodb()
 
     def _transact_for_user(self, owner: str, epoch: int, items: list[TransactWriteItemTypeDef]) -> None:
         """:meth:`_transact` of writes made for ``owner``, with the check (last, a write) that no
