@@ -2,55 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
 from wxface.api.openapi import idempotency_header, responses
-from wxface.api.resolver import answer, api_entry, caller, create_resolver
+from wxface.api.resolver import answer, api_entry
+from wxface.api.router import Request, Response, Router
 from wxface.runtime import Container
 
 container = Container.for_function("face-keys")
 observed = container.observed
 logger, metrics = observed.logger, observed.metrics
-app = create_resolver(logger)
+app = Router()
+IDEMPOTENCY = idempotency_header(
+    "user action: a retry with the same key and body within 10 minutes gets the same answer "
+    "without a second WeChat call"
+)
 
 
-@app.post(
+@app.route(
+    "POST",
     "/v1/face/keys",
     summary="Issue the key for WeChat's face check (1.0 user_id_key, 2.0 verify_id)",
     operation_id="issueFaceKey",
-    tags=["face"],
-    security=[{"session": []}],
+    tags=("face",),
+    body=KeyRequest,
+    headers=(IDEMPOTENCY,),
     responses=responses(
         200, KeyAnswer, "The key, valid for expires_in seconds", 401, 403, 404, 409, 410, 429
     ),
 )
-def create_key(
-    request: Annotated[KeyRequest, Body()],
-    idempotency: Annotated[
-        str | None,
-        idempotency_header(
-            "user action: a retry with the same key and body within 10 minutes gets the same answer "
-            "without a second WeChat call"
-        ),
-    ] = None,
-) -> Response[str]:
-    if isinstance(request, KeyRequestByOrder):  # the identity of the business's order
+def create_key(request: Request, body: KeyRequest) -> Response:
+    # Read here, checked by the use case (400 invalid_idempotency_key).
+    idempotency = request.header(IDEMPOTENCY.name)
+    if isinstance(body, KeyRequestByOrder):  # the identity of the business's order
         issued = container.issuance(
-            caller(app), order_id=request.order_id, idempotency_key=idempotency, deadline=app.lambda_context
+            request.caller, order_id=body.order_id, idempotency_key=idempotency, deadline=request.context
         )
     else:
         issued = container.issuance(
-            caller(app),
-            request.name,
-            request.id_card_number,
-            biz_ref=request.biz_ref,
-            idempotency_key=idempotency,  # read by the resolver, checked by the use case
-            deadline=app.lambda_context,
+            request.caller,
+            body.name,
+            body.id_card_number,
+            biz_ref=body.biz_ref,
+            idempotency_key=idempotency,
+            deadline=request.context,
         )
     return answer(200, issued)
 

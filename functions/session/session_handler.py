@@ -2,37 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wxface.api.models import SessionAnswer, SessionRequest
 from wxface.api.openapi import responses
-from wxface.api.resolver import answer, api_entry, client_address, create_resolver
+from wxface.api.resolver import answer, api_entry
+from wxface.api.router import Request, Response, Router
 from wxface.runtime import Container
 
 container = Container.for_function("session")
 observed = container.observed
 logger, metrics = observed.logger, observed.metrics
-app = create_resolver(logger)
+app = Router()
 
 
-@app.post(
+@app.route(
+    "POST",
     "/v1/session",
     summary="Log in with a wx.login code",
     operation_id="createSession",
-    tags=["session"],
+    tags=("session",),
+    security=None,  # public: it is how a session begins
+    body=SessionRequest,
     responses=responses(200, SessionAnswer, "A session token for the user", 403, 429),
 )
-def create_session(request: Annotated[SessionRequest, Body()]) -> Response[str]:
-    session = container.login(request.code, client_address(app))
+def create_session(request: Request, body: SessionRequest) -> Response:
+    session = container.login(body.code, request.source_ip)
     observed.count("SessionsCreated")
     return answer(200, session)
 
 
-entry = api_entry(app, logger, metrics, public_routes={"POST /v1/session"})
+entry = api_entry(app, logger, metrics)
 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

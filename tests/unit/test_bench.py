@@ -118,3 +118,36 @@ def test_the_access_log_line_is_sized_from_the_templates_own_format() -> None:
 
     size = access_log_bytes(ROOT / "template.yaml")
     assert 150 < size < 400
+
+
+def test_the_fixed_egress_address_is_priced_with_its_elastic_ip_as_a_public_ipv4_address() -> None:
+    """The NAT gateway's Elastic IP is billed as a public IPv4 address (USD 0.005 an hour since
+    February 2024): about USD 3.60 a month on top of the gateway's hours."""
+    from bench.cost import egress, load_prices
+
+    prices = load_prices()["regions"]["us-east-1"]["prices"]
+    line = egress(prices, "USD", 720)
+    assert line.startswith("USD 36.00 ") and "gateway 32.40" in line and "Elastic IP 3.60" in line
+    cn = load_prices()["regions"]["cn-north-1"]["prices"]
+    assert egress(cn, "CNY", 720) == "price missing: NAT gateway, public IPv4 address"
+
+
+def test_a_scheduled_run_meets_every_cache_no_longer_than_its_period_expired() -> None:
+    """The refresher runs every minute and caches the AppSecret 60 s: each deployed run reads it
+    again, so the model measures its runs with that cache expired (two SSM reads a run, not one);
+    a cache longer than the period keeps its age."""
+    from bench.cost import caches_a_period_apart
+
+    deployed = {
+        "SECRET_CACHE_SECONDS": "60",
+        "KEY_CACHE_SECONDS": "300",
+        "TABLE_NAME": "t",
+        "TOKEN_CACHE_SECONDS": "30",
+    }
+    assert caches_a_period_apart(deployed, 60) == {
+        "SECRET_CACHE_SECONDS": "1",
+        "KEY_CACHE_SECONDS": "300",
+        "TABLE_NAME": "t",
+        "TOKEN_CACHE_SECONDS": "1",
+    }
+    assert caches_a_period_apart({"SECRET_CACHE_SECONDS": "600"}, 60) == {"SECRET_CACHE_SECONDS": "600"}

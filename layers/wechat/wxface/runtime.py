@@ -40,8 +40,13 @@ class Container:
 
     def __init__(self, observed: Observed, config: Settings | None = None) -> None:
         self.observed = observed
-        self.settings = config or settings()
+        self._config = config
         self.aws = AwsClients(timing=observed.aws_latency)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The function's environment, read on first use (a handler module imports without it)."""
+        return self._config or settings()
 
     @classmethod
     def for_function(cls, service: str) -> Container:

@@ -99,16 +99,6 @@ def json_body(payload: BaseModel | dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def error_event_response(err: ApiError, event: dict[str, Any]) -> dict[str, Any]:
-    """A complete API Gateway response for answering before the resolver runs."""
-    return {
-        "statusCode": err.status,
-        "headers": {**JSON_HEADERS, **err.headers},
-        "body": json_body(err.body(request_id(event))),
-        "isBase64Encoded": False,
-    }
-
-
 def bearer_token(headers: dict[str, str] | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header (401 if absent or malformed)."""
     for name, value in (headers or {}).items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .models import ErrorAnswer
+from .router import HeaderParam
 
 _ERRORS = {
     400: "Malformed JSON, missing or mistyped fields, an ID number failing GB 11643, an unusable name, "
@@ -26,15 +27,13 @@ _ERRORS = {
 COMMON = (400, 413, 502, 503)
 
 
-def idempotency_header(what: str) -> Any:
+def idempotency_header(what: str) -> HeaderParam:
     """The ``Idempotency-Key`` header of a creating route, as the OpenAPI document shows it
     (documented here; the use case checks it: 400 ``invalid_idempotency_key``)."""
-    from aws_lambda_powertools.event_handler.openapi.params import Header
-
-    return Header(
-        alias="Idempotency-Key",
-        description=f"One per {what} (1-128 visible ASCII)",
-        json_schema_extra={"minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
+    return HeaderParam(
+        "Idempotency-Key",
+        f"One per {what} (1-128 visible ASCII)",
+        {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"},
     )
 
 
