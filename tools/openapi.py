@@ -1,5 +1,5 @@
 """Generate docs/openapi-v1.yaml and docs/openapi-v2.yaml, one per face API version, from the API
-functions' own routes (wxface.api.router) and models (their JSON Schemas, from pydantic).
+functions' own routes (wxface.api.router) and models (their JSON Schemas, from msgspec).
 
 ``python tools/openapi.py`` writes the files; ``--check`` exits 1 when a checked-in file differs
 (`make test` runs the drift check as a test). Runs in the product's virtualenv, with the layer
@@ -121,8 +121,9 @@ def _for_version(node: Any, version: int) -> Any:
                 rest = {k: v for k, v in node.items() if k not in ("oneOf", "discriminator")}
                 return {**rest, **mine[0]} if not rest else {**rest, "allOf": mine}
         out = {k: _for_version(v, version) for k, v in node.items()}
-        if out.get("title") == "Api Version" and out.get("enum") == [1, 2]:
-            out["enum"] = [version]
+        api_version = out.get("properties", {}).get("api_version", {})
+        if api_version.get("enum") == [1, 2]:
+            api_version["enum"] = [version]
         return out
     if isinstance(node, list):
         return [_for_version(v, version) for v in node]
@@ -156,7 +157,7 @@ def _referenced(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-REF = "#/components/schemas/{model}"
+REF = "#/components/schemas/{name}"
 SECURITY_SCHEMES = {
     "session": {
         "type": "http",
@@ -169,16 +170,26 @@ SECURITY_SCHEMES = {
 
 
 def _schema(model: Any, components: dict[str, Any]) -> dict[str, Any]:
-    """A model's (or a union of models') JSON Schema as validation sees it: each model one
-    component, referred to by ``$ref``."""
-    from pydantic import BaseModel, TypeAdapter
+    """A model's (or a :class:`OneOf`'s) JSON Schema: each model one component, referred to by
+    ``$ref``; what a model documents beyond what it enforces (``DOCUMENTED``) written over it."""
+    import msgspec
 
-    schema: dict[str, Any] = TypeAdapter(model).json_schema(ref_template=REF, mode="validation")
-    components.update(schema.pop("$defs", {}))
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        components[model.__name__] = schema
-        return {"$ref": REF.format(model=model.__name__)}
-    return schema
+    from wxface.api.models import DOCUMENTED
+    from wxface.api.router import OneOf
+
+    members = model.members if isinstance(model, OneOf) else (model,)
+    refs, found = msgspec.json.schema_components(members, ref_template=REF)
+    for name, schema in found.items():
+        for prop, extra in DOCUMENTED.get(name, {}).items():
+            schema["properties"][prop].update(extra)
+        components[name] = schema
+    if not isinstance(model, OneOf):
+        return dict(refs[0])
+    union: dict[str, Any] = {"oneOf": list(refs)}
+    if not model.name:
+        return union
+    components[model.name] = {"title": model.name, "description": model.description, **union}
+    return {"$ref": REF.format(name=model.name)}
 
 
 def _operation(route: Any, components: dict[str, Any]) -> dict[str, Any]:

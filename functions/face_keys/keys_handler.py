@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface.api.models import KeyAnswer, KeyRequest, KeyRequestByOrder
+from wxface.api.models import KEY_ANSWER, KEY_REQUEST, KeyRequest, KeyRequestByOrder
 from wxface.api.openapi import idempotency_header, responses
 from wxface.api.resolver import answer, api_entry
 from wxface.api.router import Request, Response, Router
@@ -28,10 +28,10 @@ IDEMPOTENCY = idempotency_header(
     summary="Issue the key for WeChat's face check (1.0 user_id_key, 2.0 verify_id)",
     operation_id="issueFaceKey",
     tags=("face",),
-    body=KeyRequest,
+    body=KEY_REQUEST,
     headers=(IDEMPOTENCY,),
     responses=responses(
-        200, KeyAnswer, "The key, valid for expires_in seconds", 401, 403, 404, 409, 410, 429
+        200, KEY_ANSWER, "The key, valid for expires_in seconds", 401, 403, 404, 409, 410, 429
     ),
 )
 def create_key(request: Request, body: KeyRequest) -> Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface.api.models import OPENID_PATTERN, ResultAnswer, ResultRequest, UserResultAnswer
+from wxface.api.models import OPENID_PATTERN, RESULT_REQUEST, ResultAnswer, ResultRequest, UserResultAnswer
 from wxface.api.openapi import responses
 from wxface.api.resolver import answer, api_entry
 from wxface.api.router import IAM, PathParam, Request, Response, Router
@@ -24,7 +25,7 @@ app = Router()
     summary="Look up the result of a face check (WeChat once, then stored)",
     operation_id="lookUpFaceResult",
     tags=("face",),
-    body=ResultRequest,
+    body=RESULT_REQUEST,
     responses=responses(
         200, ResultAnswer, "The result; a failed face check is passed: false", 401, 403, 404, 410, 429
     ),
@@ -77,7 +78,7 @@ def erase_me(request: Request) -> Response:
 def latest_for_user(request: Request) -> Response:
     found, whose = container.results.for_business(request.path["openid"])
     observed.count("BusinessLookups")
-    return answer(200, UserResultAnswer(**found.model_dump(), openid=whose))
+    return answer(200, UserResultAnswer(**msgspec.structs.asdict(found), openid=whose))
 
 
 entry = api_entry(app, logger, metrics)

@@ -1,11 +1,13 @@
 """What the use cases answer: the API's 200 bodies, independent of HTTP (the routes send them
-as they are, ``api/models.py`` describes them in the OpenAPI document)."""
+as they are, ``api/models.py`` describes them in the OpenAPI document). msgspec Structs: JSON
+in and out with :func:`to_json` / :func:`from_json`."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+import msgspec
+from msgspec import Struct
 
 # The business's own reference on a key and its result: 1-64 of these, never personal data.
 BIZ_REF_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -15,24 +17,53 @@ OPENID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORDER_ID_PATTERN = r"^ord_[0-9a-f]{32}$"
 
 
-class SessionAnswer(BaseModel):
-    token: str = Field(repr=False)
+class Answer(Struct, kw_only=True):
+    """An answer of the API (every field sent, its defaults too)."""
+
+
+A = TypeVar("A", bound=Answer)
+
+
+def to_json(answer: Answer) -> str:
+    return msgspec.json.encode(answer).decode("utf-8")
+
+
+def from_json(body: str | bytes, kind: type[A]) -> A:
+    """An answer stored as :func:`to_json` wrote it."""
+    return msgspec.json.decode(body, type=kind)
+
+
+def to_dict(answer: Answer) -> dict[str, Any]:
+    """The answer as JSON-ready builtins (what an idempotency record keeps)."""
+    data: dict[str, Any] = msgspec.to_builtins(answer)
+    return data
+
+
+def from_dict(data: dict[str, Any], kind: type[A]) -> A:
+    return msgspec.convert(data, type=kind)
+
+
+class SessionAnswer(Answer, kw_only=True):
+    token: str
     expires_in: int
 
+    def __repr__(self) -> str:  # the token is a credential
+        return f"SessionAnswer(token='**********', expires_in={self.expires_in})"
 
-class KeyAnswerV1(BaseModel):
+
+class KeyAnswerV1(Answer, kw_only=True):
     api_version: Literal[1] = 1
     user_id_key: str
     expires_in: int
 
 
-class KeyAnswerV2(BaseModel):
+class KeyAnswerV2(Answer, kw_only=True):
     api_version: Literal[2] = 2
     verify_id: str
     expires_in: int
 
 
-class ResultAnswer(BaseModel):
+class ResultAnswer(Answer, kw_only=True):
     api_version: Literal[1, 2]
     passed: bool
     result_code: int
@@ -48,7 +79,7 @@ class ResultAnswer(BaseModel):
     identity_source: Literal["user", "business"] = "user"
 
 
-class UserResultAnswer(ResultAnswer):
+class UserResultAnswer(ResultAnswer, kw_only=True):
     """A user's newest stored result, as the business's servers read it (with whose it is)."""
 
     openid: str
@@ -57,12 +88,12 @@ class UserResultAnswer(ResultAnswer):
 OrderStatus = Literal["open", "expired", "cancelled", "passed"]
 
 
-class OrderCreated(BaseModel):
+class OrderCreated(Answer, kw_only=True):
     order_id: str
     expires_in: int
 
 
-class OrderAnswer(BaseModel):
+class OrderAnswer(Answer, kw_only=True):
     """An order as the business's servers read it (never its identity)."""
 
     order_id: str
@@ -75,8 +106,11 @@ class OrderAnswer(BaseModel):
     result: ResultAnswer | None  # the passing result of a passed order, else its latest stored one
 
 
-class PhotoAnswer(BaseModel):
+class PhotoAnswer(Answer, kw_only=True):
     """The verification photo of a passed order, as WeChat's ``getimage`` sent it."""
 
     content_type: str
-    image_base64: str = Field(repr=False)
+    image_base64: str
+
+    def __repr__(self) -> str:  # a face
+        return f"PhotoAnswer(content_type={self.content_type!r}, image_base64='...')"

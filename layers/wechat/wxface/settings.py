@@ -1,16 +1,18 @@
-"""Function settings: the environment the template sets, parsed once per container by a pydantic
-model. This is the one place the layer reads its environment (Powertools reads its own
+"""Function settings: the environment the template sets, parsed once per container into a
+msgspec Struct (its constraints checked, numbers read from their strings). This is the one place the layer reads its environment (Powertools reads its own
 POWERTOOLS_* variables); everything else takes a :class:`Settings`."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import msgspec
+from msgspec import Meta, Struct, field
 
 from .wechat.endpoints import (
     DEFAULT_BASE_URL,
@@ -36,80 +38,57 @@ class SettingsError(RuntimeError):
     """A setting is missing or malformed: a deployment mistake, reported at first use."""
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Settings(Struct, frozen=True, kw_only=True):
     app_id: str = ""
     app_secret_param: str = ""  # SSM SecureString the operator creates
     param_path: str  # this stack's SSM path: access token, signing and HMAC keys live under it
     table_name: str = ""
     face_api_version: Literal[1, 2] = 2
     refresher_function: str = ""
-    session_ttl_s: int = Field(3600, ge=60, le=86400)  # LIMITS#<owner> outlives the longest session
-    key_limit_per_hour: int = Field(10, ge=1)
-    lookup_window_s: int = Field(900, ge=0)  # after a key's expiry: a late face check's lookup
-    result_retention_days: int = Field(30, ge=1)
-    token_cache_s: int = Field(60, ge=1)  # shorter than WeChat's 5-minute overlap of old and new tokens
-    lookup_limit_per_hour: int = Field(60, ge=1)
+    session_ttl_s: Annotated[int, Meta(ge=60, le=86400)] = 3600  # LIMITS#<owner> outlives the longest session
+    key_limit_per_hour: Annotated[int, Meta(ge=1)] = 10
+    lookup_window_s: Annotated[int, Meta(ge=0)] = 900  # after a key's expiry: a late face check's lookup
+    result_retention_days: Annotated[int, Meta(ge=1)] = 30
+    token_cache_s: Annotated[int, Meta(ge=1)] = (
+        60  # shorter than WeChat's 5-minute overlap of old and new tokens
+    )
+    lookup_limit_per_hour: Annotated[int, Meta(ge=1)] = 60
     # Refused wx.login codes per client address per hour before its logins are slowed to
     # session_slowed_per_minute (carrier NAT puts many users behind one address: slowed, not shut).
-    session_limit_per_address: int = Field(600, ge=1)
-    session_slowed_per_minute: int = Field(30, ge=1)
-    wechat_daily_quotas: Mapping[str, int] = Field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
-    quota_alarm_percent: int = Field(80, ge=1)
-    quota_refuse_percent: int = Field(95, ge=1)
+    session_limit_per_address: Annotated[int, Meta(ge=1)] = 600
+    session_slowed_per_minute: Annotated[int, Meta(ge=1)] = 30
+    wechat_daily_quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_QUOTAS))
+    quota_alarm_percent: Annotated[int, Meta(ge=1)] = 80
+    quota_refuse_percent: Annotated[int, Meta(ge=1)] = 95
     # The hourly budget per WeChat endpoint: this many even hourly shares of the daily quota (0: none).
-    wechat_hourly_budget_share: float = Field(3.0, ge=0)
-    audit_retention_days: int = Field(180, ge=1)
+    wechat_hourly_budget_share: Annotated[float, Meta(ge=0)] = 3.0
+    audit_retention_days: Annotated[int, Meta(ge=1)] = 180
     # Signing and data keys; also the signing key's activation delay, and the bound within which an
     # emergency rotation reaches every container (read with the access token: one SSM call).
-    key_cache_s: int = Field(60, ge=1)
-    secret_cache_s: int = Field(60, ge=1)  # the AppSecret
+    key_cache_s: Annotated[int, Meta(ge=1)] = 60
+    secret_cache_s: Annotated[int, Meta(ge=1)] = 60  # the AppSecret
     ssm_kms_key_id: str = ""  # the stack's customer-managed key for SSM writes; empty: AWS-managed
     # The WeChat client (docs/configuration.md, "The WeChat client's settings").
     wechat_base_url: str = DEFAULT_BASE_URL
     wechat_fallback_base_url: str | None = DEFAULT_FALLBACK_BASE_URL  # "none" or empty: no fallback
-    wechat_connect_timeout: float = Field(2.0, gt=0)
-    wechat_read_timeout: float = Field(5.0, gt=0)
-    wechat_total_budget: float = Field(10.0, gt=0)
+    wechat_connect_timeout: Annotated[float, Meta(gt=0)] = 2.0
+    wechat_read_timeout: Annotated[float, Meta(gt=0)] = 5.0
+    wechat_total_budget: Annotated[float, Meta(gt=0)] = 10.0
     # The business's events (EventBridge): the bus, and how long an event EventBridge did not take
     # waits before the emitter sends it again (doubled per failure, up to 15 minutes).
     event_bus_name: str = "default"
-    event_retry_s: int = Field(60, ge=1, le=3600)
-    event_retry_max_s: int = Field(900, ge=1, le=3600)  # the longest wait between two attempts
+    event_retry_s: Annotated[int, Meta(ge=1, le=3600)] = 60
+    event_retry_max_s: Annotated[int, Meta(ge=1, le=3600)] = 900  # the longest wait between two attempts
     # 2.0: the sweep's first look at a key whose result nobody looked up, after its issue.
-    result_sweep_after_s: int = Field(600, ge=0)
+    result_sweep_after_s: Annotated[int, Meta(ge=0)] = 600
     # Who names the identity checked (IdentitySource): typed by the user, the business's orders, or
     # either; and how long keys can be issued from an order (OrderTtlSeconds).
     identity_source: Literal["user", "business", "either"] = "either"
-    order_ttl_s: int = Field(86400, ge=60, le=30 * DAY_S)
+    order_ttl_s: Annotated[int, Meta(ge=60, le=30 * DAY_S)] = 86400
 
-    @field_validator("face_api_version", mode="before")
-    @classmethod
-    def _version(cls, value: Any) -> Any:
-        return int(value) if isinstance(value, str) and value in ("1", "2") else value
-
-    @field_validator("param_path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("an absolute SSM path such as /face-verify/prod")
-        return value.rstrip("/")
-
-    @field_validator("wechat_daily_quotas", mode="before")
-    @classmethod
-    def _quotas(cls, value: Any) -> Any:
-        given = json.loads(value) if isinstance(value, str) else value
-        if not isinstance(given, dict) or not all(
-            isinstance(k, str) and k.startswith("/") and type(v) is int and v >= 0 for k, v in given.items()
-        ):
-            raise ValueError("a JSON object of endpoint path to a count of 0 or more")
-        return {**DEFAULT_DAILY_QUOTAS, **given}
-
-    @field_validator("wechat_fallback_base_url", mode="before")
-    @classmethod
-    def _fallback(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and value.lower() == "none" else value
+    def __post_init__(self) -> None:
+        if not self.param_path.startswith("/"):
+            raise ValueError("an absolute SSM path such as /face-verify/prod - at `$.param_path`")
 
     @property
     def result_retention_s(self) -> int:
@@ -149,15 +128,44 @@ class Settings(BaseModel):
         given = {field: env[name].strip() for field, name in ENVIRONMENT.items() if env.get(name, "").strip()}
         if "WECHAT_FALLBACK_BASE_URL" in env and not env["WECHAT_FALLBACK_BASE_URL"].strip():
             given["wechat_fallback_base_url"] = "none"  # set but empty: no fallback host
+        data: dict[str, Any] = dict(given)
         try:
-            return cls.model_validate(given)
-        except ValidationError as err:
-            problems = sorted(
-                f"{ENVIRONMENT.get(str(e['loc'][0]), e['loc'][0])} ({e['msg']})"
-                for e in err.errors()
-                if e["loc"]
-            )
-            raise SettingsError(f"malformed settings: {'; '.join(problems)}") from None
+            if "param_path" in data:
+                data["param_path"] = data["param_path"].rstrip("/") or "/"
+            if str(data.get("wechat_fallback_base_url", "")).lower() == "none":
+                data["wechat_fallback_base_url"] = None
+            if "wechat_daily_quotas" in data:
+                data["wechat_daily_quotas"] = _quotas(data["wechat_daily_quotas"])
+            # Lax conversion: the environment's strings read as the numbers they spell.
+            return msgspec.convert(data, type=cls, strict=False)
+        except (msgspec.ValidationError, ValueError) as err:
+            raise SettingsError(f"malformed settings: {_named(str(err))}") from None
+
+
+def _quotas(value: str) -> dict[str, int]:
+    try:
+        given = json.loads(value)
+    except ValueError:
+        given = None
+    if not isinstance(given, dict) or not all(
+        isinstance(k, str) and k.startswith("/") and type(v) is int and v >= 0 for k, v in given.items()
+    ):
+        raise ValueError(
+            "a JSON object of endpoint path to a count of 0 or more - at `$.wechat_daily_quotas`"
+        )
+    return {**DEFAULT_DAILY_QUOTAS, **given}
+
+
+def _named(message: str) -> str:
+    """msgspec's message with the field named by its environment variable (never its value)."""
+    missing = re.match(r"Object missing required field `(\w+)`", message)
+    if missing:
+        return f"{ENVIRONMENT.get(missing.group(1), missing.group(1))} (required)"
+    at = re.search(r"^(?P<what>.*) - at `\$\.(?P<field>\w+)`$", message)
+    if at:
+        what = re.sub(r"^Invalid enum value .*", "not one of the allowed values", at.group("what"))
+        return f"{ENVIRONMENT.get(at.group('field'), at.group('field'))} ({what})"
+    return message
 
 
 # Each setting's environment variable, as template.yaml sets it.

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+import msgspec
 
 from .errors import ApiError, api_error
-from .models import REQUEST_MEMBER_VERSIONS
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -54,18 +52,13 @@ _REASONS = {
 }
 
 
-def invalid_request(errors: Sequence[Any], deployed: int | None = None) -> ApiError:
-    """A 400 naming the fields at fault and why, from pydantic-style errors, never their values.
-    Given the deployed face API version, a body that fits neither version's model is told only
-    what the deployed one's model found (not that it lacks the other version's field)."""
-    if deployed is not None:
-        errors = [err for err in errors if _member_version(err) in (None, deployed)] or errors
-    errors = _closest_member(errors)
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """A 400 naming the fields at fault and why (each error a location and a kind of problem),
+    never their values."""
     problems: set[str] = set()
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
-        # A union's member names (ResultRequestV1...) are no help to a client: keep the field.
-        field = next((p for p in reversed(loc) if not p[:1].isupper()), "") or "body"
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "path")]
+        field = loc[-1] if loc else "body"
         problems.add(f"{field} ({_REASONS.get(str(err.get('type')), 'invalid')})")
     detail = ", ".join(sorted(problems)) or "body (invalid)"
     return api_error(
@@ -75,28 +68,9 @@ def invalid_request(errors: Sequence[Any], deployed: int | None = None) -> ApiEr
     )
 
 
-def _closest_member(errors: Sequence[Any]) -> Sequence[Any]:
-    """Of a body that fits no member of a union (a key by typed identity or by order), the
-    errors of the member it comes closest to (the fewest errors; the first on a tie)."""
-    by_member: dict[str, list[Any]] = {}
-    for err in errors:
-        member = next((str(p) for p in err.get("loc", ()) if str(p)[:1].isupper()), "")
-        by_member.setdefault(member, []).append(err)
-    if len(by_member) < 2 or "" in by_member:
-        return errors
-    return min(by_member.values(), key=len)
-
-
-def _member_version(err: Any) -> int | None:
-    """The face API version of the union member an error comes from (None: not from one)."""
-    return next(
-        (REQUEST_MEMBER_VERSIONS[p] for p in err.get("loc", ()) if p in REQUEST_MEMBER_VERSIONS), None
-    )
-
-
-def json_body(payload: BaseModel | dict[str, Any]) -> str:
-    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+def json_body(payload: msgspec.Struct | dict[str, Any]) -> str:
+    """Compact JSON, UTF-8 as it is (no ``\\u`` escapes)."""
+    return msgspec.json.encode(payload).decode("utf-8")
 
 
 def bearer_token(headers: dict[str, str] | None) -> str:

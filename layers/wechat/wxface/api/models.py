@@ -1,10 +1,11 @@
-"""The HTTP API's bodies (docs/api.md). Requests refuse unknown fields and coercion."""
+"""The HTTP API's bodies (docs/api.md), as msgspec Structs. Requests refuse unknown fields and
+coercion (msgspec's strict conversion)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from msgspec import Meta, Struct
 
 # What the use cases answer; the routes send them as they are.
 from ..answers import (
@@ -20,18 +21,22 @@ from ..answers import (
     SessionAnswer,
     UserResultAnswer,
 )
+from .router import OneOf
 
 __all__ = [
+    "DOCUMENTED",
+    "KEY_ANSWER",
+    "KEY_REQUEST",
     "OPENID_PATTERN",
     "ORDER_ID_PATTERN",
-    "REQUEST_MEMBER_VERSIONS",
+    "RESULT_REQUEST",
     "ErrorAnswer",
-    "KeyAnswer",
     "KeyAnswerV1",
     "KeyAnswerV2",
     "KeyRequest",
     "KeyRequestByOrder",
     "KeyRequestTyped",
+    "OneOf",
     "OrderAnswer",
     "OrderCreated",
     "OrderRequest",
@@ -46,17 +51,20 @@ __all__ = [
 ]
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Request(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
 
 
-class SessionRequest(_Request):
-    code: str = Field(
-        min_length=1,
-        max_length=128,
-        pattern=r"^[\x21-\x7e]+$",
-        description="The code from wx.login: single-use, valid 5 minutes (a bad or used one is a 400)",
-    )
+class SessionRequest(_Request, frozen=True, kw_only=True):
+    code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=128,
+            pattern=r"^[\x21-\x7e]+$",
+            description="The code from wx.login: single-use, valid 5 minutes (a bad or used one is a 400)",
+        ),
+    ]
 
 
 # What JSON Schema can say of the identity rules, for the OpenAPI document: a name of Latin or CJK
@@ -73,59 +81,89 @@ ID_CARD_NUMBER_PATTERN = (
 )
 
 
-class KeyRequestTyped(_Request):
-    """The identity typed by the user (with the business's optional ``biz_ref``)."""
+# What the OpenAPI document says of a field beyond what the model enforces (a bound: the identity
+# rules do the rest), by model and field: tools/openapi.py writes it over the generated schema.
+DOCUMENTED: dict[str, dict[str, dict[str, Any]]] = {}
 
-    name: str = Field(
+Name = Annotated[
+    str,
+    Meta(
         max_length=256,  # what the model enforces: a bound; the identity rules do the rest
-        repr=False,
-        json_schema_extra={"minLength": 2, "maxLength": 64, "pattern": NAME_PATTERN},
         description="As on the ID card: 2-64 characters, letters required; words separated by single "
         "spaces; the middle dot · between the parts of a name. (The API also accepts other scripts, "
         "surrounding spaces and the middle-dot variants •‧・, which it reads as ·.)",
-    )
-    id_card_number: str = Field(
+    ),
+]
+IdCardNumber = Annotated[
+    str,
+    Meta(
         max_length=64,
-        repr=False,
-        json_schema_extra={"minLength": 18, "maxLength": 18, "pattern": ID_CARD_NUMBER_PATTERN},
         description="18-character resident ID number (GB 11643-1999): a birth date that exists and is "
         "not in the future, and a valid check character (a final x is read as X); 15-digit "
         "first-generation numbers are refused. The schema cannot check the check character nor "
         "the calendar: the API answers 400 invalid_id_card_number.",
-    )
-    biz_ref: str | None = Field(
-        None,
-        min_length=1,
-        max_length=64,
-        pattern=BIZ_REF_PATTERN,
+    ),
+]
+BizRef = Annotated[
+    Annotated[str, Meta(min_length=1, max_length=64, pattern=BIZ_REF_PATTERN)] | None,
+    Meta(
         description="The business's own reference (an order, an account; never personal data): kept "
         "with the key and its result, returned in the result",
-    )
+    ),
+]
+_IDENTITY_DOCUMENTED = {
+    "name": {"minLength": 2, "maxLength": 64, "pattern": NAME_PATTERN},
+    "id_card_number": {"minLength": 18, "maxLength": 18, "pattern": ID_CARD_NUMBER_PATTERN},
+}
 
 
-class KeyRequestByOrder(_Request):
+class KeyRequestTyped(_Request, frozen=True, kw_only=True):
+    """The identity typed by the user (with the business's optional ``biz_ref``)."""
+
+    name: Name
+    id_card_number: IdCardNumber
+    biz_ref: BizRef = None
+
+    def __repr__(self) -> str:  # a name and an ID number: never shown
+        return f"{type(self).__name__}(biz_ref={self.biz_ref!r})"
+
+
+class KeyRequestByOrder(_Request, frozen=True, kw_only=True):
     """The identity of an order the business's servers created for this user (nothing else:
     the order's identity and biz_ref are the business's)."""
 
-    order_id: str = Field(
-        pattern=ORDER_ID_PATTERN,
-        description="The order the business's servers created (POST /v1/face/orders) for this user",
-    )
+    order_id: Annotated[
+        str,
+        Meta(
+            pattern=ORDER_ID_PATTERN,
+            description="The order the business's servers created (POST /v1/face/orders) for this user",
+        ),
+    ]
 
 
 # A key for a typed identity or for a business's order; a body with both fits neither (400).
 KeyRequest = KeyRequestTyped | KeyRequestByOrder
+KEY_REQUEST = OneOf((KeyRequestTyped, KeyRequestByOrder))
 
 
-class OrderRequest(KeyRequestTyped):
+class OrderRequest(KeyRequestTyped, frozen=True, kw_only=True):
     """``POST /v1/face/orders``: whom the business wants verified (the identity as for a typed
     key, and the user it is for)."""
 
-    openid: str = Field(pattern=OPENID_PATTERN, description="The user (WeChat's openid for this app)")
+    openid: Annotated[
+        str, Meta(pattern=OPENID_PATTERN, description="The user (WeChat's openid for this app)")
+    ]
 
 
-class ResultRequestV1(_Request):
-    verify_result: str = Field(min_length=1, max_length=512)
+DOCUMENTED.update(
+    {KeyRequestTyped.__name__: _IDENTITY_DOCUMENTED, OrderRequest.__name__: _IDENTITY_DOCUMENTED}
+)
+
+
+class ResultRequestV1(_Request, frozen=True, kw_only=True):
+    API_VERSION = 1
+
+    verify_result: Annotated[str, Meta(min_length=1, max_length=512)]
 
     @property
     def api_version(self) -> Literal[1]:
@@ -136,8 +174,10 @@ class ResultRequestV1(_Request):
         return self.verify_result
 
 
-class ResultRequestV2(_Request):
-    verify_id: str = Field(min_length=1, max_length=256)
+class ResultRequestV2(_Request, frozen=True, kw_only=True):
+    API_VERSION = 2
+
+    verify_id: Annotated[str, Meta(min_length=1, max_length=256)]
 
     @property
     def api_version(self) -> Literal[2]:
@@ -149,21 +189,17 @@ class ResultRequestV2(_Request):
 
 
 # One document serves both face API versions: a deployment uses one of each pair.
-class KeyAnswer(RootModel[Annotated[KeyAnswerV1 | KeyAnswerV2, Field(discriminator="api_version")]]):
-    """1.0: ``user_id_key``; 2.0: ``verify_id`` (``api_version`` tells which)."""
-
+KEY_ANSWER = OneOf(
+    (KeyAnswerV1, KeyAnswerV2),
+    name="KeyAnswer",
+    description="1.0: ``user_id_key``; 2.0: ``verify_id`` (``api_version`` tells which).",
+)
 
 ResultRequest = ResultRequestV1 | ResultRequestV2
-
-# The face API version each member of a request union stands for: a body that fits neither fails
-# both, and its validation errors name the member they come from.
-REQUEST_MEMBER_VERSIONS: dict[str, Literal[1, 2]] = {
-    ResultRequestV1.__name__: 1,
-    ResultRequestV2.__name__: 2,
-}
+RESULT_REQUEST = OneOf((ResultRequestV1, ResultRequestV2))
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Struct, kw_only=True):
     code: str
     message: str
     message_zh: str
@@ -171,5 +207,5 @@ class ErrorDetail(BaseModel):
     request_id: str
 
 
-class ErrorAnswer(BaseModel):
+class ErrorAnswer(Struct, kw_only=True):
     error: ErrorDetail

@@ -18,11 +18,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
 from ..domain.errors import AWS_RETRY_AFTER_S, DomainError
 from ..identity import InvalidIdentity
@@ -42,7 +42,7 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def answer(
-    status: int, payload: BaseModel | dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    status: int, payload: msgspec.Struct | dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> Response:
     if payload is None:  # e.g. 204: no body, so no content type either
         return Response(status, "", {"Cache-Control": "no-store", **(headers or {})})
@@ -65,7 +65,7 @@ def _answer_error(err: Exception, event: dict[str, Any], logger: Logger) -> dict
     if isinstance(err, ApiError):
         return _refused(err, event, logger)
     if isinstance(err, InvalidBody):
-        return _refused(invalid_request(err.errors, settings().face_api_version), event, logger)
+        return _refused(invalid_request(err.errors), event, logger)
     if isinstance(err, InvalidIdentity):
         return _refused(from_identity(err), event, logger)
     if isinstance(err, DomainError):
@@ -163,7 +163,7 @@ def handle(
     except (BotoCoreError, ClientError) as err:  # reading the keys before routing
         return _error(aws_unavailable(err, logger), event)
     try:
-        return router.call(route, request, body).event()
+        return router.call(route, request, body, settings().face_api_version).event()
     except Exception as err:  # every failure of a route answers the contract's error body
         return _answer_error(err, event, logger)
 

@@ -18,7 +18,6 @@ from .http import invalid_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from pydantic import TypeAdapter
 
     from ..domain.sessions import Session
 
@@ -90,6 +89,25 @@ class Request:
         return str(http.get("sourceIp") or "unknown")
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """A body of one of several models, which exclude each other (unknown fields are refused).
+    A request is read as the member whose fields it names most; on a tie, the member of the
+    deployed face API version (``api_version``), else the first. ``name``: the union's own
+    component in the OpenAPI document."""
+
+    members: tuple[type[Any], ...]
+    name: str = ""
+    description: str = ""
+
+    def member_for(self, body: dict[str, Any], deployed: int | None = None) -> type[Any]:
+        def score(member: type[Any]) -> tuple[int, bool]:
+            named = len(set(body) & set(member.__struct_fields__))
+            return named, getattr(member, "API_VERSION", None) == deployed
+
+        return max(self.members, key=score)
+
+
 Handler = Callable[..., Response]
 
 
@@ -114,12 +132,11 @@ class Route:
 
 
 class Router:
-    """Routes by ``routeKey``; the body validated by pydantic (strict models, unknown fields
-    refused) on the route's first use, its errors mapped to the contract's 400."""
+    """Routes by ``routeKey``; the body validated by msgspec (strict, unknown fields refused),
+    its error mapped to the contract's 400."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
-        self._adapters: dict[str, TypeAdapter[Any]] = {}
 
     def route(
         self,
@@ -160,30 +177,58 @@ class Router:
         key = event.get("routeKey")
         return self.routes.get(key) if isinstance(key, str) else None
 
-    def call(self, route: Route, request: Request, body: Any) -> Response:
+    def call(self, route: Route, request: Request, body: Any, deployed: int | None = None) -> Response:
         """The route's handler, after its path parameters and its body are checked (``body``:
-        the parsed JSON object, None where the method carries none)."""
+        the parsed JSON object, None where the method carries none; ``deployed``: the face API
+        version, which decides between the members of a version's pair of bodies)."""
         for param in route.path_params:
             value = request.path.get(param.name, "")
             if param.pattern is not None and not re.fullmatch(param.pattern, value):
                 raise invalid_request([{"loc": ("path", param.name), "type": "string_pattern_mismatch"}])
         if route.body is None:
             return route.handler(request)
-        return route.handler(request, self._validated(route, body))
+        return route.handler(request, validated(route.body, body if body is not None else {}, deployed))
 
-    def _validated(self, route: Route, body: Any) -> Any:
-        from pydantic import ValidationError
 
-        adapter = self._adapters.get(route.key)
-        if adapter is None:
-            from pydantic import TypeAdapter
+def validated(model: Any, body: dict[str, Any], deployed: int | None = None) -> Any:
+    """``body`` as the route's model (a Struct, or the member of a :class:`OneOf` it is read as):
+    msgspec's strict conversion, no coercion, unknown fields refused. Its error names the field
+    at fault and never quotes a value."""
+    import msgspec
 
-            adapter = self._adapters[route.key] = TypeAdapter(route.body)
-        try:
-            return adapter.validate_python(body if body is not None else {})
-        except ValidationError as err:
-            # pydantic's errors quote the input (a name, an ID number): only locations and types pass.
-            raise InvalidBody(err.errors(include_url=False, include_input=False)) from None
+    kind = model.member_for(body, deployed) if isinstance(model, OneOf) else model
+    try:
+        return msgspec.convert(body, type=kind, strict=True)
+    except msgspec.ValidationError as err:
+        raise InvalidBody(errors_of(str(err))) from None
+
+
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def errors_of(message: str) -> list[dict[str, Any]]:
+    """msgspec's validation error (one: the first it met) as the location and kind of problem
+    the contract's 400 names."""
+    at = _AT.search(message)
+    path = [p for p in re.split(r"[.\[\]]", at.group("path")) if p] if at else []
+    head = message[: at.start()] if at else message
+    named = re.match(r"Object (missing required|contains unknown) field `(?P<field>[^`]*)`", head)
+    if named:
+        kind = "missing" if "missing" in head else "extra_forbidden"
+        return [{"loc": (*path, named.group("field")), "type": kind}]
+    if "of length >=" in head:
+        kind = "string_too_short"
+    elif "of length <=" in head:
+        kind = "string_too_long"
+    elif "matching regex" in head:
+        kind = "string_pattern_mismatch"
+    elif head.startswith("Expected `str"):
+        kind = "string_type"
+    elif head.startswith("Expected `object`"):
+        kind = "model_attributes_type"
+    else:
+        kind = "invalid"
+    return [{"loc": tuple(path), "type": kind}]
 
 
 class InvalidBody(Exception):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2
+from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2, to_dict
 from ..identity import normalize_id_card_number, normalize_name
 from ..ports.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, UserErased
 from ..ports.store import Keys, OrderRecords, Users
@@ -136,7 +136,7 @@ class KeyIssuance:
             else:
                 answer = self._issue(caller, name or "", number or "", biz_ref=biz_ref, order=None, at=at)
             self.issued()
-            return answer.model_dump(mode="json")
+            return to_dict(answer)
 
         from .idempotency import at_most_once, checked_key
 

@@ -30,6 +30,9 @@ from ..answers import (
     OrderStatus,
     PhotoAnswer,
     ResultAnswer,
+    from_dict,
+    from_json,
+    to_dict,
 )
 from ..identity import normalize_id_card_number, normalize_name
 from ..ports.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, UserErased
@@ -171,7 +174,7 @@ class Orders:
             return self._create(openid, owner, epoch, name, number, biz_ref, now)
 
         def work() -> dict[str, Any]:
-            return self._create(openid, owner, epoch, name, number, biz_ref, now).model_dump(mode="json")
+            return to_dict(self._create(openid, owner, epoch, name, number, biz_ref, now))
 
         body: Mapping[str, Any] = {
             "route": CREATE_ROUTE,
@@ -198,7 +201,7 @@ class Orders:
             )
         except SessionEnded:  # the idempotency record was erased with the user meanwhile
             raise OrderUserErased from None
-        return OrderCreated.model_validate(answer)
+        return from_dict(answer, OrderCreated)
 
     def _create(
         self,
@@ -243,7 +246,7 @@ class Orders:
         if ref is not None:
             stored = self.table.get_result(ref)
             if stored is not None and stored.live(at) and stored.owner == order.owner:
-                result = ResultAnswer.model_validate_json(stored.body)
+                result = from_json(stored.body, ResultAnswer)
         try:
             openid = self.order_key().open(order.openid_sealed, bound_to=f"openid:{order_id}")
         except SealBroken:

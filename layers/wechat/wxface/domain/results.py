@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from ..answers import ResultAnswer
+from ..answers import ResultAnswer, from_json, to_json
 from ..ports.records import (
     OUTBOX_SHARDS,
     AuditEntry,
@@ -243,7 +243,7 @@ class ResultLookup:
         body = self.table.latest_result(self.data_key.owner(openid), int(at))
         if body is None:
             raise NoResult
-        return ResultAnswer.model_validate_json(body), openid
+        return from_json(body, ResultAnswer), openid
 
     def sweep(self, now: float | None = None, limit: int = 50) -> SweepReport:
         """2.0: look up the keys issued here whose result nobody looked up (the app was closed),
@@ -330,7 +330,7 @@ class ResultLookup:
             return None
         if stored.owner != owner:
             raise Forbidden
-        return ResultAnswer.model_validate_json(stored.body)
+        return from_json(stored.body, ResultAnswer)
 
     def _store(
         self,
@@ -356,7 +356,7 @@ class ResultLookup:
             ttl=int(now) + self.audit_retention_s,
             result_code=answer.result_code,
         )
-        stored = StoredResult(owner, answer.model_dump_json(), int(now) + self.retention_s, key_ref)
+        stored = StoredResult(owner, to_json(answer), int(now) + self.retention_s, key_ref)
         event = (
             self.outbox.for_result(ref, result_id(self.data_key, ref), openid, answer, now)
             if self.outbox is not None
@@ -420,7 +420,7 @@ def latest(
     body = table.latest_result(owner, int(at))
     if body is None:
         raise NoResult
-    return ResultAnswer.model_validate_json(body)
+    return from_json(body, ResultAnswer)
 
 
 class ErasureStore(Users, Results, Protocol):
@@ -452,7 +452,7 @@ def erase(
     # result stored (nothing can be stored after the mark), whose verified_at may come from
     # WeChat's clock (1.0's identify_time).
     newest = table.latest_result(owner, int(at))
-    erased_at = max(int(at), ResultAnswer.model_validate_json(newest).verified_at if newest else 0)
+    erased_at = max(int(at), from_json(newest, ResultAnswer).verified_at if newest else 0)
     if outbox is not None:
         outbox.before_erasure(owner, at)  # the user's events not sent yet: now, or never
     audit = AuditEntry(owner, ERASE_ROUTE, "erased", at_ms=int(at * 1000), ttl=int(at) + audit_retention_s)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from pydantic import SecretStr
+import msgspec
 
 from ..identity import new_out_seq_no
 from ..wechat import transport as calls
@@ -33,6 +33,7 @@ from ..wechat.models import (
     Code2Session,
     GetInfoResponse,
     QueryVerifyInfoResponse,
+    Secret,
     UserIdKey,
     VerifyId,
     WeChatResponse,
@@ -106,17 +107,15 @@ class WeChatCalls:
 
     # --- tokens (only the refresher calls these) --------------------------------------------
 
-    def stable_token(
-        self, appid: str, secret: SecretStr | str, *, force_refresh: bool = False
-    ) -> AccessToken:
+    def stable_token(self, appid: str, secret: Secret | str, *, force_refresh: bool = False) -> AccessToken:
         return self._answer(lambda: calls.stable_token(appid, secret, force_refresh=force_refresh), None)
 
-    def token(self, appid: str, secret: SecretStr | str) -> AccessToken:
+    def token(self, appid: str, secret: Secret | str) -> AccessToken:
         return self._answer(lambda: calls.token(appid, secret), None)
 
     # --- login ------------------------------------------------------------------------------
 
-    def code2session(self, appid: str, secret: SecretStr | str, js_code: str) -> Code2Session:
+    def code2session(self, appid: str, secret: Secret | str, js_code: str) -> Code2Session:
         return self._answer(lambda: calls.code2session(appid, secret, js_code), None)
 
     # --- face 1.0 ---------------------------------------------------------------------------
@@ -139,7 +138,7 @@ class WeChatCalls:
         call, reply = self._call(
             lambda: calls.get_verify_id(cert_name, cert_no, openid, self.new_out_seq_no()), priority
         )
-        return answer_of(call, reply).model_copy(update={"out_seq_no": call.out_seq_no})
+        return msgspec.structs.replace(answer_of(call, reply), out_seq_no=call.out_seq_no)
 
     def query_verify_info(
         self,

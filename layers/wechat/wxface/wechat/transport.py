@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 import httpx
-from pydantic import SecretStr, ValidationError
+import msgspec
 
 from ..identity import CERT_TYPE_IDENTITY_CARD
 from .endpoints import (
@@ -49,11 +49,13 @@ from .models import (
     GetVerifyIdRequest,
     QueryVerifyInfoRequest,
     QueryVerifyInfoResponse,
+    Secret,
     StableTokenRequest,
     UserIdKey,
     VerifyId,
     WeChatRequest,
     WeChatResponse,
+    decode,
 )
 
 __all__ = ["Call", "Reply", "TransportConfig", "WeChatTransport", "answer_of", "redact_url"]
@@ -211,8 +213,8 @@ def _status(endpoint: str, content: bytes) -> WeChatResponse:
     """The errcode and errmsg of a JSON answer; 0 for one without (WeChat's token and login
     answers carry no errcode when they succeed)."""
     try:
-        return WeChatResponse.model_validate_json(content)
-    except ValidationError:
+        return decode(content, WeChatResponse)
+    except msgspec.DecodeError:  # ValidationError is one too
         raise WeChatProtocolError(endpoint, "answer is not WeChat JSON") from None
 
 
@@ -221,8 +223,8 @@ def answer_of(call: Call[R], reply: Reply) -> R:
     if call.answer is None:  # pragma: no cover - binary answers are read by photo_of
         raise TypeError(f"{call.endpoint} answers bytes: use photo_of")
     try:
-        return call.answer.model_validate_json(reply.content)
-    except ValidationError:
+        return decode(reply.content, call.answer)
+    except msgspec.DecodeError:
         # The validation error would quote the input (a token, a session_key): drop it.
         raise WeChatProtocolError(
             call.endpoint, f"unexpected answer shape for {call.answer.__name__}"
@@ -240,19 +242,19 @@ def photo_of(reply: Reply) -> bytes:
 # --- the calls, typed ---------------------------------------------------------------------------
 
 
-def stable_token(appid: str, secret: SecretStr | str, *, force_refresh: bool = False) -> Call[AccessToken]:
+def stable_token(appid: str, secret: Secret | str, *, force_refresh: bool = False) -> Call[AccessToken]:
     """``POST /cgi-bin/stable_token``: the same token while valid; renewed 5 min before expiry."""
     body = StableTokenRequest(appid=appid, secret=_secret(secret), force_refresh=force_refresh)
     return Call(P_STABLE_TOKEN, AccessToken, body=body, with_token=False)
 
 
-def token(appid: str, secret: SecretStr | str) -> Call[AccessToken]:
+def token(appid: str, secret: Secret | str) -> Call[AccessToken]:
     """``GET /cgi-bin/token``: mints a new token and retires the previous one (5 min grace)."""
     params = {"grant_type": "client_credential", "appid": appid, "secret": _reveal(secret)}
     return Call(P_TOKEN, AccessToken, method="GET", params=params, with_token=False)
 
 
-def code2session(appid: str, secret: SecretStr | str, js_code: str) -> Call[Code2Session]:
+def code2session(appid: str, secret: Secret | str, js_code: str) -> Call[Code2Session]:
     """``GET /sns/jscode2session``: a single-use ``wx.login`` code for openid and session_key."""
     params = {
         "appid": appid,
@@ -264,7 +266,7 @@ def code2session(appid: str, secret: SecretStr | str, js_code: str) -> Call[Code
 
 
 def get_user_id_key(name: str, id_card_number: str) -> Call[UserIdKey]:
-    body = GetUserIdKeyRequest(name=SecretStr(name), id_card_number=SecretStr(id_card_number))
+    body = GetUserIdKeyRequest(name=Secret(name), id_card_number=Secret(id_card_number))
     return Call(P_GETUSERIDKEY, UserIdKey, body=body)
 
 
@@ -274,9 +276,7 @@ def get_info(verify_result: str) -> Call[GetInfoResponse]:
 
 def get_verify_id(cert_name: str, cert_no: str, openid: str, out_seq_no: str) -> Call[VerifyId]:
     """``getverifyid`` with this attempt's ``out_seq_no`` (WeChat refuses a reused one)."""
-    cert = CertInfo(
-        cert_type=CERT_TYPE_IDENTITY_CARD, cert_name=SecretStr(cert_name), cert_no=SecretStr(cert_no)
-    )
+    cert = CertInfo(cert_type=CERT_TYPE_IDENTITY_CARD, cert_name=Secret(cert_name), cert_no=Secret(cert_no))
     body = GetVerifyIdRequest(out_seq_no=out_seq_no, cert_info=cert, openid=openid)
     return Call(P_GETVERIFYID, VerifyId, body=body, out_seq_no=out_seq_no)
 
@@ -298,9 +298,9 @@ def get_image(verify_id: str, out_seq_no: str, cert_hash: str, openid: str) -> C
     return Call(P_GETIMAGE, None, body=body)
 
 
-def _secret(value: SecretStr | str) -> SecretStr:
-    return value if isinstance(value, SecretStr) else SecretStr(value)
+def _secret(value: Secret | str) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value)
 
 
-def _reveal(value: SecretStr | str) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
+def _reveal(value: Secret | str) -> str:
+    return value.get_secret_value() if isinstance(value, Secret) else value
