@@ -78,8 +78,8 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
         )
         row(
             SECTION,
-            f"{case.logical_id} vs the same calls made from the libraries alone (Powertools' resolver "
-            "with a validated pydantic body and answer, Logger, Metrics; none of this project's code)",
+            f"{case.logical_id} vs the same calls made from the libraries alone (a route by routeKey "
+            "with a msgspec body and answer, Logger, Metrics; none of this project's code)",
             f"{ms(median(handler))} vs {ms(median(floor))} ({median(over_floor):.2f}x; the floor is "
             f"{median(floor) / median(full):.2f}x the baseline)",
         )

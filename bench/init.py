@@ -24,12 +24,13 @@ from .common import (
 SECTION = "1 init"
 API_FUNCTIONS = ("SessionFunction", "FaceKeysFunction", "FaceResultsFunction")
 # What any API function built on this project's libraries imports before a line of its own code:
-# the baseline's boto3 and httpx, Powertools' event handler (with its validation, hence pydantic),
-# Logger and Metrics (Parameters is imported on the first request, so it is not counted here).
-FLOOR = (
-    "boto3,httpx,aws_lambda_powertools.event_handler,aws_lambda_powertools.event_handler.openapi.params,"
-    "aws_lambda_powertools.logging,aws_lambda_powertools.metrics,pydantic.main"
-)
+# the baseline's boto3 and httpx, msgspec, Powertools' Logger and Metrics (Parameters is imported
+# on the first request, so it is not counted here).
+FLOOR = "boto3,httpx,msgspec,aws_lambda_powertools.logging,aws_lambda_powertools.metrics"
+# A function imports boto3 on its first request (its clients are made then): init is counted as
+# the handler module and boto3, which is what the first request has imported before its first
+# call. Targets: the API functions within 1.3x of `import boto3, httpx`, the scheduled ones 1.2x.
+TARGETS = dict.fromkeys(API_FUNCTIONS, 1.3)
 
 
 def run(build_dir: Path, python: str) -> dict[str, float]:
@@ -63,7 +64,7 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
         floor = once(layer, FLOOR, base_env)
         floor_runs.append(floor)
         for logical_id, module in FUNCTIONS.items():
-            value = once(build_dir / logical_id, module, envs[logical_id])
+            value = once(build_dir / logical_id, f"{module},boto3", envs[logical_id])
             runs[logical_id].append(value)
             ratios[logical_id].append(value / base)
             if logical_id in over_floor:
@@ -72,14 +73,14 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
     row(SECTION, "baseline: import boto3, httpx", ms(median(base_runs)))
     # The default deployment (Tracing=Active: Lambda's own tracing, no SDK in the function).
     for logical_id, module in FUNCTIONS.items():
-        ratio = median(ratios[logical_id])
+        ratio, bound = median(ratios[logical_id]), TARGETS.get(logical_id, 1.2)
         row(
             SECTION,
-            logical_id,
+            f"{logical_id} (its handler module and boto3)",
             f"{ms(median(runs[logical_id]))} ({ratio:.2f}x)",
-            target("<= 1.2x", ratio <= 1.2),
+            target(f"<= {bound}x", ratio <= bound),
         )
-        if ratio > 1.2:  # where the rest goes, measured (docs/benchmarks.md: what was tried)
+        if ratio > bound:  # where the rest goes, measured (docs/benchmarks.md: what was tried)
             own = import_self_times(python, [str(build_dir / logical_id), layer, module], envs[logical_id])
             measure = f"{logical_id}: beyond the baseline (python -X importtime, self time)"
             row(SECTION, measure, import_breakdown(own, baseline_times))
@@ -87,8 +88,8 @@ def run(build_dir: Path, python: str) -> dict[str, float]:
     floor_ratio = median([floor / base for floor, base in zip(floor_runs, base_runs, strict=True)])
     row(
         SECTION,
-        "floor: the libraries alone (boto3, httpx, Powertools' event handler with validation, hence "
-        "pydantic, Logger, Metrics), none of this project's code",
+        "floor: the libraries alone (boto3, httpx, msgspec, Powertools' Logger and Metrics), none of "
+        "this project's code",
         f"{ms(median(floor_runs))} ({floor_ratio:.2f}x the baseline)",
     )
     row(

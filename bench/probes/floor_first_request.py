@@ -1,7 +1,7 @@
 """The libraries' floor of a first request: what the baseline does (one SecureString, the route's
 WeChat call, ``writes`` UpdateItems), made from inside the libraries this project uses for the
-job and none of its own code: Powertools' HTTP API resolver with validation (a pydantic body and
-answer), Logger's request context and Metrics' flush around it. The job on stdin as
+job and none of its own code: a route found by the event's routeKey, a msgspec body and answer,
+Logger's request context and Metrics' flush around it. The job on stdin as
 baseline_first_request.py takes it; ``floor_first_request.py LAYER_DIR LAYER_DIR``; prints
 ``{"s": seconds, "status": ...}``. What an API function takes over this is its own code."""
 
@@ -16,30 +16,26 @@ from typing import Annotated, Any
 
 import boto3
 import httpx
+import msgspec
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
 
 logger = Logger(service="floor")
 metrics = Metrics(namespace="BenchFloor", service="floor")
-app = APIGatewayHttpResolver(enable_validation=True)
 job = json.loads(sys.stdin.read())
 
 
-class Ask(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
-    number: str = Field(pattern=r"^[0-9]{17}[0-9X]$")
+class Ask(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    number: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{17}[0-9X]$")]
 
 
-class Answer(BaseModel):
+class Answer(msgspec.Struct):
     key: str
     expires_in: int
 
 
-@app.post("/floor")
-def route(ask: Annotated[Ask, Body()]) -> Answer:
+def route(ask: Ask) -> Answer:
     ssm = boto3.client("ssm")
     dynamodb = boto3.client("dynamodb")
     ssm.get_parameter(Name=job["param"], WithDecryption=True)
@@ -61,7 +57,10 @@ def route(ask: Annotated[Ask, Body()]) -> Answer:
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    assert event["routeKey"] == "POST /floor"
+    ask = msgspec.convert(json.loads(event["body"]), type=Ask, strict=True)
+    body = msgspec.json.encode(route(ask)).decode()
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
 
 
 class Context:
