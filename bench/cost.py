@@ -36,6 +36,7 @@ SECTION = "9 cost per verification"
 PRICES = Path(__file__).resolve().parent / "prices.toml"
 FULL_VCPU_MB = 1769  # Lambda gives a function one full vCPU at 1,769 MB (Lambda Developer Guide)
 SAMPLES = 5
+SNAPSTART_FUNCTIONS = 4  # the API functions (session, keys, results, orders): one live version each
 VOLUMES = (1_000, 100_000, 10_000_000)
 SCHEDULED = {
     "TokenRefresherFunction": 1,
@@ -329,6 +330,30 @@ def egress(prices: dict[str, Any], currency: str, hours: int) -> str:
     )
 
 
+def snapstart(
+    prices: dict[str, Any], currency: str, *, functions: int, memory_mb: int, seconds: float, restores: float
+) -> str:
+    """What ``SnapStart=true`` adds in a month: each API function's one live published version
+    cached the whole month (GB-seconds of its memory; a replaced version is deleted with the
+    deployment that replaces it), and one restore (GB of its memory) per new environment. The
+    init time it saves is not subtracted: an upper bound."""
+    cache, restore = prices.get("snapstart_cache_gb_second", {}), prices.get("snapstart_restore_gb", {})
+    if "value" not in cache or "value" not in restore:
+        missing = [
+            n for n, p in (("SnapStart cache", cache), ("SnapStart restore", restore)) if "value" not in p
+        ]
+        return (
+            "price missing: " + ", ".join(missing) + (f" ({cache['missing']})" if "missing" in cache else "")
+        )
+    gb = memory_mb / 1024
+    cached = functions * gb * seconds * cache["value"] / cache["per"]
+    restored = restores * gb * restore["value"] / restore["per"]
+    return (
+        f"{currency} {cached + restored:,.2f} (cache {cached:,.2f}: {functions} versions of {memory_mb} MB "
+        f"all month; {restores:,.0f} restores {restored:,.2f})"
+    )
+
+
 def run(
     stack: RunningStack, init_seconds: dict[str, float], memory_mb: int, scheduled_mb: int, alarms: int
 ) -> None:
@@ -394,6 +419,15 @@ def run(
     # Warm API containers re-read their SecureString settings once a minute (section 5).
     row(SECTION, "custom metrics the functions define (EMF), billed per month", str(int(fixed.metrics)))
 
+    def new_environments(volume: int) -> float:
+        """The API functions' cold starts in a month at ``volume`` verifications (each a restore
+        with SnapStart)."""
+        total = 0.0
+        for s in {x.function: x for x in steps.values()}.values():
+            calls = volume * sum(1 for x in steps.values() if x.function == s.function)
+            total += calls * cold_share(calls, model)
+        return total
+
     def month(volume: int, arch: str, wechat_ms: float, mem: int) -> Usage:
         total = fixed.plus(per_verification(wechat_ms, mem).scaled(volume))
         for s in {x.function: x for x in steps.values()}.values():
@@ -428,6 +462,19 @@ def run(
             f"{label}: the optional NAT gateway (EnableFixedEgressIp=true), a month",
             egress(prices, cur, hours),
         )
+        for volume in VOLUMES:
+            row(
+                SECTION,
+                f"{label}: added by SnapStart=true at {volume:,} verifications a month, {memory_mb} MB",
+                snapstart(
+                    prices,
+                    cur,
+                    functions=SNAPSTART_FUNCTIONS,
+                    memory_mb=memory_mb,
+                    seconds=hours * 3600,
+                    restores=new_environments(volume),
+                ),
+            )
     usage = per_verification(model["wechat_round_trip_ms"], memory_mb)
     row(
         SECTION,

@@ -17,7 +17,7 @@ from .first_request import cases
 
 SECTION = "8 memory size"
 FULL_VCPU_MB = 1769
-SIZES = (256, 512, 1024, 1769)
+SIZES = (512, 768, 1024, 1280, 1769)
 ROUNDS = 3
 LIMIT_S = 1.0  # a first request under 1 s (issue 15)
 

@@ -6,20 +6,24 @@
    one new key that signs at once.
 2. Replaces the execution environments of the functions that sign or verify session tokens
    (``<stack>-session``, ``-face-keys``, ``-face-results``): an environment update
-   (``WXFACE_SIGNING_KEYS_ROTATED_AT``), after which Lambda runs every new invocation in a new
-   environment, which reads the new key set; an environment still serving an invocation begun
-   before ends with it, within the function's timeout.
+   (``WXFACE_SIGNING_KEYS_ROTATED_AT``); their routes invoke the alias ``live``, so a version of
+   the update is published and the alias moved to it, after which every new invocation runs in a
+   new environment, which reads the new key set; an environment still serving an invocation begun
+   before ends with it, within the function's timeout. With ``SnapStart=true`` the published
+   version is snapshotted first (its init holds no key: keys are read on the first request), which
+   takes a minute or two: the command waits for the version to be active before moving the alias.
 
 So once this command has returned and the functions' timeout (15 s) has passed, no container signs
 with or accepts the retired key. New logins work throughout; a token signed just before the bound
 stops working at it (one 401, and the shipped client logs in again by itself).
 
 It runs with the operator's own AWS credentials (boto3 finds them as for any AWS program):
-``lambda:InvokeFunction`` on the rotator, ``lambda:GetFunctionConfiguration`` and
-``lambda:UpdateFunctionConfiguration`` on the three functions. The scheduled rotator's role has
-neither of the last two, on purpose: nothing the stack runs can rewrite a function. The variable
-it sets is not in the template: the next ``sam deploy`` removes it, which replaces the
-environments once more and changes nothing else. Locally, ``AWS_ENDPOINT_URL`` (the local AWS
+``lambda:InvokeFunction`` on the rotator; ``lambda:GetFunctionConfiguration``,
+``lambda:UpdateFunctionConfiguration``, ``lambda:PublishVersion``, ``lambda:GetAlias`` and
+``lambda:UpdateAlias`` on the three functions. The scheduled rotator's role has none of the last
+four, on purpose: nothing the stack runs can rewrite a function. The variable it sets is not in
+the template: the next ``sam deploy`` that changes the functions publishes a version without it
+(and deletes the rotation's version, VersionDeletionPolicy), which changes nothing else. Locally, ``AWS_ENDPOINT_URL`` (the local AWS
 endpoint) and the local operator's credentials, as the ``make run`` walkthrough shows.
 """
 
@@ -35,9 +39,10 @@ import boto3
 
 ROTATED_AT = "WXFACE_SIGNING_KEYS_ROTATED_AT"
 TOKEN_FUNCTIONS = ("session", "face-keys", "face-results")
+ALIAS = "live"  # the template's AutoPublishAlias: what the routes invoke
 
 
-def rotate(client: Any, stack: str, *, wait_s: float = 60.0, now: float | None = None) -> dict[str, Any]:
+def rotate(client: Any, stack: str, *, wait_s: float = 300.0, now: float | None = None) -> dict[str, Any]:
     """Rotate, then replace the token functions' environments; answers what was done and the
     time from which no container holds the retired key."""
     answer = client.invoke(
@@ -58,6 +63,16 @@ def rotate(client: Any, stack: str, *, wait_s: float = 60.0, now: float | None =
             if time.monotonic() > deadline:
                 raise SystemExit(f"{name} did not finish updating within {wait_s:.0f} s")
             time.sleep(1)
+        # The routes invoke the alias: publish the update (a SnapStart version is active once its
+        # snapshot is made) and move the alias there, which replaces the alias's environments.
+        version = client.publish_version(FunctionName=name)["Version"]
+        while (
+            client.get_function_configuration(FunctionName=name, Qualifier=version).get("State") != "Active"
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} version {version} was not active within {wait_s:.0f} s")
+            time.sleep(2)
+        client.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
         longest = max(longest, int(config.get("Timeout", 15)))
     return {"kid": rotated.get("kid"), "replaced": list(TOKEN_FUNCTIONS), "bound": time.time() + longest}
 

@@ -370,7 +370,7 @@ class AwsGate:
         self.counter.served(principal, op, grants)
         if op.service == "lambda" and op.name == "Invoke":
             return self._invoke(op, environ, body, start_response)
-        if op.service == "lambda" and op.name in ("GetFunctionConfiguration", "UpdateFunctionConfiguration"):
+        if op.service == "lambda" and op.name in LAMBDA_CONFIGURATION:
             return self._configuration(op, body, start_response)
         with self._moto_lock:
             if op.service == "events" and op.name == "PutEvents":
@@ -493,12 +493,37 @@ class AwsGate:
     # --- Lambda Invoke for the template's functions -------------------------------------
 
     def _configuration(self, op: authz.Operation, raw: bytes, start_response: StartResponse) -> list[bytes]:
-        """A function's configuration; an update of its environment replaces its execution
-        environments as Lambda does (the operator's emergency rotation relies on it)."""
+        """A function's configuration, versions and alias, as Lambda keeps them: an update of
+        its environment changes $LATEST (and replaces the execution environments of a function
+        invoked unqualified); a function whose routes invoke an alias serves the version the alias
+        points at, so the update reaches them once a version is published and the alias moved
+        (the operator's emergency rotation relies on both)."""
         name = str(op.params.get("FunctionName", ""))
         pool = self.functions.pool(name)
         if pool is None:
             return _function_not_found(name, start_response)
+        try:
+            if op.name == "PublishVersion":
+                version = pool.publish_version()
+                log.info("lambda %s: version %d published", pool.latest.name, version)
+                return _json(start_response, "201 Created", pool.configuration(str(version)))
+            if op.name == "UpdateAlias":
+                update = json.loads(raw) if raw.strip() else {}
+                pool.alias(str(op.params.get("Name", "")))  # it exists
+                pool.point_alias(int(str(update.get("FunctionVersion", "0"))))
+                log.info(
+                    "lambda %s: alias at version %d, new environments", pool.latest.name, pool.alias_version
+                )
+                return _json(start_response, "200 OK", pool.alias(str(op.params["Name"])))
+            if op.name == "GetAlias":
+                return _json(start_response, "200 OK", pool.alias(str(op.params.get("Name", ""))))
+            if op.name == "GetFunctionConfiguration":
+                qualifier = op.params.get("Qualifier") or _qualifier(name)
+                return _json(start_response, "200 OK", pool.configuration(qualifier))
+        except ValueError as err:
+            wire = error("lambda", "rest-json", "ResourceNotFoundException", str(err))
+            start_response("404 Not Found", wire.headers)
+            return [wire.body]
         if op.name == "UpdateFunctionConfiguration":
             try:
                 update = json.loads(raw) if raw.strip() else {}
@@ -525,6 +550,19 @@ class AwsGate:
         pool = self.functions.pool(name)
         if pool is None:
             return _function_not_found(name, start_response)
+        qualifier = op.params.get("Qualifier") or _qualifier(name)
+        alias = pool.latest.alias
+        if alias is not None and qualifier not in (alias, str(pool.alias_version)):
+            # The local stack runs such a function at its alias only (its routes' target): an
+            # unqualified or other-version invoke is refused rather than run as something else.
+            wire = error(
+                "lambda",
+                "rest-json",
+                "InvalidParameterValueException",
+                f"the local stack invokes {pool.latest.name} at its alias {alias} only",
+            )
+            start_response(wire.status, wire.headers)
+            return [wire.body]
         try:
             event = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError:
@@ -537,6 +575,7 @@ class AwsGate:
             start_response(wire.status, wire.headers)
             return [wire.body]
         invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        executed = str(pool.alias_version) if alias is not None else "$LATEST"
         if invocation_type == "Event":
             threading.Thread(target=self._quietly, args=(pool.invoke, event), daemon=True).start()
             start_response("202 Accepted", [("Content-Length", "0")])
@@ -549,9 +588,9 @@ class AwsGate:
                 start_response,
                 "200 OK",
                 {"errorType": err.error_type, "errorMessage": err.message},
-                [("X-Amz-Function-Error", "Unhandled"), ("X-Amz-Executed-Version", "$LATEST")],
+                [("X-Amz-Function-Error", "Unhandled"), ("X-Amz-Executed-Version", executed)],
             )
-        return _json(start_response, "200 OK", result, [("X-Amz-Executed-Version", "$LATEST")])
+        return _json(start_response, "200 OK", result, [("X-Amz-Executed-Version", executed)])
 
     @staticmethod
     def _quietly(fn: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> None:
@@ -639,6 +678,17 @@ class AwsEndpoint:
 
 
 __all__ = ["REGION", "AwsEndpoint", "AwsGate"]
+
+
+LAMBDA_CONFIGURATION = frozenset(
+    {"GetFunctionConfiguration", "UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias", "GetAlias"}
+)
+
+
+def _qualifier(name: str) -> str | None:
+    """The qualifier a function name or ARN carries (``name:live``, ``arn:...:function:name:3``)."""
+    tail = name.rsplit(":function:", 1)[-1]
+    return tail.split(":", 1)[1] if ":" in tail else None
 
 
 def _function_not_found(name: str, start_response: StartResponse) -> list[bytes]:

@@ -67,18 +67,50 @@ class FunctionPool:
         # bytes (Lambda's START/END/REPORT platform lines are not written by the function).
         self.log_lines = 0
         self.log_bytes = 0
-        self.generation = 0  # bumped by every configuration update
+        self.generation = 0  # bumped whenever what the pool serves changes
+        # $LATEST: what UpdateFunctionConfiguration changes. A function with an alias
+        # (AutoPublishAlias) serves the version its alias points at: a deployment published
+        # version 1 and pointed the alias at it; a configuration update changes $LATEST only, and
+        # reaches the alias's invocations once a version of it is published and the alias moved.
+        self.latest = fn
+        self.versions: list[Function] = [fn] if fn.alias else []
+        self.alias_version = 1 if fn.alias else 0
         self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
         self._faults: list[RuntimeFault] = []  # POST /_devstack/lambda-faults, for the next invocations
 
     def reconfigure(self, environment: dict[str, str]) -> None:
-        """UpdateFunctionConfiguration, as Lambda applies it: every invocation from now on runs in
-        a new execution environment with the new configuration; idle environments are dropped at
-        once, busy ones when their invocation returns (so within the function's timeout)."""
+        """UpdateFunctionConfiguration, as Lambda applies it to $LATEST. A function without an
+        alias: every invocation from now on runs in a new execution environment with the new
+        configuration. A function with one: nothing it serves changes until a version of the new
+        configuration is published and its alias moved there (:meth:`point_alias`)."""
         with self._lock:
-            self.fn = replace(self.fn, environment=dict(environment))
-            self.generation += 1
+            self.latest = replace(self.latest, environment=dict(environment))
             self.last_modified = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+        if self.latest.alias is None:
+            self._serve(self.latest)
+
+    def publish_version(self) -> int:
+        """PublishVersion: $LATEST's configuration as the next version (answers its number)."""
+        if self.latest.alias is None:
+            raise ValueError("the local stack publishes versions of a function with an alias only")
+        with self._lock:
+            self.versions.append(self.latest)
+            return len(self.versions)
+
+    def point_alias(self, version: int) -> None:
+        """UpdateAlias: the alias's invocations run ``version`` from now on, each in a new
+        execution environment (busy ones end with their invocation)."""
+        if not 1 <= version <= len(self.versions):
+            raise ValueError(f"version {version} does not exist")
+        self.alias_version = version
+        self._serve(self.versions[version - 1])
+
+    def _serve(self, fn: Function) -> None:
+        """What invocations run from now on: idle environments are dropped at once, busy ones
+        when their invocation returns (so within the function's timeout)."""
+        with self._lock:
+            self.fn = fn
+            self.generation += 1
         while True:
             try:
                 worker = self._idle.get_nowait()
@@ -95,17 +127,36 @@ class FunctionPool:
         with self._lock:
             return self._faults.pop(0) if self._faults else None
 
-    def configuration(self) -> dict[str, Any]:
-        """GetFunctionConfiguration's answer, in the fields the product's tools read."""
+    def configuration(self, qualifier: str | None = None) -> dict[str, Any]:
+        """GetFunctionConfiguration's answer (of $LATEST, a version or the alias's version), in
+        the fields the product's tools read."""
+        version, fn = "$LATEST", self.latest
+        if qualifier not in (None, "", "$LATEST"):
+            number = self.alias_version if qualifier == self.latest.alias else _number(qualifier)
+            if not 1 <= number <= len(self.versions):
+                raise ValueError(f"{qualifier} is not a version or alias of {self.latest.name}")
+            version, fn = str(number), self.versions[number - 1]
         return {
-            "FunctionName": self.fn.name,
-            "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.fn.name}",
-            "Timeout": self.fn.timeout,
-            "MemorySize": self.fn.memory,
-            "Environment": {"Variables": dict(self.fn.environment)},
+            "FunctionName": fn.name,
+            "FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{fn.name}"
+            + ("" if version == "$LATEST" else f":{version}"),
+            "Version": version,
+            "Timeout": fn.timeout,
+            "MemorySize": fn.memory,
+            "Environment": {"Variables": dict(fn.environment)},
             "State": "Active",
             "LastUpdateStatus": "Successful",
             "LastModified": self.last_modified,
+        }
+
+    def alias(self, name: str) -> dict[str, Any]:
+        """GetAlias's answer."""
+        if name != self.latest.alias:
+            raise ValueError(f"{self.latest.name} has no alias {name}")
+        return {
+            "AliasArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.latest.name}:{name}",
+            "Name": name,
+            "FunctionVersion": str(self.alias_version),
         }
 
     def _spawn(self) -> _Worker:
@@ -235,6 +286,10 @@ class FunctionPool:
                 worker.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 worker.proc.kill()
+
+
+def _number(qualifier: str | None) -> int:
+    return int(qualifier) if qualifier and qualifier.isdigit() else 0
 
 
 @dataclass(frozen=True)

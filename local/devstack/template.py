@@ -60,6 +60,8 @@ class Function:
     role: Role
     schedule: str | None = None
     routes: list[Route] = field(default_factory=list)
+    # AutoPublishAlias: the alias its routes and schedules invoke (None: the function itself).
+    alias: str | None = None
 
 
 @dataclass
@@ -304,6 +306,7 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
                 resolve.value(props.get("ReservedConcurrentExecutions", NO_VALUE))
             ),
             role=_role(logical_id, props.get("Role"), resources, resolve, stack_name),
+            alias=resolve(props["AutoPublishAlias"]) if "AutoPublishAlias" in props else None,
         )
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":

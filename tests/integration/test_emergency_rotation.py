@@ -87,3 +87,46 @@ def test_the_scheduled_rotator_cannot_rewrite_a_function(defaults: tuple[Running
             FunctionName=f"{STACK}-session", Environment={"Variables": {ROTATED_AT: "0"}}
         )
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_the_routes_run_the_aliases_version_not_a_configuration_update_alone(
+    defaults: tuple[RunningStack, Path],
+) -> None:
+    """As Lambda does for routes that invoke an alias: an environment update changes $LATEST
+    only; the routes run it once a version of it is published and the alias moved there (which
+    is why the rotation publishes and moves the alias: an update alone would rotate nothing)."""
+    stack, _ = defaults
+    lam = stack.aws_client("lambda")
+    name = f"{STACK}-session"
+    before = lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    deployed = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+
+    def expires_in() -> int:
+        code = stack.sim_control("/sim/login", {"openid": "alias-check"})["code"]
+        answer = stack.http.post("/v1/session", json={"code": code})
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["expires_in"])
+
+    default = expires_in()
+    try:
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {**deployed, "SESSION_TTL_SECONDS": "120"}}
+        )
+        assert expires_in() == default  # the routes still run the alias's version
+        assert (
+            lam.get_function_configuration(FunctionName=name, Qualifier="live")["Environment"]["Variables"]
+            == deployed
+        )
+        version = lam.publish_version(FunctionName=name)["Version"]
+        assert int(version) > int(before)
+        lam.update_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        assert expires_in() == 120
+        with pytest.raises(ClientError) as refused:  # the local stack runs it at its alias only
+            lam.invoke(FunctionName=name, Payload=b"{}")
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    finally:
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": deployed})
+        lam.update_alias(
+            FunctionName=name, Name="live", FunctionVersion=lam.publish_version(FunctionName=name)["Version"]
+        )
+    assert expires_in() == default

@@ -151,3 +151,18 @@ def test_a_scheduled_run_meets_every_cache_no_longer_than_its_period_expired() -
         "TOKEN_CACHE_SECONDS": "1",
     }
     assert caches_a_period_apart({"SECRET_CACHE_SECONDS": "600"}, 60) == {"SECRET_CACHE_SECONDS": "600"}
+
+
+def test_snapstart_costs_its_cached_versions_all_month_and_each_restore() -> None:
+    """Hand-worked (us-east-1): 4 live versions of 1 GB cached 720 hours at USD 0.0000015046 a
+    GB-second is 15.60; 1,000 restores of 1 GB at USD 0.0001397998 a GB is 0.14."""
+    from bench.cost import load_prices, snapstart
+
+    regions = load_prices()["regions"]
+    line = snapstart(regions["us-east-1"]["prices"], "USD", functions=4, memory_mb=1024, seconds=720 * 3600,
+                     restores=1000)  # fmt: skip
+    assert line.startswith("USD 15.74 ") and "cache 15.60" in line and "restores 0.14" in line
+    china = snapstart(
+        regions["cn-north-1"]["prices"], "CNY", functions=4, memory_mb=1024, seconds=1, restores=1
+    )
+    assert china.startswith("price missing") and "not offered in the China regions" in china

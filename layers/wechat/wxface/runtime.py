@@ -50,7 +50,11 @@ class Container:
 
     @classmethod
     def for_function(cls, service: str) -> Container:
-        """The container of the function named ``service`` (its Logger and Metrics)."""
+        """The container of the function named ``service`` (its Logger and Metrics), with
+        SnapStart's after-restore hook registered (wxface.snapstart)."""
+        from . import snapstart
+
+        snapstart.register()
         return cls(for_function(service))
 
     @cached_property
