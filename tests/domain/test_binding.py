@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Literal
 
 import pytest
+from msgspec.structs import replace
 
 from tests.domain.conftest import Domain
 from tests.support.people import ALICE, BOB

@@ -8,6 +8,7 @@ import json
 import time
 from dataclasses import replace
 
+import msgspec
 import pytest
 
 from tests.domain.conftest import Domain
@@ -130,7 +131,7 @@ def test_an_outbox_entry_moved_to_another_id_does_not_open_and_is_dropped(domain
     store = domain.backend.store
     (entry,) = outbox_of(store)
     store.outbox_done(entry.id)
-    store.put_outbox(replace(entry, id="R#" + "0" * 64))  # someone with table access moved it
+    store.put_outbox(msgspec.structs.replace(entry, id="R#" + "0" * 64))  # someone with table access moved it
     report = domain.outbox().drain(time.time() + LATER)
     assert (report.sent, report.dropped) == (0, 1)
     assert domain.bus.taken == [] and outbox_of(store) == []

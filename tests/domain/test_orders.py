@@ -281,7 +281,7 @@ def test_a_result_stored_while_the_order_changes_reads_it_again(domain: Domain) 
 
 
 def test_an_order_change_against_a_stale_revision_is_refused(domain: Domain) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from wxface.ports.records import OrderChange
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
+from msgspec.structs import replace
 
 from wxface.ports.idempotency import RecordErased, current_owner, current_writer
 from wxface.ports.records import (
@@ -347,7 +348,7 @@ class MemoryStore:
         with self._lock:
             current = self.counts.get(counter)
             if current is not None and current.n > 0:
-                self.counts[counter] = replace(current, n=current.n - 1)
+                self.counts[counter] = _Counter(current.n - 1, current.ttl)
 
     def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool:
         with self._lock:

@@ -11,25 +11,25 @@ import time
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from .api.checks import EdgeChecks
 from .dal.aws import AwsClients
-from .dal.params import Prefetch, SsmParams
-from .dal.refresher import LambdaRefresher
-from .dal.table import Table
-from .domain.limits import QuotaGuard, QuotaPolicy
-from .domain.stack_keys import DataKey, StackKeys
-from .domain.tokens import AppSecret, SharedTokenReader
-from .observability import Observed, for_function, quota_used, wechat_event
+from .observability import Observed, for_function
 from .settings import Settings, settings
 
+# Each part's modules are imported where it is built, on first use: a function imports what its
+# own requests need (the token refresher never imports the table's modules, nor the edge's).
 if TYPE_CHECKING:
+    from .api.checks import EdgeChecks
+    from .dal.params import SsmParams
+    from .dal.table import Table
     from .domain.events import Outbox
     from .domain.idempotency import IdempotentCalls
     from .domain.issuance import KeyIssuance
+    from .domain.limits import QuotaGuard
     from .domain.login import Login
     from .domain.orders import Orders
     from .domain.results import ResultLookup
     from .domain.sessions import SessionVerifier
+    from .domain.stack_keys import DataKey, StackKeys
     from .domain.wechat_calls import WeChatCalls
     from .wechat.transport import WeChatTransport
 
@@ -59,15 +59,21 @@ class Container:
 
     @cached_property
     def table(self) -> Table:
+        from .dal.table import Table
+
         return Table(self.settings.table_name, self.aws)
 
     @cached_property
     def params(self) -> SsmParams:
         """The stack's parameters (SSM), through one per-container cache."""
+        from .dal.params import SsmParams
+
         return SsmParams(self.aws, kms_key_id=self.settings.ssm_kms_key_id)
 
     @cached_property
     def keys(self) -> StackKeys:
+        from .domain.stack_keys import StackKeys
+
         s = self.settings
         return StackKeys(
             self.params,
@@ -98,6 +104,9 @@ class Container:
 
     @cached_property
     def quota_guard(self) -> QuotaGuard:
+        from .domain.limits import QuotaGuard, QuotaPolicy
+        from .observability import quota_used
+
         s = self.settings
         policy = QuotaPolicy(
             s.wechat_daily_quotas,
@@ -119,6 +128,9 @@ class Container:
         sealing key (a 1.0 key function never creates or reads it); the order-sealing key is
         created by the first order, so it may not exist yet: read on first need. Every route needs
         a session."""
+        from .api.checks import EdgeChecks
+        from .dal.params import Prefetch
+
         s = self.settings
         sealing = [(s.sealing_key_param, s.key_cache_s)] if s.face_api_version == 2 else []
         ages = self._ages(*sealing, (s.access_token_param, s.token_cache_s))
@@ -128,6 +140,9 @@ class Container:
     def edge_for_orders(self) -> EdgeChecks:
         """The orders function: the data key, the order-sealing key, and in 2.0 the access token
         (the photo route), in one SSM call; never the session signing keys (IAM routes only)."""
+        from .api.checks import EdgeChecks
+        from .dal.params import Prefetch
+
         s = self.settings
         token = {s.access_token_param: s.token_cache_s} if s.face_api_version == 2 else {}
         ages = {s.hmac_key_param: s.key_cache_s, s.order_key_param: s.key_cache_s, **token}
@@ -137,6 +152,9 @@ class Container:
     def edge_for_results(self) -> EdgeChecks:
         """The results function: the keys, the access token and the sealing key (both versions:
         the events it writes are sealed)."""
+        from .api.checks import EdgeChecks
+        from .dal.params import Prefetch
+
         s = self.settings
         ages = self._ages((s.sealing_key_param, s.key_cache_s), (s.access_token_param, s.token_cache_s))
         return EdgeChecks(Prefetch(self.params, ages), self.sessions)
@@ -144,6 +162,9 @@ class Container:
     @cached_property
     def edge_for_login(self) -> EdgeChecks:
         """The session function: the keys and the AppSecret (its other route needs a session)."""
+        from .api.checks import EdgeChecks
+        from .dal.params import Prefetch
+
         s = self.settings
         ages = self._ages((s.app_secret_param, s.secret_cache_s))
         return EdgeChecks(Prefetch(self.params, ages), self.sessions)
@@ -164,7 +185,10 @@ class Container:
         )
 
     def _calls(self, *, tokens: bool, guarded: bool) -> WeChatCalls:
+        from .dal.refresher import LambdaRefresher
+        from .domain.tokens import SharedTokenReader
         from .domain.wechat_calls import CallPolicy, WeChatCalls
+        from .observability import wechat_event
 
         s = self.settings
         reader = (
@@ -282,6 +306,7 @@ class Container:
     @cached_property
     def login(self) -> Login:
         from .domain.login import Login, LoginPolicy
+        from .domain.tokens import AppSecret
 
         s = self.settings
         policy = LoginPolicy(

@@ -19,8 +19,10 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from msgspec.structs import replace
 
 from ..answers import (
     OPENID_PATTERN,

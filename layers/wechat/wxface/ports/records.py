@@ -4,12 +4,12 @@ the exceptions a store's writes raise. Below both the domain and ``dal``."""
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from typing import Literal
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class KeyRecord:
+
+class KeyRecord(Struct, frozen=True):
     """``KEY#<ref>``: what a lookup needs to bind a result to the key issued here.
 
     ``owner`` is the HMAC of the openid. 1.0 keeps HMACs of the MD5s WeChat answers in
@@ -38,8 +38,7 @@ class KeyRecord:
         return self.ttl > now
 
 
-@dataclass(frozen=True)
-class StoredResult:
+class StoredResult(Struct, frozen=True):
     """``RESULT#<ref>``: a final result (the answer as JSON), whose it is, until when, and the
     reference of the key issued here it was bound to (None: not bound, never ``passed``)."""
 
@@ -52,8 +51,7 @@ class StoredResult:
         return self.ttl > now
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(Struct, frozen=True):
     """One audit record: no personal data (``owner`` is the openid's HMAC)."""
 
     owner: str
@@ -65,8 +63,7 @@ class AuditEntry:
     order_id: str | None = None  # the order it concerns (random, names no one)
 
 
-@dataclass(frozen=True)
-class BusEvent:
+class BusEvent(Struct, frozen=True):
     """An event for EventBridge: its ``DetailType`` and ``Detail`` (JSON); the source and the bus
     are the stack's."""
 
@@ -82,8 +79,7 @@ def shard_of(item_id: str) -> int:
     return zlib.crc32(item_id.encode()) % OUTBOX_SHARDS
 
 
-@dataclass(frozen=True)
-class OutboxEntry:
+class OutboxEntry(Struct, frozen=True):
     """``OUTBOX#<shard>`` / ``<id>``: an event for EventBridge not yet accepted by it. Written in the
     transaction that stores what it reports (the result), deleted once EventBridge took it.
 
@@ -103,8 +99,7 @@ class OutboxEntry:
         return f"R#{ref}"
 
 
-@dataclass(frozen=True)
-class PendingCheck:
+class PendingCheck(Struct, frozen=True):
     """``PENDING#<shard>`` / ``<ref>``: a 2.0 key issued here that has no result yet. If the
     mini-program never looks its result up, the sweep does, before the key's binding data goes.
 
@@ -123,8 +118,7 @@ class PendingCheck:
 StoredOrderStatus = Literal["open", "cancelled", "passed"]
 
 
-@dataclass(frozen=True)
-class OrderRecord:
+class OrderRecord(Struct, frozen=True):
     """``ORDER#<order_id>`` / ``ORDER``: an order the business's servers created. No identity
     (that is ``ORDER#<id>`` / ``IDENTITY``, sealed, gone once no key can be issued from the
     order); the openid sealed under the order-sealing key (the business reads it back).
@@ -160,8 +154,7 @@ class OrderRecord:
         return f"ORDER#{self.created_ms:015d}#{self.order_id}"
 
 
-@dataclass(frozen=True)
-class OrderPhoto:
+class OrderPhoto(Struct, frozen=True):
     """``ORDER#<id>`` / ``PHOTO``: what ``getimage`` needs for a passed order, sealed (the passing
     key's ticket), kept until that key expires (``ttl``)."""
 
@@ -169,8 +162,7 @@ class OrderPhoto:
     ttl: int
 
 
-@dataclass(frozen=True)
-class OrderChange:
+class OrderChange(Struct, frozen=True):
     """What storing a result of one of an order's keys changes in the order, written in the
     result's transaction on condition that the order is still at ``rev`` (:class:`OrderChanged`
     otherwise: read it again). ``record`` is the order as it is to be; ``photo`` is put and the
@@ -198,8 +190,7 @@ class UserErased(Exception):
     write was kept."""
 
 
-@dataclass(frozen=True)
-class UserCount:
+class UserCount(Struct, frozen=True):
     """What counting one request of a user answered (``LIMITS#<owner>``, one item per user: the
     counts of the current and previous window of each limit, and when their sessions ended)."""
 
