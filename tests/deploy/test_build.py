@@ -58,7 +58,7 @@ def test_the_build_holds_each_function_and_a_complete_layer(built: tuple[Path, s
                          ("ResultSweeperFunction", "sweeper_handler")):  # fmt: skip
         assert (build_dir / name / f"{module}.py").is_file()
     layer = build_dir / "WeChatLayer" / "python"
-    for package in ("wxface", "msgspec", "httpx", "aws_lambda_powertools", "jwt", "boto3"):
+    for package in ("wxface", "msgspec", "httpx", "aws_lambda_powertools", "boto3"):
         assert (layer / package).is_dir(), package
     assert list((layer / "msgspec").glob(f"*cpython-{RUNTIME.replace('.', '')}*.so"))
     assert not (layer / "pydantic").exists()  # the models are msgspec's (docs/benchmarks.md)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wxface.api.errors import ApiError, from_domain
 from wxface.api.http import bearer_token
@@ -198,17 +200,20 @@ def test_made_up_key_ids_cannot_turn_every_request_into_an_ssm_read() -> None:
     assert keys.reads == 2
 
 
-def test_session_tokens_load_no_public_key_cryptography() -> None:
-    """PyJWT would import ``cryptography`` (about 45 ms of every cold start) for RSA, EC and EdDSA:
-    the sessions use HS256 only, so it is imported without them, in a fresh process as in Lambda."""
+def test_session_tokens_load_no_jwt_library_and_no_cryptography() -> None:
+    """The sessions' HS256 is the standard library's hmac: a fresh process (as in Lambda) issues
+    and verifies a token without importing PyJWT (about 35 ms of a first request) or
+    ``cryptography``."""
     import subprocess
     import sys
     from pathlib import Path
 
     layer = Path(__file__).resolve().parents[2] / "layers" / "wechat"
     probe = (
-        "import sys; from wxface.domain import sessions; import jwt; "
-        "print('cryptography' in sys.modules, jwt.algorithms.has_crypto, sorted(jwt.algorithms.get_default_algorithms()))"
+        "import sys; from wxface.domain import sessions as s; from wxface.domain.stack_keys import SigningKey; "
+        "k = (SigningKey('k', b'k' * 32),); t = s.issue_session('o', k, 60); "
+        "assert s.verify_session(t, k, max_ttl_s=60).openid == 'o'; "
+        "print('jwt' in sys.modules, 'cryptography' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],
@@ -217,7 +222,63 @@ def test_session_tokens_load_no_public_key_cryptography() -> None:
         check=True,
         env={"PYTHONPATH": str(layer)},
     )
-    assert out.stdout.strip() == "False False ['HS256', 'HS384', 'HS512', 'none']"
+    assert out.stdout.strip() == "False False"
+
+
+def test_a_token_verifies_with_pyjwt_and_pyjwts_token_verifies_here() -> None:
+    """Standard HS256 JWS both ways, so tokens issued before and after the change (and by either
+    side of a deployment in progress) are the same tokens."""
+    import jwt
+
+    ours = issue_session("o-both", (CURRENT,), 3600)
+    claims = jwt.decode(ours, CURRENT.secret, algorithms=["HS256"], audience="wxface-session", issuer=ISSUER)
+    assert claims["sub"] == "o-both" and jwt.get_unverified_header(ours)["kid"] == CURRENT.kid
+    now = int(time.time())
+    theirs = jwt.encode(
+        {"iss": ISSUER, "aud": "wxface-session", "sub": "o-pyjwt", "iat": now, "exp": now + 600, "ep": 3},
+        CURRENT.secret,
+        algorithm="HS256",
+        headers={"kid": CURRENT.kid},
+    )
+    assert verify_with_ttl(theirs, (CURRENT,), max_ttl_s=TTL) == Session("o-pyjwt", now, 3)
+
+
+def test_only_hs256_is_accepted_whatever_the_header_says() -> None:
+    import jwt
+
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": "wxface-session", "sub": "o-x", "iat": now, "exp": now + 600}
+    for algorithm in ("HS384", "HS512"):
+        other = jwt.encode(body, CURRENT.secret, algorithm=algorithm, headers={"kid": CURRENT.kid})
+        assert code_of(other, (CURRENT,)) == "unauthorized"
+    unsigned = jwt.encode(body, "", algorithm="none", headers={"kid": CURRENT.kid})
+    assert code_of(unsigned, (CURRENT,)) == "unauthorized"
+    header, payload, _ = issue_session("o-x", (CURRENT,), 600).split(".")
+    assert code_of(f"{header}.{payload}.", (CURRENT,)) == "unauthorized"  # no signature
+    assert code_of(f"{header}.{payload}", (CURRENT,)) == "unauthorized"  # two parts
+    assert code_of(f"{header}.{payload}.x.y", (CURRENT,)) == "unauthorized"  # four
+    assert code_of("x" * 5000, (CURRENT,)) == "unauthorized"  # longer than any token
+
+
+@given(st.text(max_size=300))
+def test_any_string_is_verified_or_refused_with_a_401_never_an_error(token: str) -> None:
+    with pytest.raises(DomainError) as err:
+        verify_with_ttl(token, (CURRENT,), max_ttl_s=TTL)
+    assert from_domain(err.value).status == 401
+
+
+@given(
+    st.text(min_size=1, max_size=64),
+    st.integers(min_value=0, max_value=2**31),
+    st.sampled_from([PREVIOUS, CURRENT]),
+)
+def test_every_issued_session_verifies_as_itself(openid: str, epoch: int, key: SigningKey) -> None:
+    token = issue_session(openid, (key,), 600, epoch=epoch)
+    session = verify_with_ttl(token, (CURRENT, PREVIOUS), max_ttl_s=TTL)
+    assert (session.openid, session.epoch) == (openid, epoch)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(DomainError):
+        verify_with_ttl(tampered, (CURRENT, PREVIOUS), max_ttl_s=TTL)
 
 
 def test_the_tokens_verified_belong_to_the_containers_verifier_not_the_module() -> None:

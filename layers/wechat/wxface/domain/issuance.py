@@ -26,7 +26,7 @@ from .errors import (
     SessionEnded,
 )
 from .face_api import face_api
-from .limits import Limit, charge_user, check_not_erased
+from .limits import LAST_LOOK_S, Limit, charge_user, check_not_erased
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
@@ -61,10 +61,6 @@ class IssuancePolicy:
     # Who names the identity checked (IdentitySource): the user typing it, the business's order,
     # or either.
     identity_source: Literal["user", "business", "either"] = "either"
-
-
-# The sweep's last look at a 2.0 key: this long before WeChat stops accepting it.
-LAST_LOOK_S = 300
 
 
 def checked_order(order: OrderRecord | None, owner: str, at: float) -> OrderRecord:

@@ -25,6 +25,10 @@ from ..wechat.endpoints import (
 )
 from .errors import QuotaGuardRefused, RateLimited, Refused, SessionEnded
 
+# The sweep's last look at a 2.0 key: this long before WeChat stops accepting it (the issuance
+# schedules its pending check by it; a lookup past it is a late one).
+LAST_LOOK_S = 300
+
 if TYPE_CHECKING:
     from .sessions import Session
 

@@ -35,8 +35,15 @@ from .errors import (
     WrongFaceApiVersion,
 )
 from .events import Outbox, result_id
-from .issuance import LAST_LOOK_S
-from .limits import USER_STATE_TTL_S, Limit, Priority, bound_by_credits, bound_by_key, charge_user
+from .limits import (
+    LAST_LOOK_S,
+    USER_STATE_TTL_S,
+    Limit,
+    Priority,
+    bound_by_credits,
+    bound_by_key,
+    charge_user,
+)
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
 from .wechat_calls import WeChatCalls

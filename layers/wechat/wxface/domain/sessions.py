@@ -1,4 +1,4 @@
-"""Session tokens: short-lived HS256 JWTs (PyJWT) bound to the openid, with a key id.
+"""Session tokens: short-lived HS256 JWTs bound to the openid, with a key id.
 
 A token carries ``iss``, ``aud``, ``sub`` (the openid), ``iat``, ``exp`` and ``ep``: the user's
 erasure epoch, read (consistently) at login. The verifier, not the signer, bounds its lifetime:
@@ -11,51 +11,82 @@ clocks say, while a login sent after it reads the new one: ``domain/limits.py``)
 
 from __future__ import annotations
 
-import importlib.abc
-import sys
+import base64
+import hashlib
+import hmac
+import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .errors import SessionExpired, Unauthorized
 from .stack_keys import SigningKey, active_signing_key
 
+# HS256 JSON Web Tokens (RFC 7519, JWS compact form), written here instead of PyJWT: the sessions
+# need one algorithm, and PyJWT's import (even without ``cryptography``) was about 35 ms of every API
+# function's first request (docs/benchmarks.md), for algorithms a session must never accept. The
+# verifier accepts exactly ``alg: HS256``; a token PyJWT signs verifies here and the other way
+# round (tests/unit/test_sessions.py checks both ways).
+MAX_TOKEN_CHARS = 4096
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
-class _WithoutCryptography(importlib.abc.MetaPathFinder):
-    """Makes ``cryptography`` look absent, for the one import below."""
 
-    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
-        if fullname == "cryptography" or fullname.startswith("cryptography."):
-            raise ModuleNotFoundError(fullname)
+class _Malformed(ValueError):
+    """Not a well-formed HS256 token of this stack (nothing about which part: a 401 says no more)."""
 
 
-def _hmac_only_jwt() -> ModuleType:
-    """PyJWT as these tokens need it: HMAC algorithms only.
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
-    PyJWT imports ``cryptography`` whenever it is installed, for its RSA, EC and EdDSA algorithms,
-    and the layer ships ``cryptography`` (the 2.0 sealing key's AES-GCM): that import was about 45
-    ms of every function's cold start (docs/benchmarks.md), for algorithms a session token must
-    never use. Imported with ``cryptography`` hidden, PyJWT offers HS256/384/512 only, which also
-    rules out any algorithm confusion; ``cryptography`` itself is imported later where it is
-    needed (sealing), unaffected."""
-    if "jwt" in sys.modules:
-        return sys.modules["jwt"]
-    hide = _WithoutCryptography()
-    sys.meta_path.insert(0, hide)
+
+def _unb64(part: str) -> bytes:
+    if not _B64URL.match(part) or len(part) % 4 == 1:
+        raise _Malformed
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _json_object(part: str) -> dict[str, Any]:
     try:
-        import jwt as module
-    finally:
-        sys.meta_path.remove(hide)
-    return module
+        value = json.loads(_unb64(part))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _Malformed from None
+    if not isinstance(value, dict):
+        raise _Malformed
+    return value
 
 
-if TYPE_CHECKING:
-    import jwt
-else:
-    jwt = _hmac_only_jwt()
+def _signature(secret: bytes, signing_input: str) -> bytes:
+    return hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+def encode_hs256(claims: dict[str, Any], secret: bytes, kid: str) -> str:
+    header = _b64(json.dumps({"alg": "HS256", "kid": kid, "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}"
+    return f"{signing_input}.{_b64(_signature(secret, signing_input))}"
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The header of a token in compact form (three parts), before its signature is checked."""
+    parts = token.split(".")
+    if len(token) > MAX_TOKEN_CHARS or len(parts) != 3:
+        raise _Malformed
+    return _json_object(parts[0])
+
+
+def decode_hs256(token: str, secret: bytes) -> dict[str, Any]:
+    """The claims of a token signed with ``secret`` by HS256, and by nothing else (``alg`` must be
+    exactly HS256: no ``none``, no other algorithm); its signature compared in constant time."""
+    if unverified_header(token).get("alg") != "HS256":
+        raise _Malformed
+    header, payload, signature = token.split(".")
+    if not hmac.compare_digest(_signature(secret, f"{header}.{payload}"), _unb64(signature)):
+        raise _Malformed
+    return _json_object(payload)
+
 
 ISSUER = "wxface"
 AUDIENCE = "wxface-session"
@@ -83,11 +114,10 @@ def issue_session(
 ) -> str:
     issued = int(time.time() if now is None else now)
     key = active_signing_key(keys, issued)
-    return jwt.encode(
+    return encode_hs256(
         {"iss": ISSUER, "sub": openid, "aud": AUDIENCE, "iat": issued, "exp": issued + ttl_s, "ep": epoch},
         key.secret,
-        algorithm="HS256",
-        headers={"kid": key.kid},
+        key.kid,
     )
 
 
@@ -141,34 +171,27 @@ def _verify(
     token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int, verified: VerifiedTokens | None
 ) -> Session:
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.InvalidTokenError:
+        kid = unverified_header(token).get("kid")
+    except _Malformed:
         raise Unauthorized from None
-    key = next((k for k in keys if k.kid == kid), None)
+    key = next((k for k in keys if isinstance(kid, str) and k.kid == kid), None)
     if key is None:
         raise UnknownSigningKey
     try:
-        claims = jwt.decode(
-            token,
-            key.secret,
-            algorithms=["HS256"],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={
-                "require": ["exp", "iat", "sub", "aud", "iss"],
-                "verify_exp": False,
-                "verify_iat": False,
-            },
-        )
-    except jwt.InvalidTokenError:
+        claims = decode_hs256(token, key.secret)
+    except _Malformed:
         raise Unauthorized from None
+    if claims.get("iss") != ISSUER or claims.get("aud") != AUDIENCE:
+        raise Unauthorized
     subject, issued, expires = claims.get("sub"), claims.get("iat"), claims.get("exp")
     epoch = claims.get("ep", 0)  # tokens from before the epoch existed carry none: 0
     if (
         not isinstance(subject, str)
         or not subject
         or not isinstance(expires, int)
+        or isinstance(expires, bool)
         or not isinstance(issued, int)
+        or isinstance(issued, bool)
         or not isinstance(epoch, int)
         or isinstance(epoch, bool)
         or epoch < 0
