@@ -7,7 +7,19 @@ import sys
 
 from tests.support.stack import start_stack
 
-from . import cost, first_request, init, io_per_request, memory, report, storm, throughput, token_load, warm
+from . import (
+    before,
+    cost,
+    first_request,
+    init,
+    io_per_request,
+    memory,
+    report,
+    storm,
+    throughput,
+    token_load,
+    warm,
+)
 from .common import CREDENTIALS, ROOT, build, rows
 
 
@@ -31,6 +43,7 @@ def main() -> int:
         "KeyLimitPerHour=1000",
     )
     try:
+        before.run(build_dir, python, stack)  # BENCH_BEFORE=<commit>: that build beside this one
         first_request.run(build_dir, python, stack)
         memory.run(build_dir, python, stack)
         io_per_request.run(stack)
