@@ -6,9 +6,11 @@ build)."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from tests.support.stack import RunningStack
@@ -21,6 +23,13 @@ SECTION = "0 before and after"
 API = ("SessionFunction", "FaceKeysFunction", "FaceResultsFunction")
 
 
+def git() -> str:
+    found = shutil.which("git")
+    if found is None:
+        raise SystemExit("BENCH_BEFORE needs git on PATH")
+    return found
+
+
 def commit() -> str | None:
     return os.environ.get("BENCH_BEFORE") or None
 
@@ -31,8 +40,9 @@ def build_before(rev: str, python: str) -> Path:
     source, build_dir = ROOT / ".aws-sam" / "before-src", ROOT / ".aws-sam" / "bench-before"
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    archive = subprocess.run([git(), "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
+        tree.extractall(source, filter="data")
     env = {
         **os.environ,
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
@@ -53,7 +63,7 @@ def run(build_dir: Path, python: str, stack: RunningStack) -> None:
         return
     before_dir = build_before(rev, python)
     label = subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+        [git(), "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
     )
     short = label.stdout.strip()
     table = stack.aws_client("dynamodb").list_tables()["TableNames"][0]

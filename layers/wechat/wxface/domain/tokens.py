@@ -19,14 +19,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..ports.params import ParameterMissing, Refresher, SecureParams
-from ..ports.store import Leases
 from ..wechat.errors import WeChatApiError, WeChatCredentialsRejected, WeChatUnavailable
 from ..wechat.models import AccessToken
 from .stack_keys import sha256_hex
 from .wechat_calls import WeChatCalls
+
+if TYPE_CHECKING:  # a type only: importing the store's protocols loads every record type
+    from ..ports.store import Leases
 
 logger = logging.getLogger("wxface.tokens")
 

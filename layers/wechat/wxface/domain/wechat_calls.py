@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
 
@@ -39,7 +39,9 @@ from ..wechat.models import (
     WeChatResponse,
 )
 from ..wechat.transport import Call, Reply, answer_of, photo_of
-from .limits import Priority
+
+if TYPE_CHECKING:  # types only: the refresher's calls need nothing of the limits at run time
+    from .limits import Priority
 
 __all__ = ["Admission", "CallPolicy", "TokenSource", "Transport", "WeChatCalls"]
 

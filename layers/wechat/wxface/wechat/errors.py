@@ -7,9 +7,12 @@ value: no name, ID number, secret, token or session_key can reach a log line thr
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from .catalogue import TOKEN_ENDPOINTS, CodeInfo, describe_api
+# The catalogue (every errcode's name, messages and status) is read when WeChat answers an
+# errcode, never on the success path: imported there, not at every cold start.
+if TYPE_CHECKING:
+    from .catalogue import CodeInfo
 
 __all__ = [
     "WeChatApiError",
@@ -72,6 +75,8 @@ class WeChatApiError(WeChatError):
     """WeChat answered with a non-zero errcode."""
 
     def __init__(self, endpoint: str, errcode: int, errmsg: str = "") -> None:
+        from .catalogue import describe_api
+
         self.info: CodeInfo = describe_api(endpoint, errcode)
         super().__init__(endpoint, f"errcode {errcode} ({self.info.name})")
         self.errcode = errcode
@@ -145,6 +150,8 @@ _BY_ERRCODE: Final[dict[int, type[WeChatApiError]]] = {
 def error_for_errcode(endpoint: str, errcode: int, errmsg: str = "") -> WeChatApiError:
     """The typed exception for a non-zero errcode (WeChatApiError for any other code). At a token
     endpoint, which is sent the AppSecret and no access token, 40001 is the AppSecret."""
+    from .catalogue import TOKEN_ENDPOINTS
+
     if errcode == 40001 and endpoint in TOKEN_ENDPOINTS:
         return WeChatCredentialsRejected(endpoint, errcode, errmsg)
     return _BY_ERRCODE.get(errcode, WeChatApiError)(endpoint, errcode, errmsg)
