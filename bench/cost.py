@@ -493,7 +493,7 @@ def run(
     # The memory size, priced in GB-seconds (the one component it changes; the same price per
     # GB-second at every size): the API functions at 512 MB (before) and at ApiMemorySize.
     for wechat_ms in (50, model["wechat_round_trip_ms"], 500):
-        for mem in sorted({512, 1024, memory_mb}):
+        for mem in sorted({512, 1024, 1769, memory_mb}):
             warm = per_verification(wechat_ms, mem).gb_seconds
             first = month(1_000, "arm", wechat_ms, mem).gb_seconds - fixed.gb_seconds
             busy = month(10_000_000, "arm", wechat_ms, mem).gb_seconds - fixed.gb_seconds

@@ -53,7 +53,8 @@ _REASONS = {
 
 
 def invalid_request(errors: Sequence[Any]) -> ApiError:
-    """A 400 naming the fields at fault and why (each error a location and a kind of problem),
+    """A 400 naming the fields at fault and why (each error a location and a kind of problem; the
+    router passes the first problem msgspec met),
     never their values."""
     problems: set[str] = set()
     for err in errors:

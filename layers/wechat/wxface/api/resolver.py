@@ -8,7 +8,7 @@ Order of checks for every request, as the contract wants it:
    with IAM, the IAM caller API Gateway passes (403 as API Gateway answers, if there is none: the
    route was deployed without its authoriser);
 4. the path parameters' patterns and the body against the route's model: 400 ``invalid_request``
-   naming the fields at fault, never their values;
+   naming the field at fault (the first found), never its value;
 5. the route.
 """
 
