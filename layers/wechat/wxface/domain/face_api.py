@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 from ..answers import KeyAnswerV1, KeyAnswerV2
 from ..identity import CERT_TYPE_IDENTITY_CARD, cert_hash, id_card_number_md5, name_utf8_md5
+from .orders import photo_bound_to
 from .stack_keys import DataKey, SealingKey, sha256_hex
 from .wechat_calls import WeChatCalls
 
@@ -76,8 +77,6 @@ class FaceApiV2:
         sealing = self.sealing_key()
         photo_ticket = None
         if order_id is not None and self.order_key is not None:
-            from .orders import photo_bound_to
-
             ticket = {
                 "verify_id": issued.verify_id,
                 "out_seq_no": issued.out_seq_no,

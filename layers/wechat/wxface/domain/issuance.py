@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..answers import BIZ_REF_PATTERN, KeyAnswerV1, KeyAnswerV2, to_dict
+from ..answers import KeyAnswerV1, KeyAnswerV2, to_dict
 from ..identity import normalize_id_card_number, normalize_name
 from ..ports.records import AuditEntry, KeyRecord, OrderClosed, OrderRecord, PendingCheck, UserErased
 from ..ports.store import Keys, OrderRecords, Users
@@ -16,7 +15,6 @@ from ..wechat.errors import WeChatError
 from .errors import (
     Forbidden,
     IdentitySourceRefused,
-    InvalidBizRef,
     InvalidRequest,
     NotFound,
     OrderCancelled,
@@ -27,6 +25,7 @@ from .errors import (
 )
 from .face_api import face_api
 from .limits import LAST_LOOK_S, Limit, charge_user, check_not_erased
+from .orders import checked_biz_ref, is_order_id, open_identity
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
@@ -36,13 +35,6 @@ if TYPE_CHECKING:
     from .idempotency import IdempotentCalls
 
 ROUTE = "POST /v1/face/keys"
-_BIZ_REF = re.compile(BIZ_REF_PATTERN)
-
-
-def checked_biz_ref(biz_ref: str | None) -> None:
-    """The business's reference is 1-64 of ``[A-Za-z0-9_.:-]`` (the edge checks it too)."""
-    if biz_ref is not None and not _BIZ_REF.fullmatch(biz_ref):
-        raise InvalidBizRef
 
 
 class IssuanceStore(Keys, OrderRecords, Users, Protocol):
@@ -160,8 +152,6 @@ class KeyIssuance:
     def _for_order(self, caller: Session, order_id: str, at: float) -> KeyAnswerV1 | KeyAnswerV2:
         """The key for the identity of the business's order ``order_id``: refused before
         anything is counted or sent if the order is not the caller's or cannot issue keys now."""
-        from .orders import is_order_id, open_identity
-
         if not is_order_id(order_id) or self.order_key is None:
             raise InvalidRequest
         order, sealed = self.table.get_order(order_id, identity=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from msgspec.structs import replace
 
 from ..answers import (
+    BIZ_REF_PATTERN,
     OPENID_PATTERN,
     ORDER_ID_PATTERN,
     OrderAnswer,
@@ -40,6 +41,7 @@ from ..identity import normalize_id_card_number, normalize_name
 from ..ports.records import AuditEntry, OrderChange, OrderChanged, OrderPhoto, OrderRecord, UserErased
 from ..ports.store import Audit, OrderRecords, Results, Users
 from .errors import (
+    InvalidBizRef,
     InvalidRequest,
     NotFound,
     OrderNotCancellable,
@@ -48,7 +50,6 @@ from .errors import (
     RateLimited,
     SessionEnded,
 )
-from .issuance import checked_biz_ref
 from .stack_keys import DataKey, SealBroken, SealingKey
 from .wechat_calls import WeChatCalls
 
@@ -78,6 +79,16 @@ def is_order_id(value: str) -> bool:
 
 def identity_bound_to(order_id: str) -> str:
     return f"identity:{order_id}"
+
+
+_BIZ_REF = re.compile(BIZ_REF_PATTERN)
+
+
+def checked_biz_ref(biz_ref: str | None) -> None:
+    """The business's reference is 1-64 of ``[A-Za-z0-9_.:-]`` (the edge checks it too); on a
+    typed key as on an order."""
+    if biz_ref is not None and not _BIZ_REF.fullmatch(biz_ref):
+        raise InvalidBizRef
 
 
 def photo_bound_to(order_id: str) -> str:
