@@ -159,3 +159,33 @@ def test_face_data_erased_waits_for_every_function_that_puts_events_and_is_put_w
     (schedule,) = [e for e in emitter["Events"].values() if e["Type"] == "Schedule"]
     assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
     assert ERASED_DELAY_S + 60 + putting["EventEmitterFunction"] <= 90
+
+
+def test_route_throttles_are_parameters_and_the_results_route_gets_its_two_requests_a_verification(
+    template: dict[str, Any],
+) -> None:
+    """What one deployment sustains is set by parameters: each route's rate and burst, and twice
+    both on POST /v1/face/results, which a verification calls twice (the lookup, then the latest
+    or a repeat) where it calls every other route once."""
+    from tests.support.tools import transform
+
+    stage = next(
+        r["Properties"]
+        for r in transform().get("Resources", {}).values()
+        if r["Type"] == "AWS::ApiGatewayV2::Stage"
+    )
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "RouteBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "RouteRateLimit"},
+    }
+    assert stage["RouteSettings"] == {
+        "POST /v1/face/results": {
+            "ThrottlingBurstLimit": {"Ref": "ResultsRouteBurstLimit"},
+            "ThrottlingRateLimit": {"Ref": "ResultsRouteRateLimit"},
+        }
+    }
+    params = template["Parameters"]
+    assert params["ResultsRouteRateLimit"]["Default"] == 2 * params["RouteRateLimit"]["Default"]
+    assert params["ResultsRouteBurstLimit"]["Default"] == 2 * params["RouteBurstLimit"]["Default"]
+    # The defaults stay what a small deployment had: 100 a second, bursts of 200, on each route.
+    assert (params["RouteRateLimit"]["Default"], params["RouteBurstLimit"]["Default"]) == (100, 200)
