@@ -6,8 +6,10 @@ import base64
 import json
 import logging
 import re
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +43,27 @@ def _compile(path: str) -> re.Pattern[str]:
 
 
 FORBIDDEN = {"message": "Forbidden"}  # what API Gateway answers a request IAM does not authorise
+TOO_MANY_REQUESTS = {"message": "Too Many Requests"}  # what API Gateway answers past a route's throttle
+
+
+class TokenBucket:
+    """API Gateway's throttle of one route: ``burst`` requests at once, refilled at ``rate`` a
+    second (the token bucket AWS documents for HTTP API route throttling)."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = float(burst), clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(float(self.burst), self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
 
 
 class HttpApi:
@@ -49,6 +72,7 @@ class HttpApi:
 
     def __init__(self, routes: list[Route], functions: Functions, iam: LocalIam | None = None) -> None:
         self.routes = [(route, _compile(route.path)) for route in routes]
+        self.buckets = {r.route_key: TokenBucket(*r.throttle) for r in routes if r.throttle is not None}
         self.functions = functions
         self.iam = iam
 
@@ -75,6 +99,9 @@ class HttpApi:
         route = next(((r, m) for r, m in matched if r.method == request.method), None)
         if route is None:
             return JSONResponse({"message": "Not Found"}, status_code=404), None
+        bucket = self.buckets.get(route[0].route_key)
+        if bucket is not None and not bucket.take():  # throttled before anything else runs
+            return JSONResponse(TOO_MANY_REQUESTS, status_code=429), None
         body = await request.body()
         if len(body) > MAX_PAYLOAD:
             return JSONResponse({"message": "Request Entity Too Large"}, status_code=413), None

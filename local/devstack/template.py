@@ -31,6 +31,9 @@ class Route:
     path: str
     function: str
     iam: bool = False  # AuthorizationType AWS_IAM: SigV4-signed callers IAM allows, nothing else
+    # API Gateway's throttle on the route (requests a second, burst): the stage's RouteSettings
+    # for it, else its DefaultRouteSettings; None: not throttled.
+    throttle: tuple[float, int] | None = None
 
     @property
     def route_key(self) -> str:
@@ -216,6 +219,21 @@ class Resolver:
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 
 
+def _throttle(resources: dict[str, Any], resolve: Resolver, route_key: str) -> tuple[float, int] | None:
+    """The route's throttle as the template's HTTP API stage sets it (its RouteSettings for the
+    route, else DefaultRouteSettings), resolved: (requests a second, burst)."""
+    for res in resources.values():
+        if res["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        props = res.get("Properties", {})
+        settings = props.get("RouteSettings", {}).get(route_key) or props.get("DefaultRouteSettings")
+        if settings and "ThrottlingRateLimit" in settings and "ThrottlingBurstLimit" in settings:
+            return float(resolve(settings["ThrottlingRateLimit"])), int(
+                resolve(settings["ThrottlingBurstLimit"])
+            )
+    return None
+
+
 def resolver_for(
     doc: dict[str, Any],
     *,
@@ -311,11 +329,13 @@ def load(template_path: Path, *, stack_name: str, overrides: dict[str, str] | No
         for event in props.get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+                method, path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
                 route = Route(
-                    event["Properties"]["Method"].upper(),
-                    event["Properties"]["Path"],
+                    method,
+                    path,
                     logical_id,
                     iam=authorizer == "AWS_IAM",
+                    throttle=_throttle(resources, resolve, f"{method} {path}"),
                 )
                 fn.routes.append(route)
                 routes.append(route)
