@@ -14,9 +14,8 @@ import tarfile
 from pathlib import Path
 
 from tests.support.stack import RunningStack
-from tests.support.tools import tools_bin
 
-from .common import REPEATS, ROOT, function_env, median, probe, row
+from .common import REPEATS, ROOT, build, function_env, median, probe, row
 from .first_request import cases
 
 SECTION = "0 before and after"
@@ -34,34 +33,22 @@ def commit() -> str | None:
     return os.environ.get("BENCH_BEFORE") or None
 
 
-def build_before(rev: str, python: str) -> Path:
-    """``rev``'s tree (git archive) built by ``sam build`` with the runtime's Python, bytecode
-    compiled, as :func:`bench.common.build` builds this one."""
-    source, build_dir = ROOT / ".aws-sam" / "before-src", ROOT / ".aws-sam" / "bench-before"
+def build_before(rev: str) -> Path:
+    """``rev``'s tree (git archive) built as :func:`bench.common.build` builds this one."""
+    source = ROOT / ".aws-sam" / "before-src"
     shutil.rmtree(source, ignore_errors=True)
     source.mkdir(parents=True)
     archive = subprocess.run([git(), "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
         tree.extractall(source, filter="data")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ['PATH']}",
-        "SAM_CLI_TELEMETRY": "0",
-    }
-    arch = "arm64" if os.uname().machine in ("aarch64", "arm64") else "x86_64"
-    sam = [tools_bin("sam"), "build", "--build-dir", str(build_dir), "--region", "us-east-1"]
-    sam += ["--parameter-overrides", f"Architecture={arch}"]
-    subprocess.run(sam, cwd=source, env=env, check=True, capture_output=True)
-    compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(build_dir)]
-    subprocess.run(compile_all, check=True, capture_output=True)
-    return build_dir
+    return build(source, ROOT / ".aws-sam" / "bench-before")[0]
 
 
 def run(build_dir: Path, python: str, stack: RunningStack) -> None:
     rev = commit()
     if rev is None:
         return
-    before_dir = build_before(rev, python)
+    before_dir = build_before(rev)
     label = subprocess.run(
         [git(), "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
     )

@@ -85,13 +85,13 @@ def target(limit: str, ok: bool) -> str:
 # --- the build ------------------------------------------------------------------------------
 
 
-def build() -> tuple[Path, str]:
-    """``sam build`` for this machine's architecture, bytecode compiled as ``make build`` does;
-    answers the build directory and the runtime's Python."""
+def build(source: Path = ROOT, build_dir: Path = ROOT / ".aws-sam" / "bench-build") -> tuple[Path, str]:
+    """``sam build`` of ``source`` (this tree by default) for this machine's architecture,
+    bytecode compiled as ``make build`` does; answers the build directory and the runtime's
+    Python."""
     python = runtime_python("3.13")
     if python is None:
         sys.exit("make bench needs python3.13 (the Lambda runtime's Python) on PATH or through pyenv")
-    build_dir = ROOT / ".aws-sam" / "bench-build"
     arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     env = {
         **os.environ,
@@ -101,7 +101,7 @@ def build() -> tuple[Path, str]:
     sam = [tools_bin("sam"), "build", "--build-dir", str(build_dir), "--cached"]
     sam += ["--cache-dir", str(ROOT / ".aws-sam" / "cache"), "--region", "us-east-1"]
     sam += ["--parameter-overrides", f"Architecture={arch}"]
-    subprocess.run(sam, cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(sam, cwd=source, env=env, check=True, capture_output=True)
     # As `make build` does: ship bytecode, since Lambda cannot write it (read-only /opt, /var/task).
     compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(build_dir)]
     subprocess.run(compile_all, check=True, capture_output=True)
