@@ -15,8 +15,15 @@ observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
+# Left at the end of a run: a last page's retries within the run (events.RUN_RETRY_WINDOW_S and
+# its pauses) and its deletes, inside the function's Timeout.
+RESERVE_S = 5.0
+
+
 def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = container.outbox.drain(time.time())
+    left_s = context.get_remaining_time_in_millis() / 1000
+    deadline = time.monotonic() + max(1.0, left_s - RESERVE_S)
+    report = container.outbox.drain(time.time(), deadline=deadline)
     # Alarmed on (EventsBacklogAlarm): events EventBridge keeps refusing.
     observed.count("EventsPending", report.deferred)
     if report.sent or report.deferred or report.dropped:

@@ -16,8 +16,20 @@ observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
+# Lookups at once: four per partition of the pending checks (QueueShards), at most 64.
+WORKERS_PER_SHARD, MAX_WORKERS = 4, 64
+
+
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcomes = container.results.sweep(time.time()).as_dict()
+    s = container.settings
+    # No new page after this: a lookup begun then still ends (WeChat's whole budget) within the
+    # Timeout, which stays under the erasure's event delay (domain/events.ERASED_DELAY_S).
+    left_s = context.get_remaining_time_in_millis() / 1000 - s.wechat_total_budget - 1
+    outcomes = container.results.sweep(
+        time.time(),
+        deadline=time.monotonic() + max(1.0, left_s),
+        workers=min(MAX_WORKERS, WORKERS_PER_SHARD * s.queue_shards),
+    ).as_dict()
     for outcome, n in outcomes.items():
         observed.count("SweptKeys", n, outcome=outcome)
     if outcomes:

@@ -189,3 +189,38 @@ def test_route_throttles_are_parameters_and_the_results_route_gets_its_two_reque
     assert params["ResultsRouteBurstLimit"]["Default"] == 2 * params["RouteBurstLimit"]["Default"]
     # The defaults stay what a small deployment had: 100 a second, bursts of 200, on each route.
     assert (params["RouteRateLimit"]["Default"], params["RouteBurstLimit"]["Default"]) == (100, 200)
+
+
+def test_capacity_settings_are_parameters_and_cost_nothing_at_their_defaults() -> None:
+    """The outbox's and the pending checks' partitions reach every function (QueueShards, 4 as
+    before it was a setting: nothing moves on upgrade); DynamoDB warm throughput is off unless
+    WarmWriteUnits or WarmReadUnits is set (pre-warming is billed when raised)."""
+    from devstack.template import resolver_for
+    from tests.support.tools import transform
+
+    doc = transform()
+
+    def warm(**overrides: str) -> Any:
+        resolve, _ = resolver_for(doc, stack_name="s", overrides=overrides)
+        value = doc["Resources"]["Table"]["Properties"]["WarmThroughput"]
+        while isinstance(value, dict) and "Fn::If" in value:
+            name, yes, no = value["Fn::If"]
+            value = yes if resolve.condition(name) else no
+        return {k: resolve.value(v) for k, v in value.items()} if "Ref" not in value else value["Ref"]
+
+    assert warm() == "AWS::NoValue"
+    assert warm(WarmWriteUnits="20000") == {"WriteUnitsPerSecond": "20000"}
+    assert warm(WarmReadUnits="60000") == {"ReadUnitsPerSecond": "60000"}
+    both = {"WriteUnitsPerSecond": "20000", "ReadUnitsPerSecond": "60000"}
+    assert warm(WarmWriteUnits="20000", WarmReadUnits="60000") == both
+    default, _ = resolver_for(doc, stack_name="s")
+    shards, _ = resolver_for(doc, stack_name="s", overrides={"QueueShards": "16"})
+    functions = {k: r for k, r in doc["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    for name, fn in functions.items():
+        variables = fn["Properties"].get("Environment", {}).get("Variables", {})
+        assert default.value(variables["QUEUE_SHARDS"]) == "4", name
+        assert shards.value(variables["QUEUE_SHARDS"]) == "16", name
+    from wxface.ports.records import DEFAULT_SHARDS, SHARD_COUNTS
+
+    param = doc["Parameters"]["QueueShards"]
+    assert param["Default"] == DEFAULT_SHARDS and tuple(param["AllowedValues"]) == SHARD_COUNTS

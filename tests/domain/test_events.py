@@ -19,7 +19,7 @@ from tests.support.wechat import wechat_calls
 from wxface.domain.errors import NoResult, QuotaGuardRefused
 from wxface.domain.events import ERASED_DELAY_S, RUN_ATTEMPTS, RUN_PAUSE_S
 from wxface.domain.limits import QuotaGuard, QuotaPolicy
-from wxface.ports.records import OUTBOX_SHARDS, OutboxEntry, PendingCheck
+from wxface.ports.records import OutboxEntry, PendingCheck
 from wxface.ports.store import Store
 
 QUERY = "/cityservice/face/identify/queryverifyinfo"
@@ -28,14 +28,14 @@ LATER = 12 * 3600  # every entry is due by then, none past its retention (a day 
 
 def outbox_of(store: Store) -> list[OutboxEntry]:
     at = int(time.time()) + LATER
-    return [e for shard in range(OUTBOX_SHARDS) for e in store.outbox_due(shard, at, 1000)]
+    return [e for shard in store.queue_shards_to_read(0) for e in store.outbox_due(shard, at, 1000)]
 
 
 def pending_of(store: Store) -> list[PendingCheck]:
     """Every pending check: a key lives an hour here, its pending check 15 minutes longer, and
     the last look is 5 minutes before the key's end."""
     at = int(time.time()) + 3400
-    return [c for shard in range(OUTBOX_SHARDS) for c in store.pending_due(shard, at, 1000)]
+    return [c for shard in store.queue_shards_to_read(0) for c in store.pending_due(shard, at, 1000)]
 
 
 def test_a_stored_result_emits_exactly_one_event_with_the_contracts_detail(domain: Domain) -> None:
@@ -130,7 +130,7 @@ def test_an_outbox_entry_moved_to_another_id_does_not_open_and_is_dropped(domain
     domain.look_up("ev-moved", ref)
     store = domain.backend.store
     (entry,) = outbox_of(store)
-    store.outbox_done(entry.id)
+    store.outbox_done([entry])
     store.put_outbox(msgspec.structs.replace(entry, id="R#" + "0" * 64))  # someone with table access moved it
     report = domain.outbox().drain(time.time() + LATER)
     assert (report.sent, report.dropped) == (0, 1)
@@ -231,6 +231,32 @@ def test_the_sweep_reports_a_face_check_the_mini_program_never_looked_up(v2: Dom
     # The app comes back later: the stored result, no second WeChat call, no second event.
     assert v2.look_up("sw-closed", verify_id).passed
     assert v2.sim.calls()[QUERY] == 1 and len(v2.bus.details()) == 1
+
+
+def test_one_sweep_run_looks_up_every_due_check_page_by_page_with_workers_at_once(v2: Domain) -> None:
+    """Not a fixed number a run: the run reads a page from each partition in turn until none has
+    a full page left (or its deadline passes), looking the page up with several workers."""
+    users = [f"sw-many-{i}" for i in range(30)]
+    for user in users:
+        v2.face_check(user, v2.key(user, ALICE))
+    issued = time.time()
+    report = v2.lookup().sweep(issued + v2.sweep_after_s + 1, page=3, workers=4)
+    assert report.as_dict() == {"stored": 30}
+    assert pending_of(v2.backend.store) == []
+    assert sorted(d["openid"] for d in v2.bus.details()) == sorted(users)
+
+
+def test_a_sweep_run_stops_at_its_deadline(v2: Domain) -> None:
+    v2.backend.store.queue_shards = 1  # type: ignore[attr-defined]  # one partition: the first page holds a due check
+    for user in ("sw-dl-1", "sw-dl-2", "sw-dl-3"):
+        v2.face_check(user, v2.key(user, ALICE))
+    ticks = iter(range(100))
+    # The clock reads 0 at the start, then past the deadline after the first page.
+    report = v2.lookup().sweep(
+        time.time() + v2.sweep_after_s + 1, page=1, deadline=0.5, clock=lambda: float(next(ticks))
+    )
+    assert sum(report.as_dict().values()) == 1
+    assert len(pending_of(v2.backend.store)) == 2  # the next run's
 
 
 def test_a_result_looked_up_by_the_app_is_never_swept(v2: Domain) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -23,6 +24,7 @@ from msgspec.structs import replace
 
 from wxface.ports.idempotency import RecordErased, current_owner, current_writer
 from wxface.ports.records import (
+    DEFAULT_SHARDS,
     AuditEntry,
     KeyRecord,
     OrderChange,
@@ -135,7 +137,7 @@ class MemoryStore:
             self._apply_order(order)
             self.results[ref] = result
             if outbox is not None:
-                self.outbox[outbox.id] = outbox
+                self.outbox[outbox.id] = replace(outbox, shard=shard_of(outbox.id, self.queue_shards))
             if settles is not None:
                 self.pending.pop(settles, None)
             entry = (f"RESULT#{ref}", result.body, result.ttl)
@@ -251,37 +253,47 @@ class MemoryStore:
 
     # --- the outbox and the pending checks ----------------------------------------------------
 
+    queue_shards = DEFAULT_SHARDS
+
+    def queue_shards_to_read(self, turn: int) -> list[int]:
+        return list(range(self.queue_shards))
+
     def put_outbox(self, entry: OutboxEntry) -> None:
         with self._lock:
-            self.outbox[entry.id] = entry
+            self.outbox[entry.id] = replace(entry, shard=shard_of(entry.id, self.queue_shards))
 
     def outbox_due(self, shard: int, now: int, limit: int) -> list[OutboxEntry]:
         with self._lock:
-            due = [e for e in self.outbox.values() if shard_of(e.id) == shard and e.due <= now < e.ttl]
+            due = [e for e in self.outbox.values() if e.shard == shard and e.due <= now < e.ttl]
             return sorted(due, key=lambda e: e.id)[:limit]
 
-    def outbox_done(self, entry_id: str) -> None:
+    def outbox_done(self, entries: Sequence[OutboxEntry]) -> None:
         with self._lock:
-            self.outbox.pop(entry_id, None)
+            for entry in entries:
+                self.outbox.pop(entry.id, None)
 
-    def outbox_later(self, entry_id: str, due: int, attempts: int) -> None:
+    def outbox_later(self, entry: OutboxEntry, due: int, attempts: int) -> None:
         with self._lock:
-            if entry_id in self.outbox:
-                self.outbox[entry_id] = replace(self.outbox[entry_id], due=due, attempts=attempts)
+            if entry.id in self.outbox:
+                self.outbox[entry.id] = replace(self.outbox[entry.id], due=due, attempts=attempts)
 
     def pending_due(self, shard: int, now: int, limit: int) -> list[PendingCheck]:
         with self._lock:
-            due = [c for c in self.pending.values() if shard_of(c.ref) == shard and c.check_at <= now < c.ttl]
+            due = [
+                c
+                for c in self.pending.values()
+                if shard_of(c.ref, self.queue_shards) == shard and c.check_at <= now < c.ttl
+            ]
             return sorted(due, key=lambda c: c.ref)[:limit]
 
-    def pending_later(self, ref: str, check_at: int) -> None:
+    def pending_later(self, check: PendingCheck, check_at: int) -> None:
         with self._lock:
-            if ref in self.pending:
-                self.pending[ref] = replace(self.pending[ref], check_at=check_at)
+            if check.ref in self.pending:
+                self.pending[check.ref] = replace(self.pending[check.ref], check_at=check_at)
 
-    def pending_done(self, ref: str) -> None:
+    def pending_done(self, check: PendingCheck) -> None:
         with self._lock:
-            self.pending.pop(ref, None)
+            self.pending.pop(check.ref, None)
 
     def _audit(self, audit: AuditEntry | None) -> None:
         if audit is not None:

@@ -61,7 +61,7 @@ class Container:
     def table(self) -> Table:
         from .dal.table import Table
 
-        return Table(self.settings.table_name, self.aws)
+        return Table(self.settings.table_name, self.aws, queue_shards=self.settings.queue_shards)
 
     @cached_property
     def params(self) -> SsmParams:

@@ -85,6 +85,8 @@ class Settings(Struct, frozen=True, kw_only=True):
     # either; and how long keys can be issued from an order (OrderTtlSeconds).
     identity_source: Literal["user", "business", "either"] = "either"
     order_ttl_s: Annotated[int, Meta(ge=60, le=30 * DAY_S)] = 86400
+    # Partitions of the outbox and of the pending checks (QueueShards; docs/capacity.md).
+    queue_shards: Literal[1, 2, 4, 8, 16, 32, 64] = 4
 
     def __post_init__(self) -> None:
         if not self.param_path.startswith("/"):
@@ -203,6 +205,7 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "result_sweep_after_s": "RESULT_SWEEP_AFTER_SECONDS",
     "identity_source": "IDENTITY_SOURCE",
     "order_ttl_s": "ORDER_TTL_SECONDS",
+    "queue_shards": "QUEUE_SHARDS",
 }
 
 

@@ -75,7 +75,7 @@ class FaceItems(TableBase):
                     {"Put": {"TableName": self.name, "Item": items.key_item(record, ref)}},
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
-                    *self._put_if(items.pending_item(pending) if pending else None),
+                    *self._put_if(items.pending_item(pending, self._shard(pending.ref)) if pending else None),
                 ],
             )
         except client.exceptions.TransactionCanceledException as err:
@@ -170,8 +170,10 @@ class FaceItems(TableBase):
                     *self._order_change(order),
                     {"Put": {"TableName": self.name, "Item": index}},
                     *self._audit(audit),
-                    *self._put_if(items.outbox_item(outbox) if outbox else None),
-                    *self._delete_if(_pending_key(settles) if settles else None),
+                    *self._put_if(items.outbox_item(outbox, self._shard(outbox.id)) if outbox else None),
+                    # Written under the current count; a check written under another (QueueShards
+                    # changed since) stays for the sweep, which finds the result and deletes it.
+                    *self._delete_if(_pending_key(settles, self._shard(settles)) if settles else None),
                 ],
             )
         except client.exceptions.TransactionCanceledException as err:

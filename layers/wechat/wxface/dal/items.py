@@ -16,7 +16,6 @@ from ..ports.records import (
     OutboxEntry,
     PendingCheck,
     StoredResult,
-    shard_of,
 )
 
 if TYPE_CHECKING:
@@ -157,13 +156,19 @@ def outbox_entry(item: dict[str, Any]) -> OutboxEntry:
         due=v.get("due", 0),
         attempts=v.get("attempts", 0),
         ttl=v["ttl"],
+        shard=_shard_in(v["pk"]),
     )
 
 
-def outbox_item(entry: OutboxEntry) -> Item:
+def _shard_in(pk: str) -> int:
+    """The partition in a queue item's ``pk`` (``OUTBOX#<n>``, ``PENDING#<n>``)."""
+    return int(pk.rsplit("#", 1)[1])
+
+
+def outbox_item(entry: OutboxEntry, shard: int) -> Item:
     return to_item(
         {
-            "pk": f"OUTBOX#{shard_of(entry.id)}",
+            "pk": f"OUTBOX#{shard}",
             "sk": entry.id,
             "detail_type": entry.detail_type,
             "sealed": entry.sealed,
@@ -183,13 +188,14 @@ def pending_check(item: dict[str, Any]) -> PendingCheck:
         expires_at=v.get("expires_at", 0),
         ttl=v["ttl"],
         epoch=v.get("epoch", 0),
+        shard=_shard_in(v["pk"]),
     )
 
 
-def pending_item(check: PendingCheck) -> Item:
+def pending_item(check: PendingCheck, shard: int) -> Item:
     return to_item(
         {
-            "pk": f"PENDING#{shard_of(check.ref)}",
+            "pk": f"PENDING#{shard}",
             "sk": check.ref,
             "sealed": check.sealed,
             "check_at": check.check_at,

@@ -10,6 +10,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..ports.records import (
+    DEFAULT_SHARDS,
+    SHARD_COUNTS,
     AuditEntry,
     OrderChange,
     OrderRecord,
@@ -33,12 +35,12 @@ def _n(value: int | float) -> AttributeValueTypeDef:
     return {"N": str(int(value))}
 
 
-def _outbox_key(entry_id: str) -> Item:
-    return {"pk": _s(f"OUTBOX#{shard_of(entry_id)}"), "sk": _s(entry_id)}
+def _outbox_key(entry_id: str, shard: int) -> Item:
+    return {"pk": _s(f"OUTBOX#{shard}"), "sk": _s(entry_id)}
 
 
-def _pending_key(ref: str) -> Item:
-    return {"pk": _s(f"PENDING#{shard_of(ref)}"), "sk": _s(ref)}
+def _pending_key(ref: str, shard: int) -> Item:
+    return {"pk": _s(f"PENDING#{shard}"), "sk": _s(ref)}
 
 
 def _order_key(order_id: str, part: str = "ORDER") -> Item:
@@ -79,9 +81,18 @@ def cancellation_reasons(err: Exception) -> list[str]:
 class TableBase:
     """The table by name, its client, and the writes every kind of item makes."""
 
-    def __init__(self, name: str, clients: AwsClients | None = None) -> None:
+    def __init__(
+        self, name: str, clients: AwsClients | None = None, *, queue_shards: int = DEFAULT_SHARDS
+    ) -> None:
+        if queue_shards not in SHARD_COUNTS:
+            raise ValueError(f"queue_shards must be one of {SHARD_COUNTS}")
         self.name = name
         self._clients = clients or AwsClients()
+        self.queue_shards = queue_shards  # QueueShards: the partitions new queue items go to
+
+    def _shard(self, item_id: str, known: int | None = None) -> int:
+        """The partition of a queue item: the one it was read from, else the current count's."""
+        return shard_of(item_id, self.queue_shards) if known is None else known
 
     @property
     def client(self) -> DynamoDBClient:

@@ -8,6 +8,7 @@ from ..ports.records import (
     AuditEntry,
     OutboxEntry,
     UserCount,
+    shards_ever,
 )
 from . import items
 from .items import Item, values_of
@@ -52,10 +53,11 @@ class UserItems(TableBase):
                 if kind == "ORDER":
                     first.append(_order_key(ref, "IDENTITY"))
                     extra.append(_order_key(ref, "PHOTO"))
+                elif kind == "RESULT":  # under every partition count it may have been written with
+                    rid = OutboxEntry.result_id(ref)
+                    extra += [_outbox_key(rid, shard) for shard in shards_ever(rid)]
                 else:
-                    extra.append(
-                        _outbox_key(OutboxEntry.result_id(ref)) if kind == "RESULT" else _pending_key(ref)
-                    )
+                    extra += [_pending_key(ref, shard) for shard in shards_ever(ref)]
         writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*first, *keys, *extra]]
         if audit is not None:
             writes.insert(0, {"PutRequest": {"Item": items.audit_item(audit)}})
@@ -69,9 +71,12 @@ class UserItems(TableBase):
     def user_outbox(self, owner: str) -> list[OutboxEntry]:
         """The events of ``owner``'s results that EventBridge has not taken yet."""
         refs = [t.split("#", 1)[1] for t in self._index_targets(owner, "RESULT#")]
+        ids = [OutboxEntry.result_id(r) for r in refs]
+        # Under every partition count the entry may have been written with (QueueShards changed).
+        keys = [_outbox_key(i, shard) for i in ids for shard in shards_ever(i)]
         found: list[OutboxEntry] = []
-        for start in range(0, len(refs), 100):
-            wanted = [_outbox_key(OutboxEntry.result_id(r)) for r in refs[start : start + 100]]
+        for start in range(0, len(keys), 100):
+            wanted = keys[start : start + 100]
             pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
             while pending:
                 resp = self.client.batch_get_item(RequestItems=pending)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from ..answers import ResultAnswer, from_json, to_json
 from ..ports.records import (
-    OUTBOX_SHARDS,
     AuditEntry,
     KeyRecord,
     OrderChange,
@@ -51,6 +51,8 @@ from .wechat_calls import WeChatCalls
 logger = logging.getLogger("wxface.results")
 
 LOOKUP_ROUTE = "POST /v1/face/results"
+SWEEP_PAGE = 50  # pending checks read from one partition at a time
+SWEEP_DEFAULT_S = 5.0  # a run's length when the caller names no deadline
 ERASE_ROUTE = "DELETE /v1/me"
 
 
@@ -252,26 +254,62 @@ class ResultLookup:
             raise NoResult
         return from_json(body, ResultAnswer), openid
 
-    def sweep(self, now: float | None = None, limit: int = 50) -> SweepReport:
+    def sweep(
+        self,
+        now: float | None = None,
+        *,
+        deadline: float | None = None,
+        page: int = SWEEP_PAGE,
+        workers: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> SweepReport:
         """2.0: look up the keys issued here whose result nobody looked up (the app was closed),
         before WeChat stops accepting them, and store (and report) what WeChat answers. Counted
-        by the quota guard, refused before anything a user waits for ("background")."""
+        by the quota guard, refused before anything a user waits for ("background").
+
+        ``page`` checks at a time from each partition in turn (``queue_shards_to_read``), looked
+        up by ``workers`` threads at once, until no partition has a full page left that made
+        progress or ``deadline`` (on ``clock``; default a few seconds) has passed."""
         at = time.time() if now is None else now
+        end = clock() + SWEEP_DEFAULT_S if deadline is None else deadline
         report = SweepReport()
-        for shard in range(OUTBOX_SHARDS):
-            for check in self.table.pending_due(shard, int(at), limit):
-                try:
-                    outcome = self._sweep_one(check, at)
-                except QuotaGuardRefused:
-                    return report.add("refused")  # WeChat's budget is for users now: next run
-                report = report.add(outcome)
+        shards = self.table.queue_shards_to_read(int(at // 60))
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            while shards and clock() < end:
+                busy = []
+                for shard in shards:
+                    checks = self.table.pending_due(shard, int(at), page)
+                    progressed = False
+                    for outcome in self._each(pool, workers, checks, at):
+                        if outcome == "refused":
+                            return report.add(outcome)  # WeChat's budget is for users now: next run
+                        report = report.add(outcome)
+                        progressed |= outcome != "retry"
+                    if len(checks) >= page and progressed:
+                        busy.append(shard)  # more may be due there (not while WeChat is away)
+                    if clock() >= end:
+                        break
+                shards = busy
         return report
+
+    def _each(
+        self, pool: ThreadPoolExecutor, workers: int, checks: list[PendingCheck], at: float
+    ) -> Iterator[str]:
+        if workers <= 1:
+            return (self._sweep_or_refused(c, at) for c in checks)
+        return pool.map(lambda c: self._sweep_or_refused(c, at), checks)
+
+    def _sweep_or_refused(self, check: PendingCheck, at: float) -> str:
+        try:
+            return self._sweep_one(check, at)
+        except QuotaGuardRefused:
+            return "refused"
 
     def _sweep_one(self, check: PendingCheck, at: float) -> str:
         ref = check.ref
         result, record = self.table.get_result_and_key(ref)
         if result is not None or record is None or not record.live(at) or at >= record.expires_at:
-            self.table.pending_done(ref)  # looked up already, erased, or too late to ask
+            self.table.pending_done(check)  # looked up already, erased, or too late to ask
             return "settled"
         try:
             secret = json.loads(self._sealing().open(check.sealed, bound_to=f"pending:{ref}"))
@@ -279,10 +317,10 @@ class ResultLookup:
             the_cert_hash = self._sealing().open(record.cert_hash or "", bound_to=ref)
         except (SealBroken, ValueError, KeyError):
             logger.error("a pending check does not open: dropped")
-            self.table.pending_done(ref)
+            self.table.pending_done(check)
             return "dropped"
         if self.data_key.owner(openid) != record.owner:
-            self.table.pending_done(ref)  # not this key's user: never look it up for them
+            self.table.pending_done(check)  # not this key's user: never look it up for them
             return "dropped"
         try:
             answer = self._ask_and_store_v2(
@@ -291,7 +329,7 @@ class ResultLookup:
             if is_final(CodeKind.VERIFY_RET, answer.result_code):
                 return "stored"
         except SessionEnded:
-            self.table.pending_done(ref)  # the user was erased meanwhile: nothing of it is kept
+            self.table.pending_done(check)  # the user was erased meanwhile: nothing of it is kept
             return "erased"
         except WeChatApiError:
             pass  # WeChat names no result for this key now: as for a check not finished
@@ -301,9 +339,9 @@ class ResultLookup:
         # key's last minutes, unless this was that look.
         last_look = record.expires_at - LAST_LOOK_S
         if at < last_look:
-            self.table.pending_later(ref, last_look)
+            self.table.pending_later(check, last_look)
             return "unfinished"
-        self.table.pending_done(ref)
+        self.table.pending_done(check)
         return "abandoned"
 
     def latest(self, caller: Session, now: float | None = None) -> ResultAnswer:

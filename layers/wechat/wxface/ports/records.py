@@ -71,12 +71,23 @@ class BusEvent(Struct, frozen=True):
     detail: str
 
 
-OUTBOX_SHARDS = 4  # partitions of the outbox and of the pending checks (a handful of Queries a run)
+# Partitions of the outbox and of the pending checks (``QueueShards``): one of these counts, so
+# that an item's partition under every count the stack may have used is known from its id alone
+# (an erasure finds the user's entries written before the count changed).
+SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+DEFAULT_SHARDS = 4  # the layout before the count was a setting: an upgrade moves nothing
 
 
-def shard_of(item_id: str) -> int:
-    """The partition an outbox entry or pending check lives in (spread evenly by a checksum)."""
-    return zlib.crc32(item_id.encode()) % OUTBOX_SHARDS
+def shard_of(item_id: str, shards: int = DEFAULT_SHARDS) -> int:
+    """The partition an outbox entry or pending check is written to under ``shards`` partitions
+    (spread evenly by a checksum)."""
+    return zlib.crc32(item_id.encode()) % shards
+
+
+def shards_ever(item_id: str) -> list[int]:
+    """Every partition ``item_id`` may have been written to, under any count of
+    :data:`SHARD_COUNTS` (at most seven)."""
+    return sorted({shard_of(item_id, n) for n in SHARD_COUNTS})
 
 
 class OutboxEntry(Struct, frozen=True):
@@ -93,6 +104,7 @@ class OutboxEntry(Struct, frozen=True):
     due: int  # not sent before (the emitter's next attempt)
     attempts: int
     ttl: int  # given up with the result it reports (the backlog alarm fires long before)
+    shard: int | None = None  # the partition it was read from (None: not read yet, the current count's)
 
     @staticmethod
     def result_id(ref: str) -> str:
@@ -113,6 +125,7 @@ class PendingCheck(Struct, frozen=True):
     expires_at: int  # the key's own expiry: WeChat stops accepting it, no look after it
     ttl: int
     epoch: int = 0  # the user's erasure epoch when the key was issued: the sweep writes only under it
+    shard: int | None = None  # the partition it was read from (None: not read yet, the current count's)
 
 
 StoredOrderStatus = Literal["open", "cancelled", "passed"]
