@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -242,6 +243,17 @@ class QuotaPolicy:
         return 50 if budget <= 0 else max(1, min(50, budget // 2000))
 
 
+# A window's rollover without every container writing the same counter in the same second: in
+# the last PREPARE_S of an hour (and of WeChat's day) each container, at its own moment (its
+# ``phase``), reserves its first block of the next window; in the first REREAD_S of an hour each
+# reads the last hour's final count at its own moment (until then it weighs the count it read
+# when it prepared). MARGIN_S: no preparation in a window's last seconds (a reservation in flight
+# then may land after the edge).
+PREPARE_S = 120.0
+REREAD_S = 120.0
+MARGIN_S = 5.0
+
+
 # What a refusal at each endpoint refuses, for its message.
 _REFUSED: Mapping[str, Refused] = {
     P_GETUSERIDKEY: "keys",
@@ -262,6 +274,16 @@ class QuotaGuard:
     a large quota costs one table write per block, not per call; a block is spent only while the
     count last seen is below the threshold of the call's priority. ``report(endpoint, percent,
     over_alarm)`` hears the share of the daily quota used after every reservation (the alarm).
+
+    Where blocks are larger than one call, a container reserves its first block of the next hour
+    (and of the next WeChat day) at its own moment in the window's last ``prepare_s`` (``phase``,
+    drawn at random per container), a block of its own size between half and the whole, so that
+    the containers' writes at a window's edge, and when those first blocks run out, are spread
+    over minutes instead of landing in one second on one item (docs/capacity.md). The next
+    hour's block is reserved against the current hour's count read then: the sliding hour may
+    let through, at most, what the whole stack calls in the ``prepare_s`` before the hour's end
+    beyond that count, until each container reads the final count in the next hour's first
+    ``REREAD_S``.
     """
 
     table: Counters
@@ -272,6 +294,10 @@ class QuotaGuard:
     _seen: dict[tuple[str, str], int] = field(default_factory=dict)
     _previous: dict[tuple[str, str], int] = field(default_factory=dict)  # last hour's count, read once
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    phase: float = field(default_factory=random.random)  # this container's moment in each window's edge
+    prepare_s: float = PREPARE_S  # 0: no preparation (every container writes at the edge)
+    _prepared: set[tuple[str, str]] = field(default_factory=set)
+    _reread_at: dict[tuple[str, str], float] = field(default_factory=dict)  # estimated counts' ends
 
     def admit(self, endpoint: str, priority: Priority | None = None) -> None:
         """Count one call to ``endpoint``; :class:`QuotaGuardRefused` past the threshold of the
@@ -282,7 +308,8 @@ class QuotaGuard:
         now = self.clock()
         day, day_left = wechat_day(now)
         hour = int(now // HOUR_S)
-        current = {f"d{day}", f"h{hour}"}
+        next_day = wechat_day(now + day_left)[0]
+        current = {f"d{day}", f"h{hour}", f"d{next_day}", f"h{hour + 1}"}  # blocks kept
         budget = self.policy.hourly(endpoint)
         if budget:
             refuse = self.policy.refuse_at(budget, priority, daily=False)
@@ -301,6 +328,69 @@ class QuotaGuard:
         if used is not None and quota > 0:
             percent = 100.0 * used / quota
             self.report(endpoint, percent, percent >= self.policy.alarm_percent)
+        if self.prepare_s > 0:
+            self._prepare(endpoint, priority, now, hour, day_left, next_day, current)
+
+    def _moment(self, ends: float) -> float:
+        """This container's moment to prepare the window that begins at ``ends``."""
+        return ends - self.prepare_s + self.phase * max(0.0, self.prepare_s - MARGIN_S)
+
+    def _prepare(
+        self,
+        endpoint: str,
+        priority: Priority,
+        now: float,
+        hour: int,
+        day_left: int,
+        next_day: str,
+        current: set[str],
+    ) -> None:
+        """Reserve this container's first block of the next hour and of the next WeChat day, once
+        each, from its own moment in the current window's last ``prepare_s`` (blocks of more than
+        one call only: one-call blocks are one write per call, spread as the calls are)."""
+        budget = self.policy.hourly(endpoint)
+        hour_ends = (hour + 1) * HOUR_S
+        key = (endpoint, f"h{hour + 1}")
+        if self.policy.block(budget) > 1 and self._moment(hour_ends) <= now < hour_ends - MARGIN_S:
+            with self._lock:
+                todo = key not in self._prepared
+                self._prepared = {k for k in self._prepared if k[1] in current} | {key}
+            refuse = self.policy.refuse_at(budget, priority, daily=False)
+            if todo and refuse is not None:
+                (count,) = self.table.counters([f"quota#{endpoint}#h{hour}"])
+                # At the next hour's start the last hour weighs almost whole: its count as read now.
+                if self._reserve_next(key, f"quota#{endpoint}#h{hour + 1}", budget, refuse - count,
+                                      int(hour_ends) + 2 * HOUR_S):  # fmt: skip
+                    with self._lock:  # weighed in the next hour until this container re-reads it
+                        self._previous[(endpoint, f"h{hour}")] = count
+                        self._reread_at[(endpoint, f"h{hour}")] = hour_ends + self.phase * REREAD_S
+        quota = self.policy.daily.get(endpoint, 0)
+        day_ends = now + day_left
+        key = (endpoint, f"d{next_day}")
+        if self.policy.block(quota) > 1 and self._moment(day_ends) <= now < day_ends - MARGIN_S:
+            with self._lock:
+                todo = key not in self._prepared
+                self._prepared = {k for k in self._prepared if k[1] in current} | {key}
+            if todo:  # no carry across days; bound lookups are never refused by the day
+                below = self.policy.refuse_at(quota, priority, daily=True)
+                self._reserve_next(key, f"quota#{endpoint}#{next_day}", quota, below,
+                                   int(day_ends) + 2 * 86400)  # fmt: skip
+
+    def _reserve_next(
+        self, key: tuple[str, str], counter: str, budget: int, below: int | None, ttl: int
+    ) -> bool:
+        """A block of this container's own size (half to all of one) in the next window's
+        ``counter`` while its total stays within ``below`` (None: unconditionally)."""
+        size = max(1, round(self.policy.block(budget) * (0.5 + 0.5 * self.phase)))
+        if below is not None and below - size < 0:
+            return False
+        used = self.table.reserve(counter, size, below=None if below is None else below - size + 1, ttl=ttl)
+        if used is None:
+            return False
+        with self._lock:
+            self._left[key] = self._left.get(key, 0) + size
+            self._seen[key] = used
+        return True
 
     def _carried(self, endpoint: str, hour: int, now: float) -> int:
         """The previous hour's calls of ``endpoint`` weighed by the share of that hour still
@@ -310,11 +400,15 @@ class QuotaGuard:
         key = (endpoint, f"h{hour - 1}")
         with self._lock:
             previous = self._previous.get(key)
+            if previous is not None and now >= self._reread_at.get(key, math.inf):
+                previous = None  # the estimate from the last hour's end: this container's moment to re-read
         if previous is None:
             (previous,) = self.table.counters([f"quota#{endpoint}#h{hour - 1}"])
             with self._lock:
-                self._previous = {k: v for k, v in self._previous.items() if k[1] == f"h{hour - 1}"}
+                kept = (f"h{hour - 1}", f"h{hour}")  # an estimate for the next hour stays
+                self._previous = {k: v for k, v in self._previous.items() if k[1] in kept}
                 self._previous[key] = previous
+                self._reread_at.pop(key, None)
         return math.ceil(previous * (1 - (now - hour * HOUR_S) / HOUR_S))  # rounded up: never more lenient
 
     def _take(
