@@ -64,7 +64,7 @@ def run_through_the_edge(prepare_s: float, seed: int = 7) -> tuple[Recorder, int
     policy = QuotaPolicy({LOOKUPS: 40_000_000})
     guards = [
         QuotaGuard(
-            table,  # type: ignore[arg-type]
+            table,
             policy,
             report=lambda *a: None,
             clock=lambda: clock[0],
