@@ -482,7 +482,7 @@ class AwsGate:
         answer = list(self.app(environ, start_response))
         if metered is not None:
             units = metered.units(lookup, key_names, b"".join(answer))
-            self.capacity.add(principal.function, units)
+            self.capacity.add(principal.function, units, metered.writes)
         return answer
 
     def _refuse(self, start_response: StartResponse, wire: WireError, kind: str) -> list[bytes]:

@@ -109,6 +109,7 @@ class Metered:
     operation: str
     params: dict[str, Any]
     before: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)  # (kind, key, size)
+    writes: list[tuple[str, float]] = field(default_factory=list)  # (item, write units): units()'s
 
     def units(self, lookup: Lookup, key_names: Callable[[str], list[str]], answer: bytes) -> Units:
         op, p = self.operation, self.params
@@ -125,17 +126,22 @@ class Metered:
         if op == "TransactGetItems":
             return Units(read=sum(2 * read_units(size, consistent=True) for _, _, size in self.before))
         if op in ("PutItem", "UpdateItem", "DeleteItem"):
-            return Units(write=write_units(self._after(op, p, self.before[0], lookup)))
+            units = write_units(self._after(op, p, self.before[0], lookup))
+            self.writes.append((item_name(self.before[0][1]), units))
+            return Units(write=units)
         if op == "TransactWriteItems":
             total = 0
             for (kind, action), seen in zip(_transact_actions(p), self.before, strict=True):
-                total += 2 * write_units(self._after(kind, action, seen, lookup))
+                units = 2 * write_units(self._after(kind, action, seen, lookup))
+                self.writes.append((item_name(seen[1]), units))
+                total += units
             return Units(write=total)
         if op == "BatchGetItem":
             return Units(
                 read=sum(read_units(size, consistent=kind == "Get") for kind, _, size in self.before)
             )
         if op == "BatchWriteItem":
+            self.writes += [(item_name(key), write_units(size)) for _, key, size in self.before]
             return Units(write=sum(write_units(size) for _, _, size in self.before))
         return Units()
 
@@ -201,10 +207,42 @@ def before(
     return m
 
 
-class Meter:
-    """Units served since the last reset, in total and by calling function (logical id)."""
+def item_name(key: dict[str, Any]) -> str:
+    """An item's key as ``pk|sk`` (the values only; the table's keys hold no clear data)."""
+    return "|".join(str(next(iter(v.values()))) for _, v in sorted(key.items()))
 
-    def __init__(self) -> None:
+
+@dataclass
+class ItemWrites:
+    """One item's writes: DynamoDB serves at most 1,000 write units a second on one item (its
+    partition's limit), however the table is provisioned."""
+
+    units: float = 0.0
+    writes: int = 0
+    second: int = 0
+    in_second: float = 0.0
+    peak_units_per_second: float = 0.0
+
+    def add(self, units: float, now: float) -> None:
+        self.units += units
+        self.writes += 1
+        if int(now) != self.second:
+            self.second, self.in_second = int(now), 0.0
+        self.in_second += units
+        self.peak_units_per_second = max(self.peak_units_per_second, self.in_second)
+
+
+HOT_ITEMS = 20  # the items the snapshot names, most written first
+
+
+class Meter:
+    """Units served since the last reset, in total, by calling function (logical id), and by
+    item written (``hot_items``: where one item takes more than its share)."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._clock = clock or time.time
         self._lock = threading.Lock()
         self.reset()
 
@@ -212,12 +250,18 @@ class Meter:
         with self._lock:
             self.total = Units()
             self.by_function: dict[str, Units] = {}
+            self.by_item: dict[str, ItemWrites] = {}
+            self.by_partition: dict[str, ItemWrites] = {}  # by partition key: items that share one
 
-    def add(self, function: str | None, units: Units) -> None:
+    def add(self, function: str | None, units: Units, writes: list[tuple[str, float]] | None = None) -> None:
+        now = self._clock()
         with self._lock:
             self.total.add(units)
             if function is not None:
                 self.by_function.setdefault(function, Units()).add(units)
+            for item, n in writes or []:
+                self.by_item.setdefault(item, ItemWrites()).add(n, now)
+                self.by_partition.setdefault(item.split("|", 1)[0], ItemWrites()).add(n, now)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -228,4 +272,19 @@ class Meter:
                     name: {"read_units": u.read, "write_units": u.write}
                     for name, u in self.by_function.items()
                 },
+                "items_written": len(self.by_item),
+                "hot_items": _hottest(self.by_item, "item"),
+                "hot_partitions": _hottest(self.by_partition, "partition"),
             }
+
+
+def _hottest(writes: dict[str, ItemWrites], name: str) -> list[dict[str, Any]]:
+    return [
+        {
+            name: key,
+            "write_units": w.units,
+            "writes": w.writes,
+            "peak_write_units_per_second": w.peak_units_per_second,
+        }
+        for key, w in sorted(writes.items(), key=lambda kv: -kv[1].units)[:HOT_ITEMS]
+    ]

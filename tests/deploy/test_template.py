@@ -192,9 +192,10 @@ def test_route_throttles_are_parameters_and_the_results_route_gets_its_two_reque
 
 
 def test_capacity_settings_are_parameters_and_cost_nothing_at_their_defaults() -> None:
-    """The outbox's and the pending checks' partitions reach every function (QueueShards, 4 as
-    before it was a setting: nothing moves on upgrade); DynamoDB warm throughput is off unless
-    WarmWriteUnits or WarmReadUnits is set (pre-warming is billed when raised)."""
+    """The outbox's and the pending checks' partitions reach every function (QueueShards, 8 by
+    default: about 1,000 verifications a second for a few idle Queries a minute); DynamoDB warm
+    throughput is off unless WarmWriteUnits or WarmReadUnits is set (pre-warming is billed when
+    raised)."""
     from devstack.template import resolver_for
     from tests.support.tools import transform
 
@@ -218,7 +219,7 @@ def test_capacity_settings_are_parameters_and_cost_nothing_at_their_defaults() -
     functions = {k: r for k, r in doc["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
     for name, fn in functions.items():
         variables = fn["Properties"].get("Environment", {}).get("Variables", {})
-        assert default.value(variables["QUEUE_SHARDS"]) == "4", name
+        assert default.value(variables["QUEUE_SHARDS"]) == "8", name
         assert shards.value(variables["QUEUE_SHARDS"]) == "16", name
     from wxface.ports.records import DEFAULT_SHARDS, SHARD_COUNTS
 

@@ -86,7 +86,7 @@ class Settings(Struct, frozen=True, kw_only=True):
     identity_source: Literal["user", "business", "either"] = "either"
     order_ttl_s: Annotated[int, Meta(ge=60, le=30 * DAY_S)] = 86400
     # Partitions of the outbox and of the pending checks (QueueShards; docs/capacity.md).
-    queue_shards: Literal[1, 2, 4, 8, 16, 32, 64] = 4
+    queue_shards: Literal[1, 2, 4, 8, 16, 32, 64] = 8
 
     def __post_init__(self) -> None:
         if not self.param_path.startswith("/"):
