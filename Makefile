@@ -22,7 +22,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/wechat:$(CURDIR)/local
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run sim test test-fast lint typecheck gates build deploy sync logs delete openapi bench soak lock clean
+.PHONY: help venv run sim test test-fast lint typecheck gates build deploy sync logs delete openapi bench capacity soak lock clean
 
 help:
 	@echo "make run   - the whole product on this machine (no AWS, no Docker); RELAXED=1 lifts the local limits, ARGS=... passes options"
@@ -36,6 +36,7 @@ help:
 	@echo "make delete [ENV=prod] - sam delete the stack"
 	@echo "make openapi - regenerate docs/openapi-v1.yaml and docs/openapi-v2.yaml from the handlers"
 	@echo "make bench - cold start, warm overhead, I/O, token under load; writes docs/benchmarks.md"
+	@echo "make capacity ARGS=\"--peak 2000 --sustained 800\" - what a target rate needs and what to ask AWS and WeChat for (docs/capacity.md)"
 	@echo "make soak  - many users while AWS, WeChat and Lambda fail at random, then the checker (ARGS=\"--minutes 2 --seed 7\")"
 	@echo "make lock  - re-pin requirements after editing requirements/*.in"
 
@@ -95,6 +96,11 @@ test-fast: $(STAMP)
 
 bench: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/python -m bench
+
+# What a target rate needs, and what to ask AWS and WeChat for (docs/capacity.md), e.g.
+# make capacity ARGS="--peak 2000 --sustained 800 --hours 10 --face-api 2 --region ap-east-1"
+capacity: $(STAMP)
+	$(BIN)/python -m tools.capacity $(or $(ARGS),--peak 100)
 
 # make soak ARGS="--users 12 --minutes 2 --fault-rate 0.3 --face-api-version 2 --seed 7 --write"
 soak: $(STAMP)

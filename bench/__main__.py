@@ -18,6 +18,7 @@ from . import (
     storm,
     throughput,
     token_load,
+    usage,
     warm,
 )
 from .common import CREDENTIALS, ROOT, build, rows
@@ -52,6 +53,7 @@ def main() -> int:
         throughput.run(stack, flows=40)
     finally:
         stack.stop()
+    usage.main()  # bench/usage.json: what a verification uses, the capacity planner's input
     containers = int(os.environ.get("BENCH_STORM_CONTAINERS", "24"))
     storm.run(build_dir, python, containers, storm.SSM_STANDARD_TPS, "default (standard throughput)")
     storm.run(build_dir, python, containers, storm.SSM_HIGH_TPS, "ParameterStoreHighThroughput=true")
