@@ -51,7 +51,7 @@ FUNCTION_OF = {
 WECHAT_OF = {"session": 1.0, "keys": 1.0, "results": 0.5}
 SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 TIMEOUT_S = 15  # the functions' Timeout (the sweep's too)
-WECHAT_BUDGET_S = 10.0  # a WeChat call's whole budget (WECHAT_TOTAL_BUDGET)
+SWEEP_CALL_BUDGET_S = 3.0  # a sweep lookup's whole WeChat budget (domain/results.py)
 EMITTER_TIMEOUT_S, EMITTER_RESERVE_S = 10, 5.0  # functions/event_emitter
 IN_REGION_CALL_S = 0.01  # one DynamoDB or EventBridge call from Lambda in its region
 CHINA = ("cn-north-1", "cn-northwest-1")
@@ -140,9 +140,9 @@ def requests_of(usage: dict[str, Any]) -> dict[str, float]:
 
 def sweep_capacity(shards: int, rtt_s: float) -> float:
     """Lookups a second the 2.0 sweep makes: a run a minute, new pages until the Timeout less a
-    WeChat call's whole budget, ``min(64, 4 x shards)`` lookups at once."""
+    sweep lookup's whole WeChat budget and a second, ``min(64, 4 x shards)`` lookups at once."""
     workers = min(64, 4 * shards)
-    window = max(1.0, TIMEOUT_S - WECHAT_BUDGET_S - 1)
+    window = max(1.0, TIMEOUT_S - SWEEP_CALL_BUDGET_S - 1)
     per_worker = math.floor(window / (rtt_s + 3 * IN_REGION_CALL_S)) + 1
     return workers * per_worker / 60
 

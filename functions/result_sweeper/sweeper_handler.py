@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wxface.domain.results import SWEEP_CALL_BUDGET_S
 from wxface.jobs import job_entry
 from wxface.runtime import Container
 
@@ -22,10 +23,11 @@ WORKERS_PER_SHARD, MAX_WORKERS = 4, 64
 
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = container.settings
-    # No new page after this: a lookup begun then still ends (WeChat's whole budget) within the
+    # No new page after this: a lookup begun then still ends (its whole WeChat budget) within the
     # Timeout, which stays under the erasure's event delay (domain/events.ERASED_DELAY_S).
-    left_s = context.get_remaining_time_in_millis() / 1000 - s.wechat_total_budget - 1
-    outcomes = container.results.sweep(
+    budget = min(SWEEP_CALL_BUDGET_S, s.wechat_total_budget)
+    left_s = context.get_remaining_time_in_millis() / 1000 - budget - 1
+    outcomes = container.sweep.sweep(
         time.time(),
         deadline=time.monotonic() + max(1.0, left_s),
         workers=min(MAX_WORKERS, WORKERS_PER_SHARD * s.queue_shards),

@@ -12,6 +12,7 @@ from tests.support.aws import Deployment, fresh_container
 from tests.support.handlers import EVENTS, ROOT, Context, event, load, login, refresh
 from tests.support.people import ALICE
 from tests.support.simulator import RunningSim
+from wxface.domain.results import SWEEP_CALL_BUDGET_S
 
 
 def test_refresher_with_the_schedule_event(deployment: Deployment, fresh_sim: RunningSim) -> None:
@@ -213,6 +214,11 @@ def test_the_emitter_and_the_sweeper_with_the_schedule_event(
     fresh_sim.control("/sim/verify", {"openid": "o-unit-sweep", "verify_id": verify_id})
     assert sweeper(scheduled, Context()) == {"stored": 1}  # the app never looked it up
     assert sweeper(scheduled, Context()) == {}
+    # The sweep's WeChat calls have a short budget of their own (nobody waits for them), so a run
+    # starts lookups for longer within its Timeout; the users' lookups keep the whole budget.
+    module = load("result_sweeper", "sweeper_handler")
+    assert module.container.sweep.wechat.policy.total_budget == SWEEP_CALL_BUDGET_S == 3.0
+    assert module.container.results.wechat.policy.total_budget == 10.0
     results = load("face_results", "results_handler").lambda_handler
     latest = results(event("face_results_latest.json", token=token), Context())
     assert json.loads(latest["body"])["passed"] is True

@@ -106,13 +106,16 @@ def test_parameter_store_and_eventbridge_worked_by_hand(limits: dict[str, Any]) 
 
 
 def test_the_sweep_worked_by_hand(limits: dict[str, Any]) -> None:
-    # 32 lookups at once (4 a partition, 8 partitions); a run starts pages for 15 - 10 - 1 = 4 s,
-    # a lookup 0.2 s + 3 table calls of 10 ms: floor(4 / 0.23) + 1 = 18 each: 576 a minute, 9.6 a
-    # second, against 2 % of 1,000 = 20 a second: past the sweep.
+    # 32 lookups at once (4 a partition, 8 partitions); a run starts pages for 15 s less a sweep
+    # lookup's 3 s budget and a second: 11 s; a lookup 0.2 s + 3 table calls of 10 ms:
+    # floor(11 / 0.23) + 1 = 48 each: 1,536 a minute, 25.6 a second. 2 % of 1,000 is 20: covered;
+    # 5 % (50 a second) is not.
     p = plan(TARGET, USAGE, limits)
-    assert capacity.sweep_capacity(8, 0.2) == pytest.approx(9.6)
-    assert "beyond the sweep" in action(p, "2.0 sweep lookups a second")
-    assert p.ceilings["the sweep at QueueShards=8 (2% abandoned)"] == pytest.approx(480)
+    assert capacity.sweep_capacity(8, 0.2) == pytest.approx(25.6)
+    assert action(p, "2.0 sweep lookups a second") == ""
+    assert p.ceilings["the sweep at QueueShards=8 (2% abandoned)"] == pytest.approx(1280)
+    more = plan(Target(peak=1000, sustained=1, rtt_ms=200, abandoned=0.05), USAGE, limits)
+    assert "beyond the sweep" in action(more, "2.0 sweep lookups a second")
     # The emitter: pages of 100 for 10 - 5 s at 15 calls of 10 ms: 34 pages a run, 56.7 a second.
     assert capacity.emitter_capacity() == pytest.approx(3400 / 60)
 

@@ -184,7 +184,7 @@ class Container:
             )
         )
 
-    def _calls(self, *, tokens: bool, guarded: bool) -> WeChatCalls:
+    def _calls(self, *, tokens: bool, guarded: bool, budget: float | None = None) -> WeChatCalls:
         from .dal.refresher import LambdaRefresher
         from .domain.tokens import SharedTokenReader
         from .domain.wechat_calls import CallPolicy, WeChatCalls
@@ -204,7 +204,7 @@ class Container:
         )
         return WeChatCalls(
             self.wechat_transport,
-            CallPolicy(total_budget=s.wechat_total_budget),
+            CallPolicy(total_budget=s.wechat_total_budget if budget is None else budget),
             tokens=reader,
             guard=self.quota_guard if guarded else None,
             observe=wechat_event,
@@ -270,12 +270,25 @@ class Container:
 
     @cached_property
     def results(self) -> ResultLookup:
+        return self._lookup(self.wechat)
+
+    @cached_property
+    def sweep(self) -> ResultLookup:
+        """The 2.0 sweep's lookups: as :attr:`results`, each WeChat call within
+        ``SWEEP_CALL_BUDGET_S`` (no user waits: a lookup that takes longer is the next run's), so
+        that a run starts lookups for longer within its Timeout."""
+        from .domain.results import SWEEP_CALL_BUDGET_S
+
+        budget = min(SWEEP_CALL_BUDGET_S, self.settings.wechat_total_budget)
+        return self._lookup(self._calls(tokens=True, guarded=True, budget=budget))
+
+    def _lookup(self, wechat: WeChatCalls) -> ResultLookup:
         from .domain.results import ResultLookup
 
         s = self.settings
         return ResultLookup(
             self.table,
-            self.wechat,
+            wechat,
             self.data_key,
             retention_s=s.result_retention_s,
             lookups_per_hour=s.lookup_limit_per_hour,

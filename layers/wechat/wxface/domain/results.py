@@ -53,6 +53,7 @@ logger = logging.getLogger("wxface.results")
 LOOKUP_ROUTE = "POST /v1/face/results"
 SWEEP_PAGE = 50  # pending checks read from one partition at a time
 SWEEP_DEFAULT_S = 5.0  # a run's length when the caller names no deadline
+SWEEP_CALL_BUDGET_S = 3.0  # a sweep lookup's whole WeChat budget (retries included)
 ERASE_ROUTE = "DELETE /v1/me"
 
 
