@@ -155,6 +155,26 @@ def emitter_capacity() -> float:
     return (math.floor(window / per_page) + 1) * 100 / 60
 
 
+def quota_line(
+    p: Plan, limits: dict[str, Any], name: str, component: str, needed: float, step: int, detail: str = ""
+) -> float:
+    """A line for the adjustable AWS quota ``name`` in the target's region: past 80 % of it, the
+    figure to request (``needed`` / 0.8, rounded up to ``step``) and the lead time. Answers the
+    quota's value."""
+    value, remark = limit(limits, name, "value", p.target.region)
+    over = needed > value * HEADROOM
+    p.lines.append(
+        Line(
+            component,
+            f"{needed:,.0f}{detail}",
+            f"{value:,.0f}{remark}",
+            f"request {math.ceil(needed / HEADROOM / step) * step:,}" if over else "",
+            limits[name].get("lead_time", "") if over else "",
+        )
+    )
+    return value
+
+
 def plan(
     target: Target, usage: dict[str, Any], limits: dict[str, Any], prices: dict[str, Any] | None = None
 ) -> Plan:
@@ -206,19 +226,9 @@ def plan(
     # --- Lambda ---------------------------------------------------------------------------
     per_verification_s = sum(req[f] * dur[f] for f in dur)
     concurrency = peak * per_verification_s
-    account, remark = limit(limits, "lambda_concurrency", "value", region)
+    account = quota_line(p, limits, "lambda_concurrency", "Lambda concurrency (all functions)", concurrency,
+                         100, f" ({per_verification_s:.2f} s of Lambda a verification)")  # fmt: skip
     p.ceilings["Lambda account concurrency"] = account / per_verification_s
-    p.lines.append(
-        Line(
-            "Lambda concurrency (all functions)",
-            f"{concurrency:,.0f} ({per_verification_s:.2f} s of Lambda a verification)",
-            f"{account:,.0f}{remark}",
-            f"request {math.ceil(concurrency / HEADROOM / 100) * 100:,}"
-            if concurrency > account * HEADROOM
-            else "",
-            limits["lambda_concurrency"].get("lead_time", "") if concurrency > account * HEADROOM else "",
-        )
-    )
     scaling, _ = limit(limits, "lambda_scaling", "value", region)
     busiest = max(peak * req[f] * dur[f] for f in dur)
     p.notes.append(
@@ -229,17 +239,10 @@ def plan(
 
     # --- API Gateway ----------------------------------------------------------------------
     rps = peak * sum(req.values())
-    api_rate, remark = limit(limits, "http_api_account_rate", "value", region)
-    p.ceilings["API Gateway account rate"] = api_rate / sum(req.values())
-    p.lines.append(
-        Line(
-            "HTTP API requests a second (account)",
-            f"{rps:,.0f}",
-            f"{api_rate:,.0f}{remark}",
-            f"request {math.ceil(rps / HEADROOM / 1000) * 1000:,}" if rps > api_rate * HEADROOM else "",
-            limits["http_api_account_rate"].get("lead_time", "") if rps > api_rate * HEADROOM else "",
-        )
+    api_rate = quota_line(
+        p, limits, "http_api_account_rate", "HTTP API requests a second (account)", rps, 1000
     )
+    p.ceilings["API Gateway account rate"] = api_rate / sum(req.values())
     route = max(DEFAULTS["RouteRateLimit"], math.ceil(peak / HEADROOM))
     results_route = max(DEFAULTS["ResultsRouteRateLimit"], math.ceil(peak * req["results"] / HEADROOM))
     p.settings |= {
@@ -341,17 +344,8 @@ def plan(
 
     # --- EventBridge ----------------------------------------------------------------------
     events = peak * usage["put_events"]
-    put, remark = limit(limits, "eventbridge_put_events", "value", region)
+    put = quota_line(p, limits, "eventbridge_put_events", "EventBridge PutEvents a second", events, 100)
     p.ceilings[f"EventBridge PutEvents in {region}"] = put / max(usage["put_events"], 1e-9)
-    p.lines.append(
-        Line(
-            "EventBridge PutEvents a second",
-            f"{events:,.0f}",
-            f"{put:,.0f}{remark}",
-            f"request {math.ceil(events / HEADROOM / 100) * 100:,}" if events > put * HEADROOM else "",
-            limits["eventbridge_put_events"].get("lead_time", "") if events > put * HEADROOM else "",
-        )
-    )
     p.notes.append(
         f"The emitter sends a backlog (events EventBridge refused) at about {emitter_capacity():,.0f} a "
         "second while EventBridge takes them."
