@@ -301,6 +301,14 @@ def plan(
             )
         )
     partition, _ = limit(limits, "dynamodb_partition", "write", region)
+    # The quota guard's counters, one item per endpoint and window: a write per block of calls
+    # (at most 50) while the window runs, and at its edge one write per container, spread over the
+    # window's last minutes (domain/limits.py; every container counted, as if each called it).
+    from wxface.domain.limits import MARGIN_S, PREPARE_S
+
+    steady = partition * HEADROOM * 50 / (per_call * RETRIES)
+    edge = partition * HEADROOM * (PREPARE_S - MARGIN_S) / per_verification_s
+    p.ceilings["the quota guard's counters (a write a block; edges spread)"] = min(steady, edge)
     shards = 1
     for kind, units in usage.get("shared_write_units", {}).items():
         if kind in ("OUTBOX", "PENDING") and units:

@@ -93,6 +93,16 @@ def test_dynamodb_warm_throughput_and_partitions_worked_by_hand(limits: dict[str
     assert p.ceilings["OUTBOX partitions at QueueShards=8"] == pytest.approx(8000 / 3)
 
 
+def test_the_quota_counters_worked_by_hand(limits: dict[str, Any]) -> None:
+    # One write per block of 50 calls, 1.1 calls a verification, 800 writes a second on the item:
+    # 800 x 50 / 1.1 = 36,364 a second; at an edge, every container (0.85 s x the rate) writes once
+    # in 115 s: 800 x 115 / 0.85 = 108,235. The lower one.
+    p = plan(TARGET, USAGE, limits)
+    assert p.ceilings["the quota guard's counters (a write a block; edges spread)"] == pytest.approx(
+        800 * 50 / 1.1
+    )
+
+
 def test_parameter_store_and_eventbridge_worked_by_hand(limits: dict[str, Any]) -> None:
     # 850 warm containers re-read SSM once a minute (14.2 a second) and a cold ramp reads 85 a
     # second (850 over Lambda's 10 s): 99 > 32 (80 % of 40): the higher throughput.
