@@ -110,6 +110,31 @@ def load(version: int) -> dict[str, Any]:
     return figures
 
 
+def abandoned(stack: RunningStack, n: int, tag: str) -> None:
+    """``n`` 2.0 face checks done on the phone and never looked up (the app was closed)."""
+    for i in range(n):
+        openid = f"o-{tag}-{uuid.uuid4().hex[:8]}-{i}"
+        token = stack.login(openid)
+        stack.verify_on_phone(openid, stack.key_of(token, ALICE))
+
+
+def measure_sweep(stack: RunningStack, n: int = 30) -> dict[str, float]:
+    """The 2.0 sweep's CPU time per lookup (every thread of its run), on a stack whose sweep looks
+    at once (ResultSweepAfterSeconds=0): what its memory size's CPU share must carry."""
+    abandoned(stack, 5, "sweep-warm")
+    stack.aws_control("POST", "/_devstack/schedules", {"functions": ["result-sweeper"]})  # warm
+    abandoned(stack, n, "sweep")
+    stack.aws_control("POST", "/_devstack/calls")
+    ran = stack.aws_control("POST", "/_devstack/schedules", {"functions": ["result-sweeper"]})
+    stored = sum(v.get("stored", 0) for v in ran.values())
+    assert stored == n, ran
+    stats = stack.aws_control("GET", "/_devstack/calls")["invocations"]["ResultSweeperFunction"]
+    return {
+        "cpu_ms_per_lookup": round(1000 * stats["handler_cpu_seconds"] / n, 2),
+        "wall_ms_per_lookup_here": round(1000 * stats["handler_seconds"] / n, 2),
+    }
+
+
 def write(by_version: dict[int, dict[str, Any]]) -> None:
     known: dict[str, Any] = json.loads(USAGE.read_text()) if USAGE.exists() else {}
     versions = dict(known.get("face_api", {}))
@@ -123,9 +148,12 @@ def main() -> int:
     figures = {}
     for version in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
-            stack = start_stack(version, Path(tmp) / "stack.log")
+            overrides = ["ResultSweepAfterSeconds=0", "SessionLimitPerAddressPerHour=1000"]
+            stack = start_stack(version, Path(tmp) / "stack.log", None, "--parameter-overrides", *overrides)
             try:
                 figures[version] = measure(stack)
+                if version == 2:
+                    figures[version]["sweep"] = measure_sweep(stack)
             finally:
                 stack.stop()
         print(f"face API {version}: {json.dumps(figures[version])}")

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "WeChatHourlyBudgetShare": 3.0,
     "QuotaRefusePercent": 95,
     "ApiMemorySize": 1280,
+    "SweepParts": 1,
+    "SweeperMemorySize": 512,
     "daily_quota": 100_000,  # the placeholder per face endpoint (WeChatDailyQuotas empty)
 }
 FUNCTION_OF = {
@@ -54,6 +56,8 @@ TIMEOUT_S = 15  # the functions' Timeout (the sweep's too)
 SWEEP_CALL_BUDGET_S = 3.0  # a sweep lookup's whole WeChat budget (domain/results.py)
 EMITTER_TIMEOUT_S, EMITTER_RESERVE_S = 10, 5.0  # functions/event_emitter
 IN_REGION_CALL_S = 0.01  # one DynamoDB or EventBridge call from Lambda in its region
+SWEEP_WORKERS = 16  # lookups at once in a sweep run (functions/result_sweeper)
+FULL_VCPU_MB = 1769  # Lambda gives a function a full vCPU at 1,769 MB
 CHINA = ("cn-north-1", "cn-northwest-1")
 
 
@@ -138,13 +142,27 @@ def requests_of(usage: dict[str, Any]) -> dict[str, float]:
     return {FUNCTION_OF[route]: float(n) for route, n in usage["requests"].items()}
 
 
-def sweep_capacity(shards: int, rtt_s: float) -> float:
-    """Lookups a second the 2.0 sweep makes: a run a minute, new pages until the Timeout less a
-    sweep lookup's whole WeChat budget and a second, ``min(64, 4 x shards)`` lookups at once."""
-    workers = min(64, 4 * shards)
+def sweep_capacity(parts: int, memory_mb: int, rtt_s: float, cpu_ms: float) -> float:
+    """Lookups a second the 2.0 sweep makes: ``parts`` runs a minute side by side, each starting
+    lookups until the Timeout less a sweep lookup's whole WeChat budget and a second,
+    :data:`SWEEP_WORKERS` at once, and no more than its CPU share carries (``cpu_ms`` of CPU a
+    lookup, measured; Lambda gives ``memory_mb`` / 1,769 of a vCPU)."""
     window = max(1.0, TIMEOUT_S - SWEEP_CALL_BUDGET_S - 1)
     per_worker = math.floor(window / (rtt_s + 3 * IN_REGION_CALL_S)) + 1
-    return workers * per_worker / 60
+    by_connections = SWEEP_WORKERS * per_worker
+    by_cpu = window * min(1.0, memory_mb / FULL_VCPU_MB) / (cpu_ms / 1000)
+    return parts * min(by_connections, by_cpu) / 60
+
+
+def sweep_settings(needed: float, shards: int, rtt_s: float, cpu_ms: float) -> tuple[int, int, int]:
+    """The fewest parts (and the memory, 512 MB or a full vCPU) whose sweep carries ``needed``
+    lookups a second with headroom; more partitions when the parts need them (a part sweeps at
+    least one). Answers (parts, memory, partitions)."""
+    for parts in SHARD_COUNTS:
+        for memory in (DEFAULTS["SweeperMemorySize"], FULL_VCPU_MB):
+            if sweep_capacity(parts, memory, rtt_s, cpu_ms) * HEADROOM >= needed:
+                return parts, memory, max(shards, parts)
+    return SHARD_COUNTS[-1], FULL_VCPU_MB, SHARD_COUNTS[-1]
 
 
 def emitter_capacity() -> float:
@@ -362,19 +380,29 @@ def plan(
     # --- the 2.0 sweep --------------------------------------------------------------------
     if target.face_api == 2:
         needed = peak * target.abandoned
-        at_default = sweep_capacity(DEFAULTS["QueueShards"], rtt_s)
-        chosen = sweep_capacity(p.settings["QueueShards"], rtt_s)
-        p.ceilings[
-            f"the sweep at QueueShards={DEFAULTS['QueueShards']} ({target.abandoned:.0%} abandoned)"
-        ] = at_default / target.abandoned if target.abandoned else math.inf
+        cpu_ms = usage["sweep"]["cpu_ms_per_lookup"]
+        at_default = sweep_capacity(1, DEFAULTS["SweeperMemorySize"], rtt_s, cpu_ms)
+        p.ceilings[f"the sweep, one run at 512 MB ({target.abandoned:.0%} abandoned)"] = (
+            at_default / target.abandoned if target.abandoned else math.inf
+        )
+        parts, memory, shards_for_parts = sweep_settings(needed, p.settings["QueueShards"], rtt_s, cpu_ms)
+        chosen = sweep_capacity(parts, memory, rtt_s, cpu_ms)
+        if parts > 1:
+            p.settings["SweepParts"] = parts
+            p.settings["QueueShards"] = shards_for_parts
+        if memory != DEFAULTS["SweeperMemorySize"]:
+            p.settings["SweeperMemorySize"] = memory
         p.lines.append(
             Line(
                 "2.0 sweep lookups a second",
-                f"{needed:,.1f} ({target.abandoned:.0%} of keys never looked up)",
-                f"{chosen:,.1f} at QueueShards={p.settings['QueueShards']}",
-                ""
-                if needed <= chosen
-                else "beyond the sweep: those results reach no event (docs/capacity.md)",
+                f"{needed:,.1f} ({target.abandoned:.0%} of keys never looked up; {cpu_ms:g} ms of CPU each)",
+                f"{at_default:,.1f} (one run at 512 MB); {chosen:,.1f} as set",
+                ", ".join(
+                    [f"SweepParts={parts}"] * (parts > 1)
+                    + [f"SweeperMemorySize={memory}"] * (memory != DEFAULTS["SweeperMemorySize"])
+                )
+                if chosen * HEADROOM >= needed
+                else f"SweepParts={parts}, SweeperMemorySize={memory}: still short; the rest reach no event",
             )
         )
 

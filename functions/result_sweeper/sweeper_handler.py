@@ -17,12 +17,23 @@ observed = container.observed
 logger, metrics = observed.logger, observed.metrics
 
 
-# Lookups at once: four per partition of the pending checks (QueueShards), at most 64.
-WORKERS_PER_SHARD, MAX_WORKERS = 4, 64
+# Lookups at once in a run (its CPU share, SweeperMemorySize, binds before its connections do).
+# With SweepParts > 1, the schedule's run starts the other parts at once, each a run of its own
+# (its own Timeout, CPU and connections) over every parts-th partition.
+WORKERS = 16
 
 
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     s = container.settings
+    parts = min(s.sweep_parts, s.queue_shards)
+    part = event.get("part") if isinstance(event, dict) else None
+    if part is None:  # the schedule's run: part 0, and the others side by side
+        part = 0
+        if parts > 1:
+            container.own_runs.start([{"part": k} for k in range(1, parts)])
+    elif not (isinstance(part, int) and 0 <= part < parts):
+        logger.warning("a sweep part out of range: nothing swept", extra={"parts": parts})
+        return {}
     # No new page after this: a lookup begun then still ends (its whole WeChat budget) within the
     # Timeout, which stays under the erasure's event delay (domain/events.ERASED_DELAY_S).
     budget = min(SWEEP_CALL_BUDGET_S, s.wechat_total_budget)
@@ -30,7 +41,9 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = container.sweep.sweep(
         time.time(),
         deadline=time.monotonic() + max(1.0, left_s),
-        workers=min(MAX_WORKERS, WORKERS_PER_SHARD * s.queue_shards),
+        workers=WORKERS,
+        part=part,
+        parts=parts,
     ).as_dict()
     for outcome, n in outcomes.items():
         observed.count("SweptKeys", n, outcome=outcome)

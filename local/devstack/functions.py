@@ -63,6 +63,7 @@ class FunctionPool:
         self.invocations = 0
         self.cold_starts = 0
         self.handler_seconds = 0.0  # time inside the handler, as the workers measure it
+        self.handler_cpu_seconds = 0.0  # the CPU time the handler's process spent (all its threads)
         # What CloudWatch Logs would ingest from the function's own output: its lines' UTF-8
         # bytes (Lambda's START/END/REPORT platform lines are not written by the function).
         self.log_lines = 0
@@ -201,6 +202,7 @@ class FunctionPool:
             "invocations": self.invocations,
             "cold_starts": self.cold_starts,
             "handler_seconds": round(self.handler_seconds, 6),
+            "handler_cpu_seconds": round(self.handler_cpu_seconds, 6),
             "log_lines": self.log_lines,
             "log_bytes": self.log_bytes,
         }
@@ -209,6 +211,7 @@ class FunctionPool:
         self.invocations = 0
         self.cold_starts = 0
         self.handler_seconds = 0.0
+        self.handler_cpu_seconds = 0.0
         self.log_lines = 0
         self.log_bytes = 0
 
@@ -260,6 +263,7 @@ class FunctionPool:
                 self._retire(worker)
         answer = json.loads(line)
         self.handler_seconds += float(answer.get("seconds", 0.0))
+        self.handler_cpu_seconds += float(answer.get("cpu_seconds", 0.0))
         if "error" in answer:
             raise InvokeError(answer["error"]["errorType"], answer["error"]["errorMessage"])
         return answer["result"]

@@ -221,6 +221,7 @@ def test_capacity_settings_are_parameters_and_cost_nothing_at_their_defaults() -
         variables = fn["Properties"].get("Environment", {}).get("Variables", {})
         assert default.value(variables["QUEUE_SHARDS"]) == "8", name
         assert shards.value(variables["QUEUE_SHARDS"]) == "16", name
+        assert default.value(variables["SWEEP_PARTS"]) == "1", name  # one sweep run a minute
     from wxface.ports.records import DEFAULT_SHARDS, SHARD_COUNTS
 
     param = doc["Parameters"]["QueueShards"]

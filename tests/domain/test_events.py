@@ -246,6 +246,18 @@ def test_one_sweep_run_looks_up_every_due_check_page_by_page_with_workers_at_onc
     assert sorted(d["openid"] for d in v2.bus.details()) == sorted(users)
 
 
+def test_sweep_parts_take_disjoint_partitions_and_together_every_one(v2: Domain) -> None:
+    users = [f"sw-part-{i}" for i in range(16)]
+    for user in users:
+        v2.face_check(user, v2.key(user, ALICE))
+    at = time.time() + v2.sweep_after_s + 1
+    first = v2.lookup().sweep(at, part=0, parts=2).as_dict()
+    assert 0 < first["stored"] < 16  # the even partitions only
+    second = v2.lookup().sweep(at, part=1, parts=2).as_dict()
+    assert first["stored"] + second["stored"] == 16
+    assert pending_of(v2.backend.store) == []
+
+
 def test_a_sweep_run_stops_at_its_deadline(v2: Domain) -> None:
     v2.backend.store.queue_shards = 1  # type: ignore[attr-defined]  # one partition: the first page holds a due check
     for user in ("sw-dl-1", "sw-dl-2", "sw-dl-3"):

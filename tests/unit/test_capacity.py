@@ -29,6 +29,7 @@ USAGE: dict[str, Any] = {
     "put_events": 1,
     "wechat_calls": {KEYS: 1, LOOKUPS: 1, LOGIN: 1},
     "handler_ms": {"session": 50, "keys": 100, "results": 50},
+    "sweep": {"cpu_ms_per_lookup": 10},
 }
 TARGET = Target(peak=1000, sustained=500, hours=8, face_api=2, region="ap-east-1", rtt_ms=200, abandoned=0.02)
 
@@ -116,16 +117,24 @@ def test_parameter_store_and_eventbridge_worked_by_hand(limits: dict[str, Any]) 
 
 
 def test_the_sweep_worked_by_hand(limits: dict[str, Any]) -> None:
-    # 32 lookups at once (4 a partition, 8 partitions); a run starts pages for 15 s less a sweep
-    # lookup's 3 s budget and a second: 11 s; a lookup 0.2 s + 3 table calls of 10 ms:
-    # floor(11 / 0.23) + 1 = 48 each: 1,536 a minute, 25.6 a second. 2 % of 1,000 is 20: covered;
-    # 5 % (50 a second) is not.
+    # A run starts lookups for 15 s less a sweep lookup's 3 s budget and a second: 11 s. By its
+    # connections, 16 at once, each 0.2 s + 3 table calls of 10 ms: floor(11 / 0.23) + 1 = 48 each,
+    # 768 a run. By its CPU, 10 ms a lookup: at 512 MB (512 / 1,769 of a vCPU) 11 x 0.2894 / 0.01
+    # = 318 a run (5.3 a second); at a full vCPU 1,100 (the connections bind: 12.8 a second).
+    assert capacity.sweep_capacity(1, 512, 0.2, 10) == pytest.approx(11 * 512 / 1769 / 0.01 / 60)
+    assert capacity.sweep_capacity(1, 1769, 0.2, 10) == pytest.approx(12.8)
+    assert capacity.sweep_capacity(4, 1769, 0.2, 10) == pytest.approx(51.2)
+    # 2 % of 1,000 is 20 a second; with 20 % headroom, 25: two parts of a full vCPU (25.6).
     p = plan(TARGET, USAGE, limits)
-    assert capacity.sweep_capacity(8, 0.2) == pytest.approx(25.6)
-    assert action(p, "2.0 sweep lookups a second") == ""
-    assert p.ceilings["the sweep at QueueShards=8 (2% abandoned)"] == pytest.approx(1280)
-    more = plan(Target(peak=1000, sustained=1, rtt_ms=200, abandoned=0.05), USAGE, limits)
-    assert "beyond the sweep" in action(more, "2.0 sweep lookups a second")
+    assert action(p, "2.0 sweep lookups a second") == "SweepParts=2, SweeperMemorySize=1769"
+    assert (p.settings["SweepParts"], p.settings["SweeperMemorySize"]) == (2, 1769)
+    assert p.ceilings["the sweep, one run at 512 MB (2% abandoned)"] == pytest.approx(
+        11 * 512 / 1769 / 0.01 / 60 / 0.02
+    )
+    # At 10,000 a second and 5 %: 500 (625 with headroom) needs 64 parts (64 x 12.8 = 819), which
+    # need 64 partitions.
+    big = plan(Target(peak=10_000, sustained=1, rtt_ms=200, abandoned=0.05), USAGE, limits)
+    assert (big.settings["SweepParts"], big.settings["QueueShards"]) == (64, 64)
     # The emitter: pages of 100 for 10 - 5 s at 15 calls of 10 ms: 34 pages a run, 56.7 a second.
     assert capacity.emitter_capacity() == pytest.approx(3400 / 60)
 
@@ -150,7 +159,8 @@ def test_the_first_bottlenecks_are_the_limits_nearest_the_rate(limits: dict[str,
 def test_the_planners_defaults_are_the_templates() -> None:
     params = read(ROOT / "template.yaml")["Parameters"]
     for name in ("RouteRateLimit", "RouteBurstLimit", "ResultsRouteRateLimit", "ResultsRouteBurstLimit",
-                 "QueueShards", "QuotaRefusePercent", "ApiMemorySize"):  # fmt: skip
+                 "QueueShards", "QuotaRefusePercent", "ApiMemorySize", "SweepParts",
+                 "SweeperMemorySize"):  # fmt: skip
         assert capacity.DEFAULTS[name] == int(params[name]["Default"]), name
     assert capacity.DEFAULTS["WeChatHourlyBudgetShare"] == float(params["WeChatHourlyBudgetShare"]["Default"])
     from wxface.settings import DEFAULT_DAILY_QUOTAS

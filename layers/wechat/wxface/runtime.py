@@ -7,6 +7,7 @@ rotates (the signing keys do, and are read through :class:`StackKeys` on every u
 
 from __future__ import annotations
 
+import os
 import time
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from .settings import Settings, settings
 if TYPE_CHECKING:
     from .api.checks import EdgeChecks
     from .dal.params import SsmParams
+    from .dal.runs import LambdaRuns
     from .dal.table import Table
     from .domain.events import Outbox
     from .domain.idempotency import IdempotentCalls
@@ -281,6 +283,13 @@ class Container:
 
         budget = min(SWEEP_CALL_BUDGET_S, self.settings.wechat_total_budget)
         return self._lookup(self._calls(tokens=True, guarded=True, budget=budget))
+
+    @cached_property
+    def own_runs(self) -> LambdaRuns:
+        """More runs of this very function, side by side (the sweep's parts)."""
+        from .dal.runs import LambdaRuns
+
+        return LambdaRuns(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""), self.aws)
 
     def _lookup(self, wechat: WeChatCalls) -> ResultLookup:
         from .domain.results import ResultLookup

@@ -87,6 +87,8 @@ class Settings(Struct, frozen=True, kw_only=True):
     order_ttl_s: Annotated[int, Meta(ge=60, le=30 * DAY_S)] = 86400
     # Partitions of the outbox and of the pending checks (QueueShards; docs/capacity.md).
     queue_shards: Literal[1, 2, 4, 8, 16, 32, 64] = 8
+    # 2.0: runs of the sweep side by side each minute (SweepParts), at most queue_shards.
+    sweep_parts: Literal[1, 2, 4, 8, 16, 32, 64] = 1
 
     def __post_init__(self) -> None:
         if not self.param_path.startswith("/"):
@@ -206,6 +208,7 @@ ENVIRONMENT: Final[dict[str, str]] = {
     "identity_source": "IDENTITY_SOURCE",
     "order_ttl_s": "ORDER_TTL_SECONDS",
     "queue_shards": "QUEUE_SHARDS",
+    "sweep_parts": "SWEEP_PARTS",
 }
 
 

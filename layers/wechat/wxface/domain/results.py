@@ -263,18 +263,21 @@ class ResultLookup:
         page: int = SWEEP_PAGE,
         workers: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        part: int = 0,
+        parts: int = 1,
     ) -> SweepReport:
         """2.0: look up the keys issued here whose result nobody looked up (the app was closed),
         before WeChat stops accepting them, and store (and report) what WeChat answers. Counted
         by the quota guard, refused before anything a user waits for ("background").
 
-        ``page`` checks at a time from each partition in turn (``queue_shards_to_read``), looked
-        up by ``workers`` threads at once, until no partition has a full page left that made
-        progress or ``deadline`` (on ``clock``; default a few seconds) has passed."""
+        ``page`` checks at a time from each partition in turn (``queue_shards_to_read``; with
+        ``parts`` runs side by side, this run's ``part`` of them: every ``parts``-th from
+        ``part``), looked up by ``workers`` threads at once, until no partition has a full page
+        left that made progress or ``deadline`` (on ``clock``; default a few seconds) has passed."""
         at = time.time() if now is None else now
         end = clock() + SWEEP_DEFAULT_S if deadline is None else deadline
         report = SweepReport()
-        shards = self.table.queue_shards_to_read(int(at // 60))
+        shards = [s for s in self.table.queue_shards_to_read(int(at // 60)) if s % parts == part]
         with ThreadPoolExecutor(max(1, workers)) as pool:
             while shards and clock() < end:
                 busy = []
