@@ -302,8 +302,9 @@ def plan(
             "DynamoDB write units a second",
             f"{writes:,.0f} ({usage['write_units']:g} a verification); reads {reads:,.0f}",
             f"new table {new_write:,.0f} / {new_read:,.0f} reads, doubling in 30 min",
-            (f"WarmWriteUnits={warm_w}" if warm_w else "")
-            + (f" WarmReadUnits={warm_r}" if warm_r else "")
+            ", ".join(
+                [f"WarmWriteUnits={warm_w}"] * bool(warm_w) + [f"WarmReadUnits={warm_r}"] * bool(warm_r)
+            )
             + ("; or ramp up over hours" if warm_w or warm_r else ""),
             "a day ahead (pre-warming takes time; billed once)" if warm_w or warm_r else "",
         )
