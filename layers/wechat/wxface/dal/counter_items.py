@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .batches import batch_get
 from .items import values_of
 from .table_base import TableBase, _n, _s
 
@@ -52,13 +53,9 @@ class CounterItems(TableBase):
         """The counts of ``counters`` (0 where none), in one consistent read."""
         wanted = [{"pk": _s(f"RATE#{c}"), "sk": _s("RATE")} for c in dict.fromkeys(counters)]
         found: dict[str, int] = {}
-        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True, "ProjectionExpression": "pk, n"}}
-        while pending:
-            resp = self.client.batch_get_item(RequestItems=pending)
-            for item in resp.get("Responses", {}).get(self.name, []):
-                v = values_of(item)
-                found[str(v["pk"]).removeprefix("RATE#")] = int(v.get("n", 0))
-            pending = resp.get("UnprocessedKeys") or None
+        for item in batch_get(self.client, self.name, wanted, projection="pk, n"):
+            v = values_of(item)
+            found[str(v["pk"]).removeprefix("RATE#")] = int(v.get("n", 0))
         return [found.get(c, 0) for c in counters]
 
     def acquire_lease(self, name: str, holder: str, now: float, lease_s: float) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..ports.records import (
     AuditEntry,
@@ -15,6 +15,7 @@ from ..ports.records import (
     StoredResult,
 )
 from . import items
+from .batches import batch_get
 from .items import Item, values_of
 from .table_base import TableBase, _n, _order_key, _pending_key, _s, cancellation_reasons
 
@@ -112,15 +113,11 @@ class FaceItems(TableBase):
         wanted = [{"pk": _s(f"RESULT#{ref}"), "sk": _s("RESULT")}, {"pk": _s(f"KEY#{ref}"), "sk": _s("KEY")}]
         result: StoredResult | None = None
         key: KeyRecord | None = None
-        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
-        while pending:
-            resp = self.client.batch_get_item(RequestItems=pending)
-            for item in resp.get("Responses", {}).get(self.name, []):
-                if item["sk"] == _s("RESULT"):
-                    result = items.stored_result(item)
-                else:
-                    key = items.key_record(item)
-            pending = resp.get("UnprocessedKeys") or None
+        for item in batch_get(self.client, self.name, wanted):
+            if item["sk"] == _s("RESULT"):
+                result = items.stored_result(item)
+            else:
+                key = items.key_record(item)
         return result, key
 
     def get_result(self, ref: str) -> StoredResult | None:

@@ -8,6 +8,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from ..ports.idempotency import WRITER_ATTR, RecordErased, current_owner, current_writer, partition
+from .batches import batch_write
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -42,10 +43,7 @@ class IdempotencyTable:
             ConsistentRead=True,
         ):
             keys.extend({"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", []))
-        for start in range(0, len(keys), 25):
-            pending: Any = {table_name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
-            while pending:
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
+        batch_write(client, table_name, [{"DeleteRequest": {"Key": k}} for k in keys])
 
 
 def _owner_partitioned(table_name: str, client: DynamoDBClient) -> BasePersistenceLayer:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..ports.records import (
     AuditEntry,
     OrderChange,
@@ -12,6 +10,7 @@ from ..ports.records import (
     OrderRecord,
 )
 from . import items
+from .batches import batch_get
 from .items import values_of
 from .table_base import TableBase, _n, _order_key, _s, cancellation_reasons
 
@@ -51,15 +50,11 @@ class OrderItems(TableBase):
         order: OrderRecord | None = None
         sealed: str | None = None
         wanted = [_order_key(order_id), _order_key(order_id, "IDENTITY")]
-        pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
-        while pending:
-            resp = self.client.batch_get_item(RequestItems=pending)
-            for item in resp.get("Responses", {}).get(self.name, []):
-                if item["sk"] == _s("ORDER"):
-                    order = items.order_record(item)
-                else:
-                    sealed = str(values_of(item)["sealed"])
-            pending = resp.get("UnprocessedKeys") or None
+        for item in batch_get(self.client, self.name, wanted):
+            if item["sk"] == _s("ORDER"):
+                order = items.order_record(item)
+            else:
+                sealed = str(values_of(item)["sealed"])
         return order, sealed
 
     def get_order_photo(self, order_id: str) -> OrderPhoto | None:

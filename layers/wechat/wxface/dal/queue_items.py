@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from ..ports.records import (
     PendingCheck,
 )
 from . import items
+from .batches import batch_write
 from .items import Item
 from .table_base import TableBase, _n, _outbox_key, _pending_key, _s
 
@@ -44,13 +44,7 @@ class QueueItems(TableBase):
         if len(keys) == 1:
             self.client.delete_item(TableName=self.name, Key=keys[0])
             return
-        for start in range(0, len(keys), 25):
-            pending: Any = {self.name: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]}
-            for attempt in range(8):  # what DynamoDB did not take (throttled), after a backoff
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)
+        batch_write(self.client, self.name, [{"DeleteRequest": {"Key": k}} for k in keys])
 
     def outbox_later(self, entry: OutboxEntry, due: int, attempts: int) -> None:
         """Try again from ``due`` (unless the entry is gone: sent by another run, or erased)."""

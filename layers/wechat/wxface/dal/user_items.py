@@ -11,6 +11,7 @@ from ..ports.records import (
     shards_ever,
 )
 from . import items
+from .batches import batch_get, batch_write
 from .items import Item, values_of
 from .table_base import (
     _EPOCH_HOLDS,
@@ -61,11 +62,7 @@ class UserItems(TableBase):
         writes: list[Any] = [{"DeleteRequest": {"Key": k}} for k in [*first, *keys, *extra]]
         if audit is not None:
             writes.insert(0, {"PutRequest": {"Item": items.audit_item(audit)}})
-        for start in range(0, len(writes), 25):
-            pending: Any = {self.name: writes[start : start + 25]}
-            while pending:
-                resp = self.client.batch_write_item(RequestItems=pending)
-                pending = resp.get("UnprocessedItems") or None
+        batch_write(self.client, self.name, writes)
         return len(keys) // 2
 
     def user_outbox(self, owner: str) -> list[OutboxEntry]:
@@ -74,15 +71,7 @@ class UserItems(TableBase):
         ids = [OutboxEntry.result_id(r) for r in refs]
         # Under every partition count the entry may have been written with (QueueShards changed).
         keys = [_outbox_key(i, shard) for i in ids for shard in shards_ever(i)]
-        found: list[OutboxEntry] = []
-        for start in range(0, len(keys), 100):
-            wanted = keys[start : start + 100]
-            pending: Any = {self.name: {"Keys": wanted, "ConsistentRead": True}}
-            while pending:
-                resp = self.client.batch_get_item(RequestItems=pending)
-                found += [items.outbox_entry(i) for i in resp.get("Responses", {}).get(self.name, [])]
-                pending = resp.get("UnprocessedKeys") or None
-        return found
+        return [items.outbox_entry(i) for i in batch_get(self.client, self.name, keys)]
 
     def count_user(
         self, owner: str, scope: str, window: int, *, below: int, issued_at: int, epoch: int, ttl: int
