@@ -329,52 +329,56 @@ class QuotaGuard:
             percent = 100.0 * used / quota
             self.report(endpoint, percent, percent >= self.policy.alarm_percent)
         if self.prepare_s > 0:
-            self._prepare(endpoint, priority, now, hour, day_left, next_day, current)
+            self._prepare(endpoint, priority, now, current, hour=hour, budget=budget, next_day=next_day,
+                          quota=quota, day_left=day_left)  # fmt: skip
 
-    def _moment(self, ends: float) -> float:
-        """This container's moment to prepare the window that begins at ``ends``."""
-        return ends - self.prepare_s + self.phase * max(0.0, self.prepare_s - MARGIN_S)
+    def _first_look(
+        self, key: tuple[str, str], block: int, ends: float, now: float, current: set[str]
+    ) -> bool:
+        """Whether this container prepares ``key``'s window (which begins at ``ends``) now: blocks
+        of more than one call only (one-call blocks are one write per call, spread as the calls
+        are), from its own moment in the current window's last ``prepare_s``, once."""
+        moment = ends - self.prepare_s + self.phase * max(0.0, self.prepare_s - MARGIN_S)
+        if block <= 1 or not moment <= now < ends - MARGIN_S:
+            return False
+        with self._lock:
+            first = key not in self._prepared
+            self._prepared = {k for k in self._prepared if k[1] in current} | {key}
+        return first
 
     def _prepare(
         self,
         endpoint: str,
         priority: Priority,
         now: float,
-        hour: int,
-        day_left: int,
-        next_day: str,
         current: set[str],
+        *,
+        hour: int,
+        budget: int,
+        next_day: str,
+        quota: int,
+        day_left: int,
     ) -> None:
-        """Reserve this container's first block of the next hour and of the next WeChat day, once
-        each, from its own moment in the current window's last ``prepare_s`` (blocks of more than
-        one call only: one-call blocks are one write per call, spread as the calls are)."""
-        budget = self.policy.hourly(endpoint)
+        """Reserve this container's first block of the next hour (``hour``'s hourly ``budget``)
+        and of the next WeChat day (``next_day``, its ``quota``; ``day_left``: seconds left in
+        this one), each at :meth:`_first_look`."""
         hour_ends = (hour + 1) * HOUR_S
         key = (endpoint, f"h{hour + 1}")
-        if self.policy.block(budget) > 1 and self._moment(hour_ends) <= now < hour_ends - MARGIN_S:
-            with self._lock:
-                todo = key not in self._prepared
-                self._prepared = {k for k in self._prepared if k[1] in current} | {key}
-            refuse = self.policy.refuse_at(budget, priority, daily=False)
-            if todo and refuse is not None:
-                (count,) = self.table.counters([f"quota#{endpoint}#h{hour}"])
-                # At the next hour's start the last hour weighs almost whole: its count as read now.
-                if self._reserve_next(key, f"quota#{endpoint}#h{hour + 1}", budget, refuse - count,
-                                      int(hour_ends) + 2 * HOUR_S):  # fmt: skip
-                    with self._lock:  # weighed in the next hour until this container re-reads it
-                        self._previous[(endpoint, f"h{hour}")] = count
-                        self._reread_at[(endpoint, f"h{hour}")] = hour_ends + self.phase * REREAD_S
-        quota = self.policy.daily.get(endpoint, 0)
+        refuse = self.policy.refuse_at(budget, priority, daily=False)
+        if self._first_look(key, self.policy.block(budget), hour_ends, now, current) and refuse is not None:
+            (count,) = self.table.counters([f"quota#{endpoint}#h{hour}"])
+            # At the next hour's start the last hour weighs almost whole: its count as read now.
+            if self._reserve_next(key, f"quota#{endpoint}#h{hour + 1}", budget, refuse - count,
+                                  int(hour_ends) + 2 * HOUR_S):  # fmt: skip
+                with self._lock:  # weighed in the next hour until this container re-reads it
+                    self._previous[(endpoint, f"h{hour}")] = count
+                    self._reread_at[(endpoint, f"h{hour}")] = hour_ends + self.phase * REREAD_S
         day_ends = now + day_left
         key = (endpoint, f"d{next_day}")
-        if self.policy.block(quota) > 1 and self._moment(day_ends) <= now < day_ends - MARGIN_S:
-            with self._lock:
-                todo = key not in self._prepared
-                self._prepared = {k for k in self._prepared if k[1] in current} | {key}
-            if todo:  # no carry across days; bound lookups are never refused by the day
-                below = self.policy.refuse_at(quota, priority, daily=True)
-                self._reserve_next(key, f"quota#{endpoint}#{next_day}", quota, below,
-                                   int(day_ends) + 2 * 86400)  # fmt: skip
+        if self._first_look(key, self.policy.block(quota), day_ends, now, current):
+            # No carry across days; bound lookups are never refused by the day.
+            below = self.policy.refuse_at(quota, priority, daily=True)
+            self._reserve_next(key, f"quota#{endpoint}#{next_day}", quota, below, int(day_ends) + 2 * 86400)
 
     def _reserve_next(
         self, key: tuple[str, str], counter: str, budget: int, below: int | None, ttl: int
