@@ -11,6 +11,7 @@ without its event, and a consumer drops duplicates by ``result_id`` (docs/archit
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..ports.records import BusEvent, OutboxEntry
 from ..ports.store import OutboxStore
 from .stack_keys import DataKey, SealBroken, SealingKey
+from .turns import in_turns
 
 if TYPE_CHECKING:
     from ..answers import ResultAnswer
@@ -206,20 +208,16 @@ class Outbox:
         until no partition has a full page left or ``deadline`` (on ``clock``) has passed: the run
         drains as fast as EventBridge and the table answer, not a fixed number a minute."""
         end = self.clock() + DRAIN_DEFAULT_S if deadline is None else deadline
-        shards = self.store.queue_shards_to_read(int(now // 60))
-        report = SendReport()
-        while shards and self.clock() < end:
-            busy = []
-            for shard in shards:
-                due = self.store.outbox_due(shard, int(now), page)
-                if due:
-                    report = report.plus(self.send(due, now, attempts=RUN_ATTEMPTS))
-                if len(due) >= page:
-                    busy.append(shard)  # more may be due there
-                if self.clock() >= end:
-                    break
-            shards = busy
-        return report
+        reports: list[SendReport] = []
+
+        def visit(shard: int) -> bool:
+            due = self.store.outbox_due(shard, int(now), page)
+            if due:
+                reports.append(self.send(due, now, attempts=RUN_ATTEMPTS))
+            return len(due) >= page  # more may be due there
+
+        in_turns(self.store.queue_shards_to_read(int(now // 60)), visit, self.clock, end)
+        return functools.reduce(SendReport.plus, reports, SendReport())
 
     def before_erasure(self, owner: str, now: float) -> SendReport:
         """Erasure sends the user's events not sent yet first, once; what EventBridge does not take

@@ -3,6 +3,8 @@ key was issued for, store it (final results only), and answer repeats from the t
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import time
@@ -46,6 +48,7 @@ from .limits import (
 )
 from .sessions import Session
 from .stack_keys import DataKey, SealBroken, SealingKey, sha256_hex
+from .turns import in_turns
 from .wechat_calls import WeChatCalls
 
 logger = logging.getLogger("wxface.results")
@@ -276,25 +279,22 @@ class ResultLookup:
         left that made progress or ``deadline`` (on ``clock``; default a few seconds) has passed."""
         at = time.time() if now is None else now
         end = clock() + SWEEP_DEFAULT_S if deadline is None else deadline
-        report = SweepReport()
+        outcomes: list[str] = []
         shards = [s for s in self.table.queue_shards_to_read(int(at // 60)) if s % parts == part]
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            while shards and clock() < end:
-                busy = []
-                for shard in shards:
-                    checks = self.table.pending_due(shard, int(at), page)
-                    progressed = False
-                    for outcome in self._each(pool, workers, checks, at):
-                        if outcome == "refused":
-                            return report.add(outcome)  # WeChat's budget is for users now: next run
-                        report = report.add(outcome)
-                        progressed |= outcome != "retry"
-                    if len(checks) >= page and progressed:
-                        busy.append(shard)  # more may be due there (not while WeChat is away)
-                    if clock() >= end:
-                        break
-                shards = busy
-        return report
+
+        def visit(shard: int) -> bool:
+            checks = self.table.pending_due(shard, int(at), page)
+            progressed = False
+            for outcome in self._each(pool, workers, checks, at):
+                outcomes.append(outcome)
+                if outcome == "refused":
+                    raise _RunOver  # WeChat's budget is for users now: the next run
+                progressed |= outcome != "retry"
+            return len(checks) >= page and progressed  # more may be due (not while WeChat is away)
+
+        with ThreadPoolExecutor(max(1, workers)) as pool, contextlib.suppress(_RunOver):
+            in_turns(shards, visit, clock, end)
+        return functools.reduce(SweepReport.add, outcomes, SweepReport())
 
     def _each(
         self, pool: ThreadPoolExecutor, workers: int, checks: list[PendingCheck], at: float
@@ -438,6 +438,10 @@ class ResultLookup:
             return answer
         # Someone stored it first (a concurrent lookup): answer what is stored.
         return self._checked(self.table.get_result(ref), owner, now) or answer
+
+
+class _RunOver(Exception):
+    """A sweep run stops here (the quota guard refused a lookup)."""
 
 
 @dataclass(frozen=True)
