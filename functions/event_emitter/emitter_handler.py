@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface.jobs import job_entry
+from wxface.jobs import job_entry, last_start
 from wxface.runtime import Container
 
 container = Container.for_function("event-emitter")
@@ -21,9 +21,7 @@ RESERVE_S = 5.0
 
 
 def emit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    left_s = context.get_remaining_time_in_millis() / 1000
-    deadline = time.monotonic() + max(1.0, left_s - RESERVE_S)
-    report = container.outbox.drain(time.time(), deadline=deadline)
+    report = container.outbox.drain(time.time(), deadline=last_start(context, RESERVE_S))
     # Alarmed on (EventsBacklogAlarm): events EventBridge keeps refusing.
     observed.count("EventsPending", report.deferred)
     if report.sent or report.deferred or report.dropped:

@@ -8,8 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wxface.domain.results import SWEEP_CALL_BUDGET_S
-from wxface.jobs import job_entry
+from wxface.jobs import job_entry, last_start
 from wxface.runtime import Container
 
 container = Container.for_function("result-sweeper")
@@ -36,11 +35,10 @@ def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {}
     # No new page after this: a lookup begun then still ends (its whole WeChat budget) within the
     # Timeout, which stays under the erasure's event delay (domain/events.ERASED_DELAY_S).
-    budget = min(SWEEP_CALL_BUDGET_S, s.wechat_total_budget)
-    left_s = context.get_remaining_time_in_millis() / 1000 - budget - 1
+    reserve_s = container.sweep.wechat.policy.total_budget + 1
     outcomes = container.sweep.sweep(
         time.time(),
-        deadline=time.monotonic() + max(1.0, left_s),
+        deadline=last_start(context, reserve_s),
         workers=WORKERS,
         part=part,
         parts=parts,

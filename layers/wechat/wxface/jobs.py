@@ -6,6 +6,7 @@ invocation where tracing is on (docs/architecture.md, "Observability")."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,3 +21,10 @@ def job_entry(job: Job, *, logger: Logger, metrics: Metrics) -> Job:
     handler: Job = metrics.log_metrics(job)
     wrapped: Job = logger.inject_lambda_context(log_event=False)(handler)
     return wrapped
+
+
+def last_start(context: LambdaContext, reserve_s: float) -> float:
+    """The run's last moment (``time.monotonic()``) to begin new work: its Timeout less
+    ``reserve_s`` for the work begun then to end, at least a second from now."""
+    left_s = context.get_remaining_time_in_millis() / 1000
+    return time.monotonic() + max(1.0, left_s - reserve_s)
