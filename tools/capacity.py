@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cost import FULL_VCPU_MB, Usage, money  # a full vCPU at 1,769 MB; the cost model
+from wxface.domain.limits import MARGIN_S, PREPARE_S
+from wxface.domain.results import SWEEP_CALL_BUDGET_S
+from wxface.ports.records import SHARD_COUNTS
+
 ROOT = Path(__file__).resolve().parent.parent
 USAGE = ROOT / "bench" / "usage.json"
 LIMITS = ROOT / "tools" / "aws_limits.toml"
@@ -51,13 +56,10 @@ FUNCTION_OF = {
 }
 # WeChat calls a request of each route makes (a verification's lookup calls once, its repeat not).
 WECHAT_OF = {"session": 1.0, "keys": 1.0, "results": 0.5}
-SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 TIMEOUT_S = 15  # the functions' Timeout (the sweep's too)
-SWEEP_CALL_BUDGET_S = 3.0  # a sweep lookup's whole WeChat budget (domain/results.py)
-EMITTER_TIMEOUT_S, EMITTER_RESERVE_S = 10, 5.0  # functions/event_emitter
+EMITTER_TIMEOUT_S, EMITTER_RESERVE_S = 10, 5.0  # functions/event_emitter (its Timeout, RESERVE_S)
 IN_REGION_CALL_S = 0.01  # one DynamoDB or EventBridge call from Lambda in its region
-SWEEP_WORKERS = 16  # lookups at once in a sweep run (functions/result_sweeper)
-FULL_VCPU_MB = 1769  # Lambda gives a function a full vCPU at 1,769 MB
+SWEEP_WORKERS = 16  # lookups at once in a sweep run (functions/result_sweeper, WORKERS)
 CHINA = ("cn-north-1", "cn-northwest-1")
 
 
@@ -323,8 +325,6 @@ def plan(
     # The quota guard's counters, one item per endpoint and window: a write per block of calls
     # (at most 50) while the window runs, and at its edge one write per container, spread over the
     # window's last minutes (domain/limits.py; every container counted, as if each called it).
-    from wxface.domain.limits import MARGIN_S, PREPARE_S
-
     steady = partition * HEADROOM * 50 / (per_call * RETRIES)
     edge = partition * HEADROOM * (PREPARE_S - MARGIN_S) / per_verification_s
     p.ceilings["the quota guard's counters (a write a block; edges spread)"] = min(steady, edge)
@@ -423,8 +423,6 @@ def monthly_cost(
     """The month at the sustained rate, from the cost model's prices (bench/prices.toml):
     requests, GB-seconds at ApiMemorySize, HTTP API requests, DynamoDB units and events (logs
     and the schedule's fixed cost: docs/benchmarks.md section 9)."""
-    from bench.cost import Usage, money
-
     region = prices["regions"].get(target.region)
     if region is None:
         return f"no prices for {target.region} in bench/prices.toml"

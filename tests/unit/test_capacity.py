@@ -163,7 +163,18 @@ def test_the_planners_defaults_are_the_templates() -> None:
                  "SweeperMemorySize"):  # fmt: skip
         assert capacity.DEFAULTS[name] == int(params[name]["Default"]), name
     assert capacity.DEFAULTS["WeChatHourlyBudgetShare"] == float(params["WeChatHourlyBudgetShare"]["Default"])
+    from tests.support.handlers import load
     from wxface.settings import DEFAULT_DAILY_QUOTAS
+
+    # The handlers' own figures the planner models (the sweep's lookups at once, the emitter's
+    # reserve) and the functions' Timeouts.
+    assert load("result_sweeper", "sweeper_handler").WORKERS == capacity.SWEEP_WORKERS
+    assert load("event_emitter", "emitter_handler").RESERVE_S == capacity.EMITTER_RESERVE_S
+    resources = read(ROOT / "template.yaml")
+    assert resources["Globals"]["Function"]["Timeout"] == capacity.TIMEOUT_S
+    emitter = resources["Resources"]["EventEmitterFunction"]["Properties"]
+    assert emitter["Timeout"] == capacity.EMITTER_TIMEOUT_S
+    assert "Timeout" not in resources["Resources"]["ResultSweeperFunction"]["Properties"]
 
     assert set(DEFAULT_DAILY_QUOTAS.values()) == {capacity.DEFAULTS["daily_quota"]}
 
