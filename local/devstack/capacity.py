@@ -25,6 +25,7 @@ import base64
 import json
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,8 +241,6 @@ class Meter:
     item written (``hot_items``: where one item takes more than its share)."""
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        import time
-
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self.reset()
