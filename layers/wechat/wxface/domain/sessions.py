@@ -77,10 +77,11 @@ def unverified_header(token: str) -> dict[str, Any]:
     return _json_object(parts[0])
 
 
-def decode_hs256(token: str, secret: bytes) -> dict[str, Any]:
+def decode_hs256(token: str, secret: bytes, header: dict[str, Any] | None = None) -> dict[str, Any]:
     """The claims of a token signed with ``secret`` by HS256, and by nothing else (``alg`` must be
-    exactly HS256: no ``none``, no other algorithm); its signature compared in constant time."""
-    if unverified_header(token).get("alg") != "HS256":
+    exactly HS256: no ``none``, no other algorithm); its signature compared in constant time.
+    ``header``: the token's :func:`unverified_header`, when the caller read it already."""
+    if (unverified_header(token) if header is None else header).get("alg") != "HS256":
         raise _Malformed
     header, payload, signature = token.split(".")
     if not hmac.compare_digest(_signature(secret, f"{header}.{payload}"), _unb64(signature)):
@@ -171,14 +172,15 @@ def _verify(
     token: str, keys: Sequence[SigningKey], at: float, max_ttl_s: int, verified: VerifiedTokens | None
 ) -> Session:
     try:
-        kid = unverified_header(token).get("kid")
+        header = unverified_header(token)
     except _Malformed:
         raise Unauthorized from None
+    kid = header.get("kid")
     key = next((k for k in keys if isinstance(kid, str) and k.kid == kid), None)
     if key is None:
         raise UnknownSigningKey
     try:
-        claims = decode_hs256(token, key.secret)
+        claims = decode_hs256(token, key.secret, header)
     except _Malformed:
         raise Unauthorized from None
     if claims.get("iss") != ISSUER or claims.get("aud") != AUDIENCE:
