@@ -83,8 +83,8 @@ def decode_hs256(token: str, secret: bytes, header: dict[str, Any] | None = None
     ``header``: the token's :func:`unverified_header`, when the caller read it already."""
     if (unverified_header(token) if header is None else header).get("alg") != "HS256":
         raise _Malformed
-    header, payload, signature = token.split(".")
-    if not hmac.compare_digest(_signature(secret, f"{header}.{payload}"), _unb64(signature)):
+    encoded_header, payload, signature = token.split(".")
+    if not hmac.compare_digest(_signature(secret, f"{encoded_header}.{payload}"), _unb64(signature)):
         raise _Malformed
     return _json_object(payload)
 
